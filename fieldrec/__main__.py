@@ -1,0 +1,3 @@
+from fieldrec.cli import main
+
+raise SystemExit(main())
