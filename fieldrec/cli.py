@@ -1,10 +1,423 @@
-"""Command line (placeholder until the take lands)."""
+"""The command line: ``fieldrec [gui|devices|record|analyze|demo]``.
+
+Bad input gets one clear line on stderr and a non-zero exit, never a traceback:
+exit 0 = done; 1 = a take ended by a fault (device lost, disk full) with its files kept, or a file could not
+be analysed; 2 = bad input (arguments, device, folder, metadata).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import logging.handlers
+import math
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from fieldrec import __version__
+
+log = logging.getLogger("fieldrec")
+
+EXIT_OK, EXIT_FAULT, EXIT_USAGE = 0, 1, 2
 
 
-def main(argv=None) -> int:
-    print("fieldrec: under construction")
-    return 0
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit 2."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def parse_duration(text: str) -> float:
+    """Seconds from "90", "90s", "1.5m", "2h", "1h30m", "1m30s" or "HH:MM:SS"/"MM:SS"."""
+    raw = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        value = float(raw)
+    elif re.fullmatch(r"(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?", raw):
+        value = 0.0
+        for part in raw.split(":"):
+            value = value * 60 + float(part)
+    else:
+        m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?(?:(\d+(?:\.\d+)?)s)?", raw)
+        if not raw or not m or not any(m.groups()):
+            raise UsageError(f"cannot read the duration {text!r}: use seconds (90), 1m30s, 2h or HH:MM:SS")
+        h, mi, se = (float(g) if g else 0.0 for g in m.groups())
+        value = h * 3600 + mi * 60 + se
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"the duration must be more than zero, got {text!r}")
+    return value
+
+
+def _db(value: float | None, width: int = 6) -> str:
+    if value is None or (isinstance(value, float) and math.isinf(value)):
+        return "-inf".rjust(width)
+    return f"{value:{width}.1f}"
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def setup_logging(verbose: bool = False) -> Path | None:
+    """A rotating log file in the user log directory; warnings also to stderr."""
+    root = logging.getLogger("fieldrec")
+    if root.handlers:
+        return None
+    root.setLevel(logging.DEBUG)
+    path = None
+    try:
+        import platformdirs
+
+        folder = Path(platformdirs.user_log_dir("fieldrec", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "fieldrec.log"
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+        root.addHandler(handler)
+    except OSError:
+        pass  # an unwritable log folder must not stop a recording
+    return path
+
+
+def _check_out_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot use the output folder {folder}: {err.strerror or err}") from None
+    if not folder.is_dir():
+        raise UsageError(f"the output folder {folder} is not a folder")
+    probe = folder / f".fieldrec-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"the output folder {folder} is not writable: {err.strerror or err}") from None
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_devices(args: argparse.Namespace) -> int:
+    from fieldrec.recorder import list_input_devices
+
+    devices = list_input_devices()
+    if args.json:
+        print(json.dumps([d.__dict__ for d in devices], indent=2))
+        return EXIT_OK
+    print(f"{'index':>5}  {'name':<40} {'host API':<12} {'in ch':>5} {'default rate':>12}")
+    for d in devices:
+        index = "-" if d.index < 0 else str(d.index)
+        print(f"{index:>5}  {d.name[:40]:<40} {d.hostapi[:12]:<12} {d.max_input_channels:>5} "
+              f"{d.default_samplerate:>12.0f}")
+    return EXIT_OK
+
+
+def _format_from_args(fmt: str) -> tuple[str, str]:
+    table = {
+        "wav16": ("wav", "PCM_16"), "wav24": ("wav", "PCM_24"), "wav32": ("wav", "PCM_32"),
+        "float": ("wav", "FLOAT"), "wavf32": ("wav", "FLOAT"), "flac16": ("flac", "PCM_16"),
+        "flac": ("flac", "PCM_24"), "flac24": ("flac", "PCM_24"), "wav": ("wav", "PCM_24"),
+    }
+    key = fmt.lower().replace("-", "").replace("_", "")
+    if key not in table:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: wav16, wav24, wav32, float, flac16, flac24")
+    return table[key]
+
+
+class _LiveLine:
+    """The terminal status line: peak/true peak per channel, loudness, clips, overflows, time, size, disk."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+        self.width = shutil.get_terminal_size((100, 20)).columns
+
+    def render(self, rec: Any) -> str:
+        st = rec.status()
+        snap = rec.meters()
+        if snap is not None:
+            peaks = " ".join(_db(p, 5) for p in snap.peak_dbfs)
+            tp = max(snap.max_true_peak_dbtp) if snap.max_true_peak_dbtp else None
+            clips = sum(snap.clipped_samples)
+            st_lufs = snap.short_term_lufs
+        else:
+            peaks, tp, clips, st_lufs = "", None, 0, None
+        disk = "?" if st.disk_seconds_left is None else _clock(st.disk_seconds_left)
+        over = len(st.overflows)
+        flag = "  OVERFLOW!" if over else ""
+        flag += "  DEVICE LOST" if st.device_state == "lost" else ""
+        flag += f"  {st.warning}" if st.warning else ""
+        return (f"\r{_clock(st.elapsed_s)}  peak dBFS [{peaks}]  TP {_db(tp, 5)} dBTP  S {_db(st_lufs, 5)} LUFS"
+                f"  clips {clips}  overflows {over}  {_bytes(st.file_bytes)}  disk {disk}{flag}")
+
+    def update(self, rec: Any) -> None:
+        line = self.render(rec)
+        self.stream.write(line[: self.width - 1].ljust(self.width - 1))
+        self.stream.flush()
+
+
+def _metadata_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    from fieldrec.metadata import validate_metadata
+    from fieldrec.recorder import new_take_metadata
+
+    meta = new_take_metadata(
+        location=args.location or "", latitude=args.lat, longitude=args.lon,
+        recorder=args.equipment or "", microphone=args.microphone or "",
+        notes=args.notes or "", tags=args.tag or [],
+    )
+    clean, errors = validate_metadata(meta)
+    if errors:
+        field, message = next(iter(errors.items()))
+        flag = {"location.latitude": "--lat", "location.longitude": "--lon"}.get(field, field)
+        raise UsageError(f"{flag}: {message}")
+    return clean
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from fieldrec.recorder import Recorder, RecorderError, TakeSettings
+
+    container, subtype = _format_from_args(args.format)
+    duration = parse_duration(args.duration) if args.duration else None
+    if args.samplerate <= 0 or args.channels <= 0:
+        raise UsageError("--samplerate and --channels must be positive")
+    out_dir = Path(args.out).expanduser()
+    _check_out_dir(out_dir)
+    metadata = _metadata_from_args(args)
+    settings = TakeSettings(
+        device=args.device, samplerate=args.samplerate, channels=args.channels, container=container,
+        subtype=subtype, out_dir=out_dir, name_template=args.name, duration_s=duration,
+    )
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop_requested.set()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    rec = Recorder(settings)
+    live = _LiveLine(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    try:
+        try:
+            paths = rec.record(metadata)
+        except RecorderError as err:
+            raise UsageError(str(err)) from None
+        if not args.quiet:
+            print(f"recording {paths.audio}  ({rec.device.name if rec.device else settings.device}, "
+                  f"{settings.samplerate} Hz, {settings.channels} ch, {container.upper()} {subtype})"
+                  + ("" if duration else "  — Ctrl-C to stop"), file=sys.stderr, flush=True)
+        warned = set()
+        while True:
+            result = rec.wait(0.25)
+            if result is not None:
+                break
+            if stop_requested.is_set():
+                result = rec.stop("user")
+                break
+            st = rec.status()
+            if live is not None:
+                live.update(rec)
+            for ev in st.overflows:
+                key = (ev.kind, ev.frame)
+                if key not in warned:
+                    warned.add(key)
+                    if live is not None:
+                        sys.stderr.write("\n")
+                    print(f"warning: {ev.kind.replace('_', ' ')} at {ev.time_s:.3f} s (frame {ev.frame})"
+                          + (f", {ev.frames_lost} frames lost" if ev.frames_lost else ""), file=sys.stderr)
+            if st.warning and st.warning not in warned:
+                warned.add(st.warning)
+                print(f"\nwarning: {st.warning}", file=sys.stderr)
+        if live is not None:
+            live.update(rec)
+            sys.stderr.write("\n")
+    finally:
+        rec.close()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    assert result is not None
+    _print_take_summary(result, settings.samplerate)
+    if result.stop_reason in ("user", "duration"):
+        return EXIT_OK
+    reason = {"device_lost": "the input device was lost", "disk_full": "the disk is full"}.get(
+        result.stop_reason, "the take stopped on an error")
+    print(f"error: {reason} at {result.frames / settings.samplerate:.3f} s; "
+          f"the file is closed and valid: {result.paths.audio}"
+          + (f" ({result.stop_detail})" if result.stop_detail else ""), file=sys.stderr)
+    return EXIT_FAULT
+
+
+def _print_take_summary(result: Any, samplerate: int) -> None:
+    a = result.analysis or {}
+    print(f"audio:   {result.paths.audio}")
+    print(f"sidecar: {result.paths.sidecar}")
+    line = f"{result.frames / samplerate:.3f} s, {result.frames} frames, stop: {result.stop_reason}"
+    if a:
+        line += (f"; peak {_db(a.get('sample_peak_dbfs'), 0)} dBFS, true peak {_db(a.get('true_peak_dbtp'), 0)}"
+                 f" dBTP, {_db(a.get('integrated_lufs'), 0)} LUFS, clipped samples {a.get('clipped_samples')}")
+    if result.overflows:
+        line += f"; {len(result.overflows)} overflow event(s) — see the sidecar"
+    print(line)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from fieldrec.analyze import analyze_file
+    from fieldrec.storage.reader import AudioFileError
+
+    status = EXIT_OK
+    for name in args.files:
+        try:
+            result = analyze_file(Path(name))
+        except AudioFileError as err:
+            print(f"error: {name}: {err}", file=sys.stderr)
+            status = EXIT_FAULT
+            continue
+        except OSError as err:
+            print(f"error: {name}: {err.strerror or err}", file=sys.stderr)
+            status = EXIT_FAULT
+            continue
+        if args.json:
+            print(json.dumps(result, allow_nan=False), flush=True)
+        else:
+            _print_analysis(result)
+    return status
+
+
+def _print_analysis(r: dict[str, Any]) -> None:
+    print(f"{r['file']}: {r['samplerate']} Hz, {r['channels']} ch, {r['duration_s']:.3f} s")
+    rows = [
+        ("sample peak", r.get("sample_peak_dbfs"), "dBFS"), ("true peak", r.get("true_peak_dbtp"), "dBTP"),
+        ("RMS", r.get("rms_dbfs"), "dBFS"), ("integrated", r.get("integrated_lufs"), "LUFS"),
+        ("momentary max", r.get("momentary_max_lufs"), "LUFS"),
+        ("short-term max", r.get("short_term_max_lufs"), "LUFS"),
+        ("loudness range", r.get("loudness_range_lu"), "LU"),
+        ("noise floor", r.get("noise_floor_dbfs"), "dBFS"), ("SNR", r.get("snr_db"), "dB"),
+    ]
+    for label, value, unit in rows:
+        print(f"  {label:<16}{_db(value, 8)} {unit}")
+    print(f"  {'clipping':<16}{r.get('clipped_samples')} samples in {r.get('clip_events')} events")
+    centroid = r.get("spectral_centroid_hz")
+    print(f"  {'centroid':<16}{'-' if centroid is None else f'{centroid:8.1f}'} Hz")
+    peaks = r.get("peaks") or []
+    if peaks:
+        print("  peaks           " + ", ".join(f"{p['hz']:.0f} Hz {p['dbfs']:.1f} dBFS" for p in peaks[:5]))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Record a short take from the simulated source and show where it went and its levels."""
+    ns = argparse.Namespace(
+        device="simulated", samplerate=48000, channels=2, format="wav24", duration=str(args.seconds),
+        out=args.out, name="{date}_{time}_demo", location="fieldrec demo", lat=None, lon=None,
+        equipment="simulated source", microphone=None, notes="demo take from the built-in simulated source",
+        tag=["demo"], quiet=False,
+    )
+    print(f"fieldrec {__version__}: no display, so recording a {args.seconds:g} s demo take from the "
+          "simulated source", file=sys.stderr)
+    return cmd_record(ns)
+
+
+def _have_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if not _have_display():
+        raise UsageError("no display (DISPLAY is not set); use `fieldrec record` or run under a desktop")
+    try:
+        from fieldrec.gui.app import run
+    except ImportError as err:
+        raise UsageError(f"the window cannot start: {err}") from None
+    return run([])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fieldrec.recorder import DEFAULT_TEMPLATE, default_out_dir
+
+    p = argparse.ArgumentParser(prog="fieldrec", description="Field recording with live analysis.")
+    p.add_argument("--version", action="version", version=f"fieldrec {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail in the log file")
+    sub = p.add_subparsers(dest="command")
+
+    sub.add_parser("gui", help="open the recording window (the default when there is a display)")
+
+    d = sub.add_parser("devices", help="list input devices")
+    d.add_argument("--json", action="store_true", help="as JSON")
+
+    r = sub.add_parser("record", help="record a take")
+    r.add_argument("--device", "-d", default=None,
+                   help="input device: a part of its name (case-insensitive), its index, or 'simulated'")
+    r.add_argument("--samplerate", "-r", type=int, default=48000, help="Hz (default 48000)")
+    r.add_argument("--channels", "-c", type=int, default=2, help="input channels (default 2)")
+    r.add_argument("--format", "-f", default="wav24",
+                   help="wav16, wav24 (default), wav32, float (32-bit float WAV), flac16, flac24")
+    r.add_argument("--duration", "-t", default=None, help="stop after this long: 90, 1m30s, 2h, 00:05:00")
+    r.add_argument("--out", "-o", default=str(default_out_dir()), help="output folder")
+    r.add_argument("--name", default=DEFAULT_TEMPLATE,
+                   help="file name template; fields {date} {time} {location} {device} {samplerate} {channels}")
+    r.add_argument("--location", help="place name")
+    r.add_argument("--lat", help="latitude in decimal degrees (-90..90)")
+    r.add_argument("--lon", help="longitude in decimal degrees (-180..180)")
+    r.add_argument("--equipment", help="recorder or interface")
+    r.add_argument("--microphone", help="microphone")
+    r.add_argument("--notes", help="free text")
+    r.add_argument("--tag", action="append", help="a tag (repeatable)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no live line")
+
+    a = sub.add_parser("analyze", help="measure levels, loudness, clipping and spectrum of audio files")
+    a.add_argument("files", nargs="+", metavar="FILE")
+    a.add_argument("--json", action="store_true", help="one JSON object per file")
+
+    m = sub.add_parser("demo", help="record a short take from the simulated source")
+    m.add_argument("--seconds", type=float, default=5.0)
+    m.add_argument("--out", default=str(default_out_dir()))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse prints its own one-line usage error
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    setup_logging(args.verbose)
+    command = args.command
+    try:
+        if command is None:
+            if _have_display():
+                return cmd_gui(args)
+            return cmd_demo(parser.parse_args(["demo"]))
+        return {"gui": cmd_gui, "devices": cmd_devices, "record": cmd_record, "analyze": cmd_analyze,
+                "demo": cmd_demo}[command](args)
+    except UsageError as err:
+        print(f"fieldrec: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fieldrec: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # the last guard: one line for people, the traceback in the log
+        log.exception("unexpected error")
+        print(f"fieldrec: error: {type(err).__name__}: {err} (details in the log)", file=sys.stderr)
+        return EXIT_FAULT
 
 
 def main_gui() -> int:
-    return main([])
+    return main(["gui"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
