@@ -345,7 +345,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fieldrec.recorder import DEFAULT_TEMPLATE, default_out_dir
+    from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 
     p = argparse.ArgumentParser(prog="fieldrec", description="Field recording with live analysis.")
     p.add_argument("--version", action="version", version=f"fieldrec {__version__}")

@@ -35,6 +35,7 @@ from fieldrec.audio import devices as _devices
 from fieldrec.audio.devices import DeviceError, DeviceInfo
 from fieldrec.audio.levels import to_float
 from fieldrec.audio.stream import Capture
+from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.metadata import MetadataError, validate_metadata
 from fieldrec.storage import diskspace
 from fieldrec.storage.hashing import sha256_file
@@ -54,14 +55,9 @@ SUPPORTED_FORMATS: dict[str, tuple[str, str]] = {
     "FLAC 24-bit": ("flac", "PCM_24"),
 }
 COMMON_RATES = (44100, 48000, 88200, 96000, 176400, 192000)
-DEFAULT_TEMPLATE = "{date}_{time}_{location}"
 _POLL_S = 0.01
 _WRITE_CHUNK_S = 0.25
 _DISK_CHECK_S = 1.0
-
-
-def default_out_dir() -> Path:
-    return Path.home() / "fieldrec-recordings"
 
 
 class RecorderError(RuntimeError):
