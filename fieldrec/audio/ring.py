@@ -1,0 +1,144 @@
+"""A preallocated single-producer ring of audio frames.
+
+The producer is the stream callback (``push``); consumers (the file writer, the meter thread) each keep
+their own cursor and call ``read``; viewers call ``latest``. All positions are in frames counted from the
+first frame ever pushed (``write_count``), never wrapped indices.
+
+Thread model: exactly one producer thread; any number of consumer threads. There are no locks. The producer
+announces the end of the block it is about to write (``_write_end``) before copying and publishes
+``write_count`` after copying; a reader copies first and checks ``_write_end`` afterwards, dropping whatever
+the producer may have overwritten meanwhile. Python attribute stores are atomic under the GIL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Event kind codes stored in :attr:`FrameRing.event_table` (column 0).
+RING_OVERRUN = 1
+INPUT_OVERFLOW = 2
+EVENT_NAMES = {RING_OVERRUN: "ring_overrun", INPUT_OVERFLOW: "input_overflow"}
+
+
+class FrameRing:
+    """Ring buffer of ``capacity_frames`` frames of ``channels`` samples of ``dtype``.
+
+    ``guard`` is the cursor (in frames) of the consumer that must never lose data (the file writer) or
+    ``None``. While a guard is set, ``push`` drops a block that would overwrite frames the guard has not
+    read yet and records a ``ring_overrun`` event instead. The guarded consumer moves the guard itself:
+    ``data, cur, lost = ring.read(cur, n); ...; ring.guard = cur``.
+    """
+
+    def __init__(self, capacity_frames: int, channels: int, dtype: str | np.dtype = "float32",
+                 event_slots: int = 4096) -> None:
+        if capacity_frames < 1 or channels < 1:
+            raise ValueError("FrameRing needs capacity_frames >= 1 and channels >= 1")
+        self.capacity = int(capacity_frames)
+        self.channels = int(channels)
+        self.dtype = np.dtype(dtype)
+        self._buf = np.zeros((self.capacity, self.channels), dtype=self.dtype)
+        self.write_count: int = 0
+        self._write_end: int = 0
+        self.guard: int | None = None
+        #: (kind code, frame position, frames) rows; only the first ``event_slots`` events are kept.
+        self.event_table = np.zeros((int(event_slots), 3), dtype=np.int64)
+        self.event_count: int = 0  # every event ever recorded, including those beyond the table
+        self.dropped_frames: int = 0  # frames dropped by ring overruns
+
+    # ---- producer side (the audio callback only) -------------------------------------------------
+    def push(self, block: np.ndarray) -> bool:
+        """Copy ``block`` (frames, channels) into the ring. Returns False if it was dropped (overrun).
+
+        Called only from the audio callback: no allocation beyond slicing views, no locks, no logging.
+        """
+        n = block.shape[0]
+        wc = self.write_count
+        guard = self.guard
+        cap = self.capacity
+        if guard is not None and wc + n - guard > cap:
+            self.dropped_frames += n
+            self.record_event(RING_OVERRUN, wc, n)
+            return False
+        if n > cap:  # only the newest capacity frames can be kept (no guard is set here)
+            block = block[n - cap:]
+            wc += n - cap
+            n = cap
+        self._write_end = wc + n
+        start = wc % cap
+        first = cap - start
+        if n <= first:
+            np.copyto(self._buf[start:start + n], block)
+        else:
+            np.copyto(self._buf[start:], block[:first])
+            np.copyto(self._buf[:n - first], block[first:])
+        self.write_count = wc + n
+        return True
+
+    def record_event(self, kind: int, frame: int, frames: int) -> None:
+        """Record an event row (producer thread only; no allocation). Counted even when the table is full."""
+        i = self.event_count
+        if i < self.event_table.shape[0]:
+            row = self.event_table[i]
+            row[0] = kind
+            row[1] = frame
+            row[2] = frames
+        self.event_count = i + 1
+
+    # ---- consumer side -----------------------------------------------------------------------------
+    def events(self) -> list[tuple[str, int, int]]:
+        """The recorded events as ``(kind name, frame, frames)`` tuples (at most ``event_slots``)."""
+        n = min(self.event_count, self.event_table.shape[0])
+        rows = self.event_table[:n].copy()
+        return [(EVENT_NAMES.get(int(k), str(int(k))), int(f), int(c)) for k, f, c in rows]
+
+    def _copy_range(self, start: int, n: int) -> np.ndarray:
+        out = np.empty((n, self.channels), dtype=self.dtype)
+        if n == 0:
+            return out
+        cap = self.capacity
+        s = start % cap
+        first = min(n, cap - s)
+        out[:first] = self._buf[s:s + first]
+        if first < n:
+            out[first:] = self._buf[:n - first]
+        return out
+
+    def read(self, cursor: int, max_frames: int) -> tuple[np.ndarray, int, int]:
+        """Copy up to ``max_frames`` frames from ``cursor`` on.
+
+        Returns ``(copy, new_cursor, lost_frames)``. A consumer that has been lapped (its frames were
+        overwritten) gets ``lost_frames > 0`` and continues from the oldest valid frame.
+        """
+        wc = self.write_count
+        if cursor < 0 or cursor > wc:
+            raise ValueError(f"ring cursor {cursor} is outside 0..{wc} (frames written so far)")
+        lost = 0
+        oldest = wc - self.capacity
+        if cursor < oldest:
+            lost = oldest - cursor
+            cursor = oldest
+        n = max(0, min(int(max_frames), wc - cursor))
+        out = self._copy_range(cursor, n)
+        valid_from = self._write_end - self.capacity  # frames before this may have changed during the copy
+        if cursor < valid_from:
+            cut = min(valid_from - cursor, n)
+            out = out[cut:]
+            lost += cut
+            cursor += cut
+        return out, cursor + out.shape[0], lost
+
+    def latest(self, frames: int) -> np.ndarray:
+        """Copy of the newest ``frames`` frames (fewer at the start of a stream) for viewers."""
+        wc = self.write_count
+        n = max(0, min(int(frames), wc, self.capacity))
+        start = wc - n
+        out = self._copy_range(start, n)
+        valid_from = self._write_end - self.capacity
+        if start < valid_from:
+            out = out[min(valid_from - start, n):]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sample storage."""
+        return self._buf.nbytes

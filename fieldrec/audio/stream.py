@@ -1,0 +1,180 @@
+"""Capture: an input stream whose callback only copies blocks into a ring and counts what went wrong.
+
+The callback (PortAudio's thread, or the simulated stream's thread) does four things: ``ring.push(indata)``,
+records an ``input_overflow`` event when PortAudio flags one, counts the callback and stores the time.
+Everything else (files, meters, screens) reads the ring from other threads.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from fieldrec.audio.devices import DeviceError, DeviceInfo, check_input_settings, portaudio
+from fieldrec.audio.ring import INPUT_OVERFLOW, FrameRing
+from fieldrec.audio.simulated import SimulatedStream
+
+DEFAULT_RING_SECONDS = 10.0
+MIN_RING_BYTES = 2 * 1024 * 1024
+MAX_RING_BYTES = 64 * 1024 * 1024
+
+EventKind = Literal["input_overflow", "ring_overrun", "device_lost"]
+
+
+@dataclass(frozen=True)
+class CaptureEvent:
+    """Something lost or gone: ``frame`` is the ring (file) frame position, ``frames`` the lost count (0 = unknown)."""
+
+    kind: EventKind
+    frame: int
+    frames: int
+
+
+def ring_frames_for(samplerate: float, channels: int, dtype: str, seconds: float) -> int:
+    """Ring capacity in frames: ``seconds`` of audio, at least 2 MiB, at most 64 MiB."""
+    frame_bytes = channels * np.dtype(dtype).itemsize
+    want = int(seconds * samplerate)
+    return max(1, min(max(want, MIN_RING_BYTES // frame_bytes), MAX_RING_BYTES // frame_bytes))
+
+
+class Capture:
+    """One open input stream feeding a :class:`FrameRing`.
+
+    ``samplerate`` in Hz; ``blocksize`` in frames (0 = let the backend choose); ``latency`` as in
+    sounddevice ("high", "low" or seconds); ``ring_seconds`` of audio the ring holds (see
+    :func:`ring_frames_for`). The stream is opened here (bad settings raise :class:`DeviceError`) and
+    started by :meth:`start`.
+    """
+
+    def __init__(self, device: DeviceInfo, samplerate: int, channels: int, dtype: str = "float32",
+                 blocksize: int = 0, latency: str | float = "high",
+                 ring_seconds: float = DEFAULT_RING_SECONDS, seed: int = 0) -> None:
+        check_input_settings(device, samplerate, channels, dtype)
+        self.device = device
+        self.samplerate = int(samplerate)
+        self.channels = int(channels)
+        self.dtype = dtype
+        self.ring = FrameRing(ring_frames_for(samplerate, channels, dtype, ring_seconds), channels, dtype)
+        self.callback_count = 0
+        self.last_callback_time = time.monotonic()
+        self.error: str | None = None
+        self._stop_requested = True
+        self._finished_unexpectedly = False
+        self._lost_frame: int | None = None
+        self._callback = self._make_callback()
+        if device.is_simulated:
+            self._stream: Any = SimulatedStream(self.samplerate, self.channels, dtype, blocksize,
+                                                self._callback, self._on_finished, seed=seed)
+        else:
+            sd = portaudio()
+            try:
+                self._stream = sd.InputStream(device=device.index, samplerate=self.samplerate,
+                                              channels=self.channels, dtype=dtype, blocksize=blocksize,
+                                              latency=latency, callback=self._callback,
+                                              finished_callback=self._on_finished)
+            except (sd.PortAudioError, ValueError) as exc:
+                raise DeviceError(f"cannot open '{device.name}' at {samplerate} Hz, {channels} ch, {dtype}: "
+                                  f"{str(exc).splitlines()[0]}") from None
+        self.latency_seconds = float(self._stream.latency)
+        self.blocksize = int(self._stream.blocksize)
+
+    def _make_callback(self) -> Any:
+        ring = self.ring
+        push = ring.push
+        record = ring.record_event
+        monotonic = time.monotonic
+
+        def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            push(indata)
+            if status.input_overflow:
+                record(INPUT_OVERFLOW, ring.write_count, 0)
+            self.callback_count += 1
+            self.last_callback_time = monotonic()
+
+        return callback
+
+    @property
+    def callback(self) -> Any:
+        """The function installed as the stream callback (exposed for benchmarks)."""
+        return self._callback
+
+    def _on_finished(self) -> None:
+        if not self._stop_requested:
+            self._finished_unexpectedly = True
+
+    # ---- control ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start capturing into the ring."""
+        self._stop_requested = False
+        self._finished_unexpectedly = False
+        self._lost_frame = None
+        self.last_callback_time = time.monotonic()
+        try:
+            self._stream.start()
+        except Exception as exc:  # PortAudioError from a real device that vanished since opening
+            self._stop_requested = True
+            self.error = str(exc).splitlines()[0]
+            raise DeviceError(f"cannot start '{self.device.name}': {self.error}") from None
+
+    def stop(self) -> None:
+        """Stop the stream (the ring keeps its data). Never raises for a device that is already gone."""
+        self._stop_requested = True
+        try:
+            self._stream.stop()
+        except Exception as exc:
+            self.error = self.error or str(exc).splitlines()[0]
+
+    def close(self) -> None:
+        """Stop and release the device."""
+        self.stop()
+        try:
+            self._stream.close()
+        except Exception as exc:
+            self.error = self.error or str(exc).splitlines()[0]
+
+    # ---- state --------------------------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """True while the stream runs."""
+        try:
+            return bool(self._stream.active)
+        except Exception:
+            return False
+
+    @property
+    def stall_limit_seconds(self) -> float:
+        """No callback for longer than this (seconds) while running counts as a lost device."""
+        return max(1.0, 4.0 * self.latency_seconds)
+
+    @property
+    def device_lost(self) -> bool:
+        """True if the stream ended without ``stop()`` or callbacks stopped coming while running."""
+        if self._lost_frame is not None:
+            return True
+        lost = self._finished_unexpectedly or (
+            not self._stop_requested
+            and time.monotonic() - self.last_callback_time > self.stall_limit_seconds)
+        if lost:
+            self._lost_frame = self.ring.write_count
+        return lost
+
+    def events(self) -> list[CaptureEvent]:
+        """Overflows, ring overruns and a lost device, in the order they happened."""
+        out = [CaptureEvent(kind, frame, frames) for kind, frame, frames in self.ring.events()]  # type: ignore[arg-type]
+        if self.device_lost and self._lost_frame is not None:
+            out.append(CaptureEvent("device_lost", self._lost_frame, 0))
+        return out
+
+    @property
+    def events_missed(self) -> int:
+        """Events counted but not kept because the event table was full."""
+        return max(0, self.ring.event_count - self.ring.event_table.shape[0])
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

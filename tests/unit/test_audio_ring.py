@@ -1,0 +1,128 @@
+"""FrameRing: push/read/latest, wrap-around, guarded overrun, lapped consumers."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldrec.audio.ring import INPUT_OVERFLOW, FrameRing
+
+
+def ramp(start: int, n: int, channels: int = 2) -> np.ndarray:
+    """Frames whose value encodes their absolute position (channel c holds -position for c odd)."""
+    pos = np.arange(start, start + n, dtype=np.int64)
+    return np.stack([pos if c % 2 == 0 else -pos for c in range(channels)], axis=1).astype(np.int32)
+
+
+def test_push_read_roundtrip_with_wrap():
+    ring = FrameRing(10, 2, "int32")
+    cur = 0
+    got = []
+    pos = 0
+    for n in (3, 4, 5, 6, 2):
+        assert ring.push(ramp(pos, n))
+        pos += n
+        data, cur, lost = ring.read(cur, 100)
+        assert lost == 0
+        got.append(data)
+    assert ring.write_count == 20
+    np.testing.assert_array_equal(np.concatenate(got), ramp(0, 20))
+
+
+def test_latest_returns_newest_and_is_shorter_at_start():
+    ring = FrameRing(8, 2, "int32")
+    assert ring.latest(5).shape == (0, 2)
+    ring.push(ramp(0, 3))
+    np.testing.assert_array_equal(ring.latest(5), ramp(0, 3))
+    ring.push(ramp(3, 9))
+    np.testing.assert_array_equal(ring.latest(5), ramp(7, 5))
+    np.testing.assert_array_equal(ring.latest(100), ramp(4, 8))
+
+
+def test_lapped_consumer_gets_lost_frames_and_oldest_valid_cursor():
+    ring = FrameRing(10, 2, "int32")
+    ring.push(ramp(0, 25))  # only frames 15..24 remain
+    data, cur, lost = ring.read(3, 100)
+    assert lost == 12
+    np.testing.assert_array_equal(data, ramp(15, 10))
+    assert cur == 25
+
+
+def test_guard_drops_block_and_records_overrun():
+    ring = FrameRing(10, 2, "int32")
+    ring.guard = 0
+    assert ring.push(ramp(0, 8))
+    assert not ring.push(ramp(8, 4))  # would overwrite frames 0..1 the guard has not read
+    assert ring.write_count == 8
+    assert ring.events() == [("ring_overrun", 8, 4)]
+    assert ring.dropped_frames == 4
+    data, cur, lost = ring.read(ring.guard, 5)
+    ring.guard = cur
+    np.testing.assert_array_equal(data, ramp(0, 5))
+    assert ring.push(ramp(8, 4))  # room now
+    data, cur, lost = ring.read(cur, 100)
+    assert lost == 0
+    np.testing.assert_array_equal(data, ramp(5, 7))
+
+
+def test_events_beyond_table_are_counted():
+    ring = FrameRing(4, 1, "float32", event_slots=2)
+    for i in range(5):
+        ring.record_event(INPUT_OVERFLOW, i, 0)
+    assert ring.event_count == 5
+    assert ring.events() == [("input_overflow", 0, 0), ("input_overflow", 1, 0)]
+
+
+def test_bad_cursor_is_refused():
+    ring = FrameRing(4, 1, "float32")
+    with pytest.raises(ValueError, match="outside"):
+        ring.read(5, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cap=st.integers(1, 64), blocks=st.lists(st.integers(1, 40), min_size=1, max_size=30),
+       reads=st.lists(st.integers(1, 50), min_size=1, max_size=30))
+def test_guarded_consumer_never_loses_and_sees_every_kept_frame(cap, blocks, reads):
+    ring = FrameRing(cap, 2, "int32")
+    ring.guard = 0
+    cur = 0
+    kept = []
+    pos = 0
+    got = []
+    for i, n in enumerate(blocks):
+        block = ramp(pos, n)
+        pos += n
+        if ring.push(block):
+            kept.append(block)
+        data, cur, lost = ring.read(cur, reads[i % len(reads)])
+        ring.guard = cur
+        assert lost == 0
+        got.append(data)
+    data, cur, lost = ring.read(cur, 10**6)
+    got.append(data)
+    expected = np.concatenate(kept) if kept else np.zeros((0, 2), np.int32)
+    np.testing.assert_array_equal(np.concatenate(got), expected)
+    dropped = sum(f for k, _, f in ring.events() if k == "ring_overrun")
+    assert dropped == pos - len(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cap=st.integers(1, 64), blocks=st.lists(st.integers(1, 100), min_size=1, max_size=20),
+       step=st.integers(1, 80))
+def test_unguarded_consumer_accounts_for_every_frame(cap, blocks, step):
+    ring = FrameRing(cap, 2, "int32")
+    cur = 0
+    seen = 0
+    lost_total = 0
+    pos = 0
+    for n in blocks:
+        ring.push(ramp(pos, n))
+        pos += n
+        data, new, lost = ring.read(cur, step)
+        if data.shape[0]:
+            np.testing.assert_array_equal(data, ramp(new - data.shape[0], data.shape[0]))
+        seen += data.shape[0]
+        lost_total += lost
+        cur = new
+        np.testing.assert_array_equal(ring.latest(step), ramp(pos - min(step, cap, pos), min(step, cap, pos)))
+    assert seen + lost_total == cur
