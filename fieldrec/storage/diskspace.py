@@ -1,0 +1,37 @@
+"""Free disk space and how many seconds of audio still fit."""
+
+import os
+from pathlib import Path
+
+from fieldrec.storage.errors import StorageError
+
+#: Warn the recordist when fewer than this many seconds (10 minutes) of audio still fit.
+LOW_SPACE_SECONDS = 600
+
+#: Bytes per sample as stored in the file for each supported subtype.
+SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4}
+
+
+def free_bytes(folder: str | Path) -> int:
+    """Bytes available to this (unprivileged-equivalent) user in the file system holding ``folder``."""
+    try:
+        st = os.statvfs(folder)
+    except OSError as exc:
+        raise StorageError(f"cannot check free space in {folder}: {exc.strerror}; choose an existing folder") from None
+    return st.f_bavail * st.f_frsize
+
+
+def bytes_per_second(samplerate: int, channels: int, subtype: str) -> int:
+    """Uncompressed audio data rate in bytes per second (an upper bound for FLAC)."""
+    try:
+        width = SAMPLE_BYTES[subtype]
+    except KeyError:
+        raise StorageError(f"unknown subtype {subtype!r}; use one of {', '.join(SAMPLE_BYTES)}") from None
+    return int(samplerate) * int(channels) * width
+
+
+def seconds_left(folder: str | Path, bytes_per_second: int) -> float:
+    """Seconds of audio at ``bytes_per_second`` that still fit in ``folder``'s file system."""
+    if bytes_per_second <= 0:
+        raise StorageError(f"bytes_per_second must be positive, got {bytes_per_second}")
+    return free_bytes(folder) / bytes_per_second
