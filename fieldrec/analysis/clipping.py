@@ -1,0 +1,49 @@
+"""Clip counting: samples at or beyond the clip level, and clip events (runs of them) per channel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pcm_clip_level(bits: int) -> float:
+    """Full scale of signed integer PCM read as float: (2^(bits-1) - 1) / 2^(bits-1), e.g. 32767/32768."""
+    top = 2 ** (bits - 1)
+    return (top - 1) / top
+
+
+class ClipCounter:
+    """Counts clipped samples (|x| >= clip_level) and clip events per channel.
+
+    A run of consecutive clipped samples is one event, also when it continues across block
+    boundaries. ``latched`` is set on any clip and cleared only by ``reset_latch()``.
+    """
+
+    def __init__(self, channels: int, clip_level: float = 1.0) -> None:
+        self.channels = int(channels)
+        self.clip_level = float(clip_level)
+        self.reset()
+
+    def reset(self) -> None:
+        self.samples = np.zeros(self.channels, dtype=np.int64)
+        self.events = np.zeros(self.channels, dtype=np.int64)
+        self.latched = np.zeros(self.channels, dtype=bool)
+        self._last = np.zeros(self.channels, dtype=bool)
+
+    def reset_latch(self) -> None:
+        self.latched[:] = False
+
+    def process(self, abs_block: np.ndarray) -> None:
+        """Feed |x| of a block, shape (frames, channels)."""
+        if abs_block.shape[0] == 0:
+            return
+        c = abs_block >= self.clip_level
+        counts = c.sum(axis=0)
+        if not counts.any():
+            self._last[:] = False
+            return
+        starts = c[0] & ~self._last
+        run_starts = starts.astype(np.int64) + (c[1:] & ~c[:-1]).sum(axis=0)
+        self.samples += counts
+        self.events += run_starts
+        self.latched |= counts > 0
+        self._last = c[-1].copy()

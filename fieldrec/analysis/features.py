@@ -1,0 +1,55 @@
+"""Spectral features from a spectrum: centroid, bandwidth, roll-off (Hz) and peaks (Hz, dBFS).
+
+Centroid and bandwidth weight frequencies by magnitude (sqrt of power), as librosa does, so the
+centroid of a pure tone is its frequency. Roll-off is the frequency below which ``fraction`` of the
+total power lies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from .db import power_to_db
+
+
+def spectral_centroid(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """Centroid in Hz of magnitude spectra along axis 0 (NaN where all-zero)."""
+    mag = np.asarray(magnitude, dtype=np.float64)
+    f = freqs.reshape((-1,) + (1,) * (mag.ndim - 1))
+    total = mag.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (f * mag).sum(axis=0) / total
+
+
+def spectral_bandwidth(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """Magnitude-weighted standard deviation of frequency around the centroid, in Hz."""
+    mag = np.asarray(magnitude, dtype=np.float64)
+    f = freqs.reshape((-1,) + (1,) * (mag.ndim - 1))
+    c = spectral_centroid(freqs, mag)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(((f - c) ** 2 * mag).sum(axis=0) / mag.sum(axis=0))
+
+
+def spectral_rolloff(freqs: np.ndarray, power: np.ndarray, fraction: float = 0.85) -> np.ndarray:
+    """Lowest frequency in Hz below which ``fraction`` of the power lies (along axis 0)."""
+    p = np.asarray(power, dtype=np.float64)
+    cum = np.cumsum(p, axis=0)
+    idx = np.argmax(cum >= fraction * cum[-1], axis=0)
+    return freqs[idx]
+
+
+def spectral_peaks(
+    freqs: np.ndarray, power: np.ndarray, max_peaks: int = 10, prominence_db: float = 10.0
+) -> list[dict[str, float]]:
+    """The ``max_peaks`` strongest peaks by level with at least ``prominence_db`` prominence.
+
+    Returns [{"hz": bin frequency, "dbfs": level}] sorted from strongest; levels as the power spectrum
+    reads them (a sine of amplitude A at a bin centre: 20 log10 A dBFS).
+    """
+    db = power_to_db(power)
+    floor = -400.0  # stands in for -inf (silent bins) so find_peaks sees finite numbers
+    db = np.where(np.isfinite(db), db, floor)
+    idx, _ = signal.find_peaks(db, prominence=prominence_db)
+    idx = idx[np.argsort(db[idx])[::-1]][:max_peaks]
+    return [{"hz": float(freqs[i]), "dbfs": float(db[i])} for i in idx]

@@ -1,0 +1,169 @@
+"""Streaming loudness per ITU-R BS.1770-4 / EBU R 128 (Tech 3341) and loudness range (Tech 3342).
+
+The K-weighted, channel-weighted mean square is summed over 10 ms sub-blocks. From those:
+
+* momentary loudness: 400 ms window, updated every 10 ms sub-block (so short bursts are caught);
+* short-term loudness: 3 s window, updated every 10 ms;
+* integrated loudness: 400 ms gating blocks every 100 ms (75 % overlap) from the start of the take,
+  absolute gate -70 LUFS, relative gate -10 LU below the loudness of the absolute-gated blocks;
+* loudness range (Tech 3342): short-term values every 100 ms (10 Hz), absolute gate -70 LUFS,
+  relative gate -20 LU, LRA = 95th minus 10th percentile (linear interpolation) of the kept values.
+
+Gating-block and short-term energies are kept as compact float64 arrays (10 values per second each,
+about 7 MB per 24 h), never the samples. All loudness values are in LUFS, ranges in LU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from .blocks import GrowArray, SubBlockSummer
+from .db import energy_to_lufs
+from .kweighting import k_weighting_sos
+
+SUBBLOCK_S = 0.010
+MOMENTARY_SUBBLOCKS = 40  # 400 ms
+SHORT_TERM_SUBBLOCKS = 300  # 3 s
+GATING_HOP_SUBBLOCKS = 10  # 100 ms: 75 % overlap of 400 ms blocks; also the 10 Hz short-term rate for LRA
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+LRA_RELATIVE_GATE_LU = -20.0
+
+
+def channel_weights(channels: int) -> np.ndarray:
+    """BS.1770 channel weights.
+
+    1 channel: 1.0; 2 (L, R): 1.0 each; 5 (L, R, C, Ls, Rs): 1, 1, 1, 1.41, 1.41;
+    6 (L, R, C, LFE, Ls, Rs, the WAV/SMPTE order): 1, 1, 1, 0 (LFE excluded), 1.41, 1.41.
+    Any other count: 1.0 for every channel (no standard layout is known for it).
+    """
+    if channels == 5:
+        return np.array([1.0, 1.0, 1.0, 1.41, 1.41])
+    if channels == 6:
+        return np.array([1.0, 1.0, 1.0, 0.0, 1.41, 1.41])
+    return np.ones(channels)
+
+
+def gated_loudness(block_energies: np.ndarray) -> float:
+    """Integrated loudness in LUFS of 400 ms gating-block energies (-inf when nothing passes the gates)."""
+    e = block_energies[energy_to_lufs(block_energies) > ABSOLUTE_GATE_LUFS]
+    if e.size == 0:
+        return float("-inf")
+    relative_gate = float(energy_to_lufs(e.mean())) + RELATIVE_GATE_LU
+    e = e[energy_to_lufs(e) > relative_gate]
+    if e.size == 0:
+        return float("-inf")
+    return float(energy_to_lufs(e.mean()))
+
+
+def loudness_range(short_term_energies: np.ndarray) -> float:
+    """Loudness range in LU (EBU Tech 3342) of short-term (3 s) energies; NaN when none pass the gates."""
+    e = short_term_energies[energy_to_lufs(short_term_energies) > ABSOLUTE_GATE_LUFS]
+    if e.size == 0:
+        return float("nan")
+    relative_gate = float(energy_to_lufs(e.mean())) + LRA_RELATIVE_GATE_LU
+    levels = energy_to_lufs(e)
+    levels = levels[levels > relative_gate]
+    if levels.size == 0:
+        return float("nan")
+    lo, hi = np.percentile(levels, [10.0, 95.0])
+    return float(hi - lo)
+
+
+class LoudnessMeter:
+    """Momentary, short-term, integrated loudness and loudness range of a stream of blocks.
+
+    ``process(block)`` takes float blocks of shape (frames, channels), full scale = 1.0, of any size;
+    the result does not depend on how the stream is split. Not thread-safe: one feeding thread.
+    """
+
+    def __init__(self, samplerate: float, channels: int, weights: np.ndarray | None = None) -> None:
+        self.samplerate = float(samplerate)
+        self.channels = int(channels)
+        self.weights = channel_weights(channels) if weights is None else np.asarray(weights, dtype=np.float64)
+        self._sos = k_weighting_sos(samplerate)
+        self.subblock_frames = max(1, int(round(self.samplerate * SUBBLOCK_S)))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (new take)."""
+        self._zi = np.zeros((self._sos.shape[0], 2, self.channels), dtype=np.float64)
+        self._summer = SubBlockSummer(self.subblock_frames, 1)
+        self._history = np.zeros(0, dtype=np.float64)  # last sub-block sums (up to 300)
+        self._subblocks = 0
+        self._gating_blocks = GrowArray()
+        self._short_term_blocks = GrowArray()
+        self.momentary_energy = float("nan")  # newest momentary mean square (NaN before 400 ms)
+        self.short_term_energy = float("nan")
+        self.momentary_max_energy = float("-inf")
+        self.short_term_max_energy = float("-inf")
+
+    def process(self, block: np.ndarray) -> None:
+        """Feed a float block of shape (frames, channels)."""
+        if block.shape[0] == 0:
+            return
+        x = np.asarray(block, dtype=np.float64)
+        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
+        weighted = (y * y) @ self.weights
+        sums = self._summer.push(weighted[:, None])[:, 0]
+        k = sums.shape[0]
+        if k == 0:
+            return
+        h = self._history.shape[0]
+        seq = np.concatenate([self._history, sums])
+        end_counts = self._subblocks + 1 + np.arange(k)  # sub-blocks seen after each new one
+        n = self.subblock_frames
+        self._update_window(seq, h, end_counts, MOMENTARY_SUBBLOCKS, n, momentary=True)
+        self._update_window(seq, h, end_counts, SHORT_TERM_SUBBLOCKS, n, momentary=False)
+        self._subblocks += k
+        self._history = seq[-SHORT_TERM_SUBBLOCKS:].copy()
+
+    def _update_window(
+        self, seq: np.ndarray, h: int, end_counts: np.ndarray, length: int, n: int, momentary: bool
+    ) -> None:
+        valid = end_counts >= length
+        if not valid.any():
+            return
+        first = int(np.argmax(valid))  # first new sub-block that completes a full window
+        start = h + first - length + 1  # index in seq of the first window's first sub-block
+        windows = np.lib.stride_tricks.sliding_window_view(seq[start:], length)
+        energies = windows.sum(axis=1) / (length * n)
+        on_hop = end_counts[first:] % GATING_HOP_SUBBLOCKS == 0
+        if momentary:
+            self.momentary_energy = float(energies[-1])
+            self.momentary_max_energy = max(self.momentary_max_energy, float(energies.max()))
+            self._gating_blocks.extend(energies[on_hop])
+        else:
+            self.short_term_energy = float(energies[-1])
+            self.short_term_max_energy = max(self.short_term_max_energy, float(energies.max()))
+            self._short_term_blocks.extend(energies[on_hop])
+
+    # ---- readings (LUFS / LU; -inf or NaN when undefined) ----
+    @property
+    def momentary_lufs(self) -> float:
+        return float(energy_to_lufs(self.momentary_energy))
+
+    @property
+    def short_term_lufs(self) -> float:
+        return float(energy_to_lufs(self.short_term_energy))
+
+    @property
+    def momentary_max_lufs(self) -> float:
+        return float(energy_to_lufs(max(self.momentary_max_energy, 0.0)))
+
+    @property
+    def short_term_max_lufs(self) -> float:
+        return float(energy_to_lufs(max(self.short_term_max_energy, 0.0)))
+
+    @property
+    def integrated_lufs(self) -> float:
+        return gated_loudness(self._gating_blocks.values)
+
+    @property
+    def loudness_range_lu(self) -> float:
+        return loudness_range(self._short_term_blocks.values)
+
+    @property
+    def gating_block_count(self) -> int:
+        return len(self._gating_blocks)

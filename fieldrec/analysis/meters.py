@@ -1,0 +1,200 @@
+"""MeterBank: every live meter behind one ``process(block)``; the same code measures files.
+
+Fed by the recorder's meter thread from the monitor ring (never the audio callback), or by
+``fieldrec.analyze`` from a file. ``snapshot()`` may be called from any other thread while ``process``
+runs: the lock is held only to publish or copy a few small arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .clipping import ClipCounter
+from .db import amp_to_db, finite_or_none
+from .features import spectral_centroid, spectral_peaks
+from .levels import LevelMeter
+from .loudness import ABSOLUTE_GATE_LUFS, LoudnessMeter
+from .spectrum import WelchAccumulator
+from .true_peak import TruePeakMeter
+
+
+@dataclass(frozen=True)
+class MeterSnapshot:
+    """Live meter values. dB values are floats, -inf for silence; tuples hold one value per channel."""
+
+    frames: int  # frames processed since reset
+    peak_dbfs: tuple[float, ...]  # sample peak since the previous snapshot() (live bar)
+    rms_dbfs: tuple[float, ...]  # RMS over the last 300 ms; full-scale sine = -3.01 dBFS
+    true_peak_dbtp: tuple[float, ...]  # true peak since the previous snapshot()
+    max_peak_dbfs: tuple[float, ...]  # take maximum since reset()
+    max_true_peak_dbtp: tuple[float, ...]
+    clipped_samples: tuple[int, ...]  # since reset()
+    clip_events: tuple[int, ...]
+    clip_latched: tuple[bool, ...]  # set by a clip, cleared only by reset_clips()
+    momentary_lufs: float | None  # None until 400 ms seen or below the -70 LUFS absolute gate
+    short_term_lufs: float | None
+    integrated_lufs: float | None
+    loudness_range_lu: float | None
+    dc_offset: tuple[float, ...]  # mean over the take, full scale = 1.0
+
+
+def _gated(lufs: float) -> float | None:
+    return lufs if math.isfinite(lufs) and lufs > ABSOLUTE_GATE_LUFS else None
+
+
+def _spectrum_nfft(samplerate: float) -> int:
+    """4096 at up to 48 kHz, scaled with the rate above it (about 11.7 Hz bins)."""
+    n = 4096
+    while samplerate / n > 48000.0 / 4096 * 1.0001:
+        n *= 2
+    return n
+
+
+class MeterBank:
+    """Sample peak, true peak, RMS, clipping, loudness (M, S, I, LRA), DC, noise floor and spectrum.
+
+    ``samplerate`` in Hz, ``channels`` >= 1, ``clip_level``: |x| at or above it counts as clipped
+    (1.0 for float data; ``clipping.pcm_clip_level(bits)`` for integer PCM read as float).
+    Blocks are float arrays (frames, channels), full scale = 1.0, of any size.
+    """
+
+    def __init__(self, samplerate: float, channels: int, clip_level: float = 1.0) -> None:
+        if channels < 1:
+            raise ValueError(f"a meter needs at least one channel, got {channels}")
+        if samplerate <= 0:
+            raise ValueError(f"sample rate must be positive, got {samplerate}")
+        self.samplerate = float(samplerate)
+        self.channels = int(channels)
+        self.clip_level = float(clip_level)
+        self._lock = threading.Lock()
+        self._levels = LevelMeter(samplerate, channels)
+        self._true_peak = TruePeakMeter(samplerate, channels)
+        self._clips = ClipCounter(channels, clip_level)
+        self._loudness = LoudnessMeter(samplerate, channels)
+        self._spectrum = WelchAccumulator(samplerate, nfft=_spectrum_nfft(samplerate), window="hann")
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new take: every reading back to its initial state."""
+        with self._lock:
+            self._levels.reset()
+            self._true_peak.reset()
+            self._clips.reset()
+            self._loudness.reset()
+            self._spectrum.reset()
+            self._live_peak = np.zeros(self.channels)
+            self._live_tp = np.zeros(self.channels)
+            self._latch = np.zeros(self.channels, dtype=bool)
+            self._published = self._collect()
+            self._published["clip_latched"] = (False,) * self.channels
+
+    def reset_clips(self) -> None:
+        """Clear the clip latch only (counts stay); safe from any thread."""
+        with self._lock:
+            self._latch[:] = False
+            self._published["clip_latched"] = (False,) * self.channels
+
+    def process(self, block: np.ndarray) -> None:
+        """Feed one block (frames, channels) or (frames,) for mono. Call from one thread only."""
+        x = np.asarray(block, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.channels:
+            raise ValueError(f"expected blocks of shape (frames, {self.channels}), got {np.shape(block)}")
+        if x.shape[0] == 0:
+            return
+        abs_x = np.abs(x)
+        clipped_before = self._clips.samples.copy()
+        peak = self._levels.process(x, abs_x)
+        tp = self._true_peak.process(x)
+        self._clips.process(abs_x)
+        self._loudness.process(x)
+        self._spectrum.process(x)
+        new_clips = self._clips.samples > clipped_before
+        state = self._collect()
+        with self._lock:
+            np.maximum(self._live_peak, peak, out=self._live_peak)
+            np.maximum(self._live_tp, tp, out=self._live_tp)
+            self._latch |= new_clips
+            state["clip_latched"] = tuple(bool(v) for v in self._latch)
+            self._published = state
+
+    def _collect(self) -> dict[str, Any]:
+        lv, ld = self._levels, self._loudness
+        return {
+            "frames": int(lv.frames),
+            "rms_dbfs": tuple(float(v) for v in amp_to_db(lv.live_rms)),
+            "max_peak_dbfs": tuple(float(v) for v in amp_to_db(lv.peak)),
+            "max_true_peak_dbtp": tuple(float(v) for v in amp_to_db(self._true_peak.max_abs)),
+            "clipped_samples": tuple(int(v) for v in self._clips.samples),
+            "clip_events": tuple(int(v) for v in self._clips.events),
+            "momentary_lufs": _gated(ld.momentary_lufs),
+            "short_term_lufs": _gated(ld.short_term_lufs),
+            "integrated_lufs": finite_or_none(ld.integrated_lufs) if ld.gating_block_count else None,
+            "loudness_range_lu": finite_or_none(ld.loudness_range_lu),
+            "dc_offset": tuple(float(v) for v in lv.dc_offset),
+        }
+
+    def snapshot(self) -> MeterSnapshot:
+        """Live values; also starts a new interval for the live peak and true peak bars."""
+        with self._lock:
+            state = dict(self._published)
+            peak, tp = self._live_peak.copy(), self._live_tp.copy()
+            self._live_peak[:] = 0.0
+            self._live_tp[:] = 0.0
+        return MeterSnapshot(
+            peak_dbfs=tuple(float(v) for v in amp_to_db(peak)),
+            true_peak_dbtp=tuple(float(v) for v in amp_to_db(tp)),
+            **state,
+        )
+
+    def result(self) -> dict[str, Any]:
+        """Take summary with the keys of ``fieldrec analyze --json`` (without "file"); JSON-safe.
+
+        Levels in dB are floats or None where undefined (e.g. the loudness of silence).
+        """
+        lv, ld, cl = self._levels, self._loudness, self._clips
+        peak_db = amp_to_db(lv.peak)
+        tp_db = amp_to_db(self._true_peak.max_abs)
+        rms_db = amp_to_db(lv.rms)
+        dc = lv.dc_offset
+        floor, snr = lv.noise_floor_and_snr()
+        freqs, power = self._spectrum.freqs, self._spectrum.power()
+        centroid = spectral_centroid(freqs, np.sqrt(power)) if self._spectrum.segments else float("nan")
+        total_ms = float((lv.sum_sq.sum()) / max(lv.frames * self.channels, 1))
+        return {
+            "samplerate": int(self.samplerate) if self.samplerate.is_integer() else self.samplerate,
+            "channels": self.channels,
+            "frames": int(lv.frames),
+            "duration_s": lv.frames / self.samplerate,
+            "sample_peak_dbfs": finite_or_none(peak_db.max()),
+            "true_peak_dbtp": finite_or_none(tp_db.max()),
+            "rms_dbfs": finite_or_none(amp_to_db(math.sqrt(total_ms))),
+            "integrated_lufs": finite_or_none(ld.integrated_lufs),
+            "momentary_max_lufs": _gated(ld.momentary_max_lufs),
+            "short_term_max_lufs": _gated(ld.short_term_max_lufs),
+            "loudness_range_lu": finite_or_none(ld.loudness_range_lu),
+            "clipped_samples": int(cl.samples.sum()),
+            "clip_events": int(cl.events.sum()),
+            "dc_offset": float(dc.mean()),
+            "noise_floor_dbfs": finite_or_none(floor),
+            "snr_db": finite_or_none(snr),
+            "spectral_centroid_hz": finite_or_none(centroid),
+            "peaks": spectral_peaks(freqs, power) if self._spectrum.segments else [],
+            "per_channel": [
+                {
+                    "peak_dbfs": finite_or_none(peak_db[c]),
+                    "true_peak_dbtp": finite_or_none(tp_db[c]),
+                    "rms_dbfs": finite_or_none(rms_db[c]),
+                    "clipped_samples": int(cl.samples[c]),
+                    "clip_events": int(cl.events[c]),
+                    "dc_offset": float(dc[c]),
+                }
+                for c in range(self.channels)
+            ],
+        }

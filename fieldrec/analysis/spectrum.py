@@ -1,0 +1,128 @@
+"""Spectra calibrated in dBFS: a full-scale sine at a bin centre reads 0 dBFS at its bin.
+
+Magnitude spectra are scaled by 2 / sum(window) (one-sided, amplitude); power spectra by
+(2 / sum(window))^2, so a sine of amplitude A reads 20 log10(A) dBFS in both (the DC and Nyquist bins
+are scaled the same way, so they read 6 dB high for a constant). Windows: "hann" (periodic),
+"blackmanharris" (4-term) and "flattop" (scipy's 5-term, best for the level of a sine between bins).
+``WelchAccumulator`` averages segments across blocks, so a file longer than memory is analysed in
+bounded memory and gives the same result however it is split.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal
+
+from .db import amp_to_db, power_to_db
+
+WINDOWS = ("hann", "blackmanharris", "flattop")
+
+
+@lru_cache(maxsize=32)
+def get_window(name: str, nfft: int) -> np.ndarray:
+    """The periodic (DFT-even) analysis window ``name`` of length ``nfft``."""
+    if name not in WINDOWS:
+        raise ValueError(f"unknown window {name!r}; use one of {', '.join(WINDOWS)}")
+    w = signal.get_window(name, nfft, fftbins=True).astype(np.float64)
+    w.flags.writeable = False
+    return w
+
+
+def _segments(x: np.ndarray, nfft: int, hop: int) -> np.ndarray:
+    """Frames of ``x`` (1-D or (frames, ch)) as a view of shape (n_segments, [ch,] nfft)."""
+    if x.shape[0] < nfft:
+        shape = (0, *x.shape[1:], nfft)
+        return np.empty(shape, dtype=np.float64)
+    return np.lib.stride_tricks.sliding_window_view(x, nfft, axis=0)[::hop]
+
+
+def magnitude_spectrum_dbfs(
+    x: np.ndarray, samplerate: float, window: str = "hann"
+) -> tuple[np.ndarray, np.ndarray]:
+    """One FFT over all of ``x`` (1-D): (frequencies in Hz, amplitude in dBFS)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError("need at least 2 samples for a spectrum")
+    w = get_window(window, n)
+    mag = np.abs(np.fft.rfft(x * w)) * (2.0 / w.sum())
+    return np.fft.rfftfreq(n, 1.0 / samplerate), amp_to_db(mag)
+
+
+class WelchAccumulator:
+    """Averaged power spectrum (Welch) of a stream of blocks, averaged over channels too.
+
+    ``process(block)`` takes float blocks (frames,) or (frames, channels); ``power()`` returns the
+    mean power per bin, calibrated so a sine of amplitude A reads A^2 at its bin.
+    """
+
+    def __init__(
+        self, samplerate: float, nfft: int = 4096, window: str = "hann", overlap: float = 0.5
+    ) -> None:
+        if not 0.0 <= overlap < 1.0:
+            raise ValueError("overlap must be in [0, 1)")
+        self.samplerate = float(samplerate)
+        self.nfft = int(nfft)
+        self.hop = max(1, int(round(self.nfft * (1.0 - overlap))))
+        self.window = get_window(window, self.nfft)
+        self._scale = (2.0 / self.window.sum()) ** 2
+        self.reset()
+
+    def reset(self) -> None:
+        self._pending: np.ndarray | None = None
+        self._sum = np.zeros(self.nfft // 2 + 1)
+        self.segments = 0  # segment x channel spectra averaged
+
+    def process(self, block: np.ndarray) -> None:
+        x = np.asarray(block, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[:, None]
+        buf = x if self._pending is None else np.concatenate([self._pending, x], axis=0)
+        segs = _segments(buf, self.nfft, self.hop)  # (n, ch, nfft)
+        n = segs.shape[0]
+        if n:
+            spec = np.fft.rfft(segs * self.window, axis=-1)
+            p = spec.real**2 + spec.imag**2
+            self._sum += p.sum(axis=(0, 1))
+            self.segments += n * buf.shape[1]
+        self._pending = buf[n * self.hop :].copy()
+
+    @property
+    def freqs(self) -> np.ndarray:
+        return np.fft.rfftfreq(self.nfft, 1.0 / self.samplerate)
+
+    def power(self) -> np.ndarray:
+        """Mean calibrated power per bin (zeros before the first full segment)."""
+        if self.segments == 0:
+            return np.zeros_like(self._sum)
+        return self._sum * (self._scale / self.segments)
+
+
+def welch_dbfs(
+    x: np.ndarray, samplerate: float, nfft: int = 4096, window: str = "hann", overlap: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Averaged power spectrum of ``x`` (1-D or (frames, ch), channels averaged): (Hz, dBFS)."""
+    acc = WelchAccumulator(samplerate, nfft, window, overlap)
+    acc.process(x)
+    if acc.segments == 0:
+        raise ValueError(f"need at least nfft={nfft} samples for a Welch spectrum, got {np.shape(x)[0]}")
+    return acc.freqs, power_to_db(acc.power())
+
+
+def stft_magnitude(x: np.ndarray, nfft: int = 1024, hop: int = 512, window: str = "hann") -> np.ndarray:
+    """Uncalibrated STFT magnitude |X| of 1-D ``x``, frames not centred: shape (nfft//2+1, n_frames)."""
+    x = np.asarray(x, dtype=np.float64)
+    segs = _segments(x, nfft, hop)
+    return np.abs(np.fft.rfft(segs * get_window(window, nfft), axis=-1)).T
+
+
+def spectrogram_db(
+    x: np.ndarray, samplerate: float, nfft: int = 1024, hop: int = 512, window: str = "hann"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectrogram of 1-D ``x``: (Hz, frame-centre times in s, level in dBFS [freq, time])."""
+    w = get_window(window, nfft)
+    mag = stft_magnitude(x, nfft, hop, window) * (2.0 / w.sum())
+    times = (np.arange(mag.shape[1]) * hop + nfft / 2) / samplerate
+    return np.fft.rfftfreq(nfft, 1.0 / samplerate), times, amp_to_db(mag)
