@@ -483,8 +483,8 @@ class Recorder:
                 "end_utc": None,
                 "end_local": None,
                 "device": {"name": self._device.name, "hostapi": self._device.hostapi},
-                "blocksize": int(s.blocksize),
-                "latency_s": getattr(self._capture, "latency_s", None),
+                "blocksize": self._capture.blocksize,
+                "latency_s": self._capture.latency_seconds,
                 "overflows": [],
                 "stop_reason": None,
                 "stop_detail": None,
@@ -532,6 +532,8 @@ class Recorder:
                     self._written = cursor - self._start_frame
                     continue
                 if limit is not None and cursor >= limit:
+                    if self._stop_reason is None:  # the only limit set without a request: the duration
+                        self._stop_reason = "duration"
                     break
                 if capture.device_lost and self._stop_reason is None:
                     with self._control:
