@@ -1,0 +1,61 @@
+"""Entry point of the window: ``run(argv, settings_path)`` creates the QApplication, the window, and runs it."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+from fieldrec.gui.config import GuiConfig, default_log_dir, load_config
+
+log = logging.getLogger("fieldrec.gui")
+
+LOG_FILE = "fieldrec-gui.log"
+
+
+def setup_logging(log_dir: Path | None = None) -> Path | None:
+    """Rotating log (1 MB × 5) in ``platformdirs.user_log_dir("fieldrec")`` (or ``log_dir``)."""
+    log_dir = Path(log_dir) if log_dir is not None else default_log_dir()
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / LOG_FILE
+        root = logging.getLogger("fieldrec")
+        for h in root.handlers:
+            if isinstance(h, logging.handlers.RotatingFileHandler) and Path(h.baseFilename) == path.resolve():
+                return path
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        return path
+    except OSError as err:
+        print(f"fieldrec: cannot write the log in {log_dir}: {err}", file=sys.stderr)
+        return None
+
+
+def create_window(config: GuiConfig, recorder_factory=None):
+    from fieldrec.gui.main_window import MainWindow
+    from fieldrec.recorder import Recorder
+
+    return MainWindow(recorder_factory=recorder_factory or Recorder, config=config)
+
+
+def run(argv: list[str] | None = None, settings_path: Path | None = None) -> int:
+    """Open the recording window; returns the exit code of the Qt event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    from fieldrec.gui.theme import apply_dark_theme
+
+    config = load_config(settings_path)
+    if config.log_dir is None and settings_path is not None:
+        config.log_dir = Path(settings_path).parent / "log"
+    setup_logging(config.log_dir)
+    app = QApplication.instance() or QApplication(["fieldrec", *(argv or [])])
+    app.setApplicationName("fieldrec")
+    app.setOrganizationName("fieldrec")
+    apply_dark_theme(app)
+    window = create_window(config)
+    window.show()
+    log.info("window started (settings %s)", config.settings_path)
+    return int(app.exec())

@@ -1,0 +1,209 @@
+"""Per-channel level meters: peak and RMS bars on a dBFS scale, peak hold, latched clip lamps,
+true-peak and loudness readouts. Fed a ``MeterSnapshot`` once per display frame."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from fieldrec.gui import theme
+from fieldrec.gui.ballistics import FLOOR_DB, Ballistics
+
+# piecewise scale: more room near full scale where decisions are made
+_SCALE_DB = np.array([-60.0, -50.0, -40.0, -30.0, -20.0, -10.0, -6.0, -3.0, 0.0])
+_SCALE_POS = np.array([0.0, 0.06, 0.14, 0.26, 0.42, 0.64, 0.76, 0.87, 1.0])
+TICKS_DB = (0, -3, -6, -10, -20, -30, -40, -60)
+
+
+def db_to_fraction(db: float) -> float:
+    """Position of a dBFS level on the bar, 0 (bottom, ≤ -60 dBFS) … 1 (0 dBFS)."""
+    if not math.isfinite(db):
+        return 0.0
+    return float(np.interp(db, _SCALE_DB, _SCALE_POS))
+
+
+def fmt_db(value: float | None, unit: str = "", digits: int = 1) -> str:
+    if value is None or not math.isfinite(value):
+        return "–∞" if value is not None and value < 0 else "—"
+    return f"{value:.{digits}f}{(' ' + unit) if unit else ''}"
+
+
+class MeterBars(QWidget):
+    """The painted bars (one per channel) with the dB scale on the left."""
+
+    def __init__(self, channels: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.channels = channels
+        self.peak = np.full(channels, FLOOR_DB)
+        self.rms = np.full(channels, FLOOR_DB)
+        self.hold = np.full(channels, FLOOR_DB)
+        self.setMinimumSize(60 + 26 * channels, 220)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._font = QFont()
+        self._font.setPointSize(9)
+
+    def set_levels(self, peak: np.ndarray, rms: np.ndarray, hold: np.ndarray) -> None:
+        self.peak, self.rms, self.hold = peak, rms, hold
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt name)
+        p = QPainter(self)
+        w, h = self.width(), self.height()
+        p.fillRect(0, 0, w, h, QColor(theme.PANEL))
+        scale_w = 34
+        top, bottom = 8, h - 8
+        span = bottom - top
+        p.setFont(self._font)
+        for db in TICKS_DB:
+            y = bottom - db_to_fraction(db) * span
+            p.setPen(QColor(theme.DIM))
+            p.drawText(QRectF(0, y - 7, scale_w - 4, 14), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(db))
+            p.setPen(QPen(QColor("#30353c"), 1))
+            p.drawLine(scale_w, int(y), w, int(y))
+        n = self.channels
+        gap = 6
+        bar_w = max(8.0, (w - scale_w - gap * (n + 1)) / n)
+        zones = ((-60.0, -18.0, theme.GREEN), (-18.0, -6.0, theme.YELLOW), (-6.0, 0.0, theme.RED))
+        for c in range(n):
+            x0 = scale_w + gap + c * (bar_w + gap)
+            p.fillRect(QRectF(x0, top, bar_w, span), QColor("#0b0c0e"))
+            # peak bar: dimmed zone colours up to the peak level
+            pk = db_to_fraction(self.peak[c])
+            for lo, hi, col in zones:
+                f_lo, f_hi = db_to_fraction(lo), db_to_fraction(hi)
+                f_top = min(pk, f_hi)
+                if f_top > f_lo:
+                    q = QColor(col)
+                    q.setAlpha(150)
+                    p.fillRect(QRectF(x0, bottom - f_top * span, bar_w, (f_top - f_lo) * span), q)
+            # RMS bar: bright, narrower, in the middle of the peak bar
+            rf = db_to_fraction(self.rms[c])
+            if rf > 0:
+                p.fillRect(QRectF(x0 + bar_w * 0.25, bottom - rf * span, bar_w * 0.5, rf * span), QColor("#e8f7ff"))
+            # peak-hold mark
+            hf = db_to_fraction(self.hold[c])
+            if hf > 0:
+                col = QColor(theme.RED if self.hold[c] > -3.0 else theme.TEXT)
+                p.fillRect(QRectF(x0, bottom - hf * span - 2, bar_w, 3), col)
+        p.end()
+
+
+class MeterPanel(QWidget):
+    """Meters with clip lamps and readouts. ``clipResetRequested`` asks the owner to call
+    ``recorder.reset_clips()``; the lamp latches until then (or until ``reset_clips()`` here)."""
+
+    clipResetRequested = Signal()
+
+    def __init__(self, channels: int = 2, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("meterPanel")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(4, 4, 4, 4)
+        self._body: QWidget | None = None
+        self.set_channels(channels)
+
+    # -- construction -------------------------------------------------------------------------
+    def set_channels(self, channels: int) -> None:
+        if self._body is not None:
+            self._layout.removeWidget(self._body)
+            self._body.deleteLater()
+        self.channels = channels
+        self.ballistics_peak = Ballistics(channels)
+        self.ballistics_rms = Ballistics(channels)
+        self.latched = [False] * channels
+        body = QWidget(self)
+        v = QVBoxLayout(body)
+        v.setContentsMargins(0, 0, 0, 0)
+        lamps = QHBoxLayout()
+        lamps.addSpacing(34)
+        self.clip_buttons: list[QPushButton] = []
+        for c in range(channels):
+            b = QPushButton("CLIP" if channels <= 4 else "C", body)
+            b.setObjectName(f"clipLamp{c + 1}")
+            b.setToolTip(f"Channel {c + 1} clip indicator: latches on a clip; click to reset all lamps")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setMinimumHeight(30)
+            b.clicked.connect(self._on_clip_clicked)
+            lamps.addWidget(b)
+            self.clip_buttons.append(b)
+        v.addLayout(lamps)
+        self.bars = MeterBars(channels, body)
+        v.addWidget(self.bars, 1)
+        names = QHBoxLayout()
+        names.addSpacing(34)
+        for c in range(channels):
+            lab = QLabel(str(c + 1), body)
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            names.addWidget(lab)
+        v.addLayout(names)
+        grid = QGridLayout()
+        big = QFont()
+        big.setPointSize(15)
+        big.setBold(True)
+        self.readouts: dict[str, QLabel] = {}
+        rows = (
+            ("max_peak", "Max peak dBFS"),
+            ("max_tp", "Max true peak dBTP"),
+            ("short_term", "Short-term LUFS"),
+            ("momentary", "Momentary LUFS"),
+        )
+        for r, (key, text) in enumerate(rows):
+            t = QLabel(text, body)
+            t.setStyleSheet(f"color: {theme.DIM};")
+            val = QLabel("—", body)
+            val.setFont(big)
+            val.setObjectName(f"readout_{key}")
+            val.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(t, r, 0)
+            grid.addWidget(val, r, 1)
+            self.readouts[key] = val
+        v.addLayout(grid)
+        self._layout.addWidget(body)
+        self._body = body
+        self._paint_lamps()
+
+    # -- updates ------------------------------------------------------------------------------
+    def set_snapshot(self, snap, dt: float) -> None:
+        """Show a ``MeterSnapshot`` that arrived ``dt`` seconds after the previous one."""
+        n = len(snap.peak_dbfs)
+        if n != self.channels:
+            self.set_channels(n)
+        peak, hold = self.ballistics_peak.update(snap.peak_dbfs, dt)
+        rms, _ = self.ballistics_rms.update(snap.rms_dbfs, dt)
+        self.bars.set_levels(peak, rms, hold)
+        changed = False
+        for c, latched in enumerate(snap.clip_latched):
+            if latched and not self.latched[c]:
+                self.latched[c] = True
+                changed = True
+        if changed:
+            self._paint_lamps()
+        self.readouts["max_peak"].setText(fmt_db(max(snap.max_peak_dbfs, default=-math.inf)))
+        self.readouts["max_tp"].setText(fmt_db(max(snap.max_true_peak_dbtp, default=-math.inf)))
+        self.readouts["short_term"].setText(fmt_db(snap.short_term_lufs))
+        self.readouts["momentary"].setText(fmt_db(snap.momentary_lufs))
+        tp = max(snap.max_true_peak_dbtp, default=-math.inf)
+        self.readouts["max_tp"].setStyleSheet(f"color: {theme.RED};" if tp > -1.0 else "")
+
+    def any_latched(self) -> bool:
+        return any(self.latched)
+
+    def reset_clips(self) -> None:
+        self.latched = [False] * self.channels
+        self._paint_lamps()
+
+    def _on_clip_clicked(self) -> None:
+        self.reset_clips()
+        self.clipResetRequested.emit()
+
+    def _paint_lamps(self) -> None:
+        for b, on in zip(self.clip_buttons, self.latched, strict=True):
+            b.setProperty("latched", on)
+            if on:
+                b.setStyleSheet(f"background: {theme.RED}; color: white; font-weight: bold; border: 2px solid white;")
+            else:
+                b.setStyleSheet(f"background: {theme.DARK_RED}; color: #8a5a5c; font-weight: bold;")
