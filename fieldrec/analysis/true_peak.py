@@ -23,14 +23,17 @@ def oversampling_factor(samplerate: float) -> int:
 
 
 def interpolator_phases(factor: int, taps_per_phase: int = TAPS_PER_PHASE) -> np.ndarray:
-    """Polyphase interpolation filter, shape (factor, taps_per_phase); each phase has unity DC gain."""
+    """Polyphase interpolation filter, shape (factor, taps_per_phase + 1); each phase has unity DC gain."""
     if factor == 1:
-        h = np.zeros((1, taps_per_phase))
+        h = np.zeros((1, taps_per_phase + 1))
         h[0, taps_per_phase // 2] = 1.0
         return h
-    n = factor * taps_per_phase
+    # odd length, delay a whole number of input samples: phase 0 reproduces the input samples exactly
+    n = factor * taps_per_phase + 1
     proto = signal.firwin(n, cutoff=0.5 / factor, window=("kaiser", 8.0), fs=1.0) * factor
-    phases = proto.reshape(taps_per_phase, factor).T[:, ::-1]  # phases[p, j] multiplies x[n - (T-1) + j]
+    proto = np.concatenate([proto, np.zeros(factor - 1)])  # length factor * (taps_per_phase + 1)
+    # phases[p, j] multiplies x[n - T + j] (T = taps_per_phase): y[n L + p] = sum_k proto[p + k L] x[n - k]
+    phases = proto.reshape(taps_per_phase + 1, factor).T[:, ::-1]
     return phases / phases.sum(axis=1, keepdims=True)
 
 
