@@ -54,7 +54,10 @@ def parse_duration(text: str) -> float:
 
 
 def _db(value: float | None, width: int = 6) -> str:
-    if value is None or (isinstance(value, float) and math.isinf(value)):
+    """A level for people: "--" when undefined (None), "-inf" for digital silence."""
+    if value is None:
+        return "--".rjust(width)
+    if math.isinf(value):
         return "-inf".rjust(width)
     return f"{value:{width}.1f}"
 
