@@ -194,8 +194,9 @@ def check_input_settings(dev: DeviceInfo, samplerate: float, channels: int, dtyp
     usable = max(1, min(channels, dev.max_input_channels))
     rates = supported_rates(dev, usable, dtype)
     rate_text = ", ".join(str(r) for r in rates) if rates else "none of 44100-192000"
+    hz = f"{samplerate:.0f}" if float(samplerate).is_integer() else f"{samplerate}"
     what = (f"{channels} channels" if channels > dev.max_input_channels
-            else f"{samplerate:g} Hz with {channels} channels" if samplerate not in rates
-            else f"{channels} channels of {dtype} at {samplerate:g} Hz")
+            else f"{hz} Hz with {channels} channels" if samplerate not in rates
+            else f"{channels} channels of {dtype} at {hz} Hz")
     raise DeviceError(f"device '{dev.name}' cannot capture {what} ({reason}); it supports at most "
                       f"{dev.max_input_channels} input channels; rates: {rate_text}")

@@ -146,26 +146,39 @@ class Capture:
 
     @property
     def stall_limit_seconds(self) -> float:
-        """No callback for longer than this (seconds) while running counts as a lost device."""
+        """No callback for longer than this (seconds) while running counts as a lost device.
+
+        Before the first callback the limit is longer (``max(3 s, 8 x latency)``): some backends, such as
+        PulseAudio's monitor of an idle sink, deliver the first block about a second after start.
+        """
+        if self.callback_count == 0:
+            return max(3.0, 8.0 * self.latency_seconds)
         return max(1.0, 4.0 * self.latency_seconds)
 
     @property
+    def stalled(self) -> bool:
+        """True while running and no callback has come for longer than :attr:`stall_limit_seconds`."""
+        return (not self._stop_requested
+                and time.monotonic() - self.last_callback_time > self.stall_limit_seconds)
+
+    @property
     def device_lost(self) -> bool:
-        """True if the stream ended without ``stop()`` or callbacks stopped coming while running."""
-        if self._lost_frame is not None:
-            return True
-        lost = self._finished_unexpectedly or (
-            not self._stop_requested
-            and time.monotonic() - self.last_callback_time > self.stall_limit_seconds)
-        if lost:
+        """True if the stream ended without ``stop()`` (latched) or callbacks have stopped coming (while so).
+
+        The first time either is seen a ``device_lost`` event is recorded at the current ring position.
+        """
+        lost = self._finished_unexpectedly or self.stalled
+        if lost and self._lost_frame is None:
             self._lost_frame = self.ring.write_count
         return lost
 
     def events(self) -> list[CaptureEvent]:
         """Overflows, ring overruns and a lost device, in the order they happened."""
         out = [CaptureEvent(kind, frame, frames) for kind, frame, frames in self.ring.events()]  # type: ignore[arg-type]
-        if self.device_lost and self._lost_frame is not None:
+        self.device_lost  # noqa: B018 - records the event if the device has just gone
+        if self._lost_frame is not None:
             out.append(CaptureEvent("device_lost", self._lost_frame, 0))
+            out.sort(key=lambda e: e.frame)
         return out
 
     @property

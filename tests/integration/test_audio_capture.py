@@ -1,0 +1,128 @@
+"""Capture through real PortAudio from the private PulseAudio virtual input (tests/pulse_rig.py)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fieldrec.audio import devices
+from fieldrec.audio.devices import DeviceError, check_input_settings, list_input_devices, resolve_device
+from fieldrec.audio.stream import Capture
+
+pytestmark = pytest.mark.audio
+RATE = 48000
+
+
+def known_pattern(seconds: float, seed: int = 7) -> np.ndarray:
+    """Deterministic noise + sines, float32 (frames, 2), starting with a recognisable 64-frame marker."""
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    rng = np.random.default_rng(seed)
+    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 1234.5 * t)], axis=1)
+    x += 0.05 * rng.standard_normal((n, 2))
+    x[:64] = [0.625, -0.375]
+    return x.astype(np.float32)
+
+
+def find_start(data: np.ndarray, pattern: np.ndarray) -> int:
+    """Index in ``data`` where ``pattern`` starts (its marker frames followed by its first samples)."""
+    hits = np.flatnonzero(np.all(data == pattern[0], axis=1))
+    for h in hits:
+        if h + 80 <= data.shape[0] and np.array_equal(data[h:h + 80], pattern[:80]):
+            return int(h)
+    raise AssertionError("the fed pattern's start was not found in the capture")
+
+
+def wait_until(pred, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def test_rig_device_is_listed_and_resolves(pulse_rig):
+    names = [d.name for d in list_input_devices()]
+    assert pulse_rig.device_name in names and "simulated" in names
+    dev = resolve_device(pulse_rig.device_name)  # exact name wins over the twin "fieldrec_vin2"
+    assert dev.name == pulse_rig.device_name and dev.hostapi == "ALSA" and dev.max_input_channels >= 2
+    assert resolve_device("FIELDREC_VIN2").name == "fieldrec_vin2"
+    with pytest.raises(DeviceError, match=r"'fieldrec' is ambiguous; matches \d+: 'fieldrec_vin', \d+: 'fieldrec_vin2'"):
+        resolve_device("fieldrec")
+    assert resolve_device(str(dev.index)) == dev
+    devices.refresh()  # re-scan keeps the rig device
+    assert resolve_device(pulse_rig.device_name).name == pulse_rig.device_name
+
+
+def test_capture_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path):
+    pattern = known_pattern(4.0)
+    dev = resolve_device(pulse_rig.device_name)
+    cap = Capture(dev, RATE, 2, "float32")
+    cap.ring.guard = 0  # nothing may be lost in this test: any overrun would be an event
+    cursor = 0
+    chunks = []
+    cap.start()
+    monitor = pulse_rig.arecord_monitor(7, tmp_path / "arecord.wav")
+    feeder = pulse_rig.feed(pattern)
+    while feeder.poll() is None:
+        data, cursor, lost = cap.ring.read(cursor, RATE)
+        cap.ring.guard = cursor
+        assert lost == 0
+        chunks.append(data)
+        time.sleep(0.1)
+    assert feeder.wait(timeout=30) == 0, "pacat failed (see the rig's pacat-*.log)"
+    end_at = cap.ring.write_count + RATE // 2
+    wait_until(lambda: cap.ring.write_count >= end_at, 10)
+    cap.stop()
+    chunks.append(cap.ring.read(cursor, 10**8)[0])
+    captured = np.concatenate(chunks)
+    assert cap.events() == [] and not cap.device_lost and cap.error is None
+    monitor.wait(timeout=20)
+    try:
+        start = find_start(captured, pattern)
+        got = captured[start:start + pattern.shape[0]]
+        assert got.shape == pattern.shape, "capture ended before the whole pattern arrived"
+        assert np.array_equal(got, pattern)
+        assert not np.any(captured[:start]), "only silence precedes the pattern"
+    except AssertionError:
+        ref, _ = sf.read(tmp_path / "arecord.wav", dtype="float32")
+        try:
+            s = find_start(ref, pattern)
+            rig_ok = np.array_equal(ref[s:s + pattern.shape[0]], pattern)
+        except AssertionError:
+            rig_ok = False
+        pytest.fail(f"capture differs from the fed signal; arecord of the same device "
+                    f"{'matched it, so the recorder lost data' if rig_ok else 'also differs: the rig itself glitched'}")
+    cap.close()
+
+
+def test_capture_notices_the_device_unplugged(pulse_rig):
+    cap = Capture(resolve_device(pulse_rig.device_name), RATE, 2, "int16")
+    cap.start()
+    assert wait_until(lambda: cap.callback_count > 5, 10), "the virtual device delivered no blocks"
+    assert not cap.device_lost
+    pulse_rig.unload_sink()
+    assert wait_until(lambda: cap.device_lost, 8), "the unplugged device went unnoticed"
+    assert [e.kind for e in cap.events()] == ["device_lost"]
+    frames = cap.ring.write_count
+    time.sleep(0.3)
+    assert cap.ring.write_count == frames and not cap.active
+    cap.close()  # no hang, no exception
+
+
+def test_check_input_settings_refusals_name_what_is_supported(pulse_rig):
+    dev = resolve_device(pulse_rig.device_name)
+    # The pulse ALSA plugin remaps channels and resamples: it accepts 1..32 channels, 8 kHz..384 kHz.
+    check_input_settings(dev, 48000, 2, "int32")
+    check_input_settings(dev, 44100, 9, "float32")
+    with pytest.raises(DeviceError, match=r"cannot capture 33 channels.*at most 32 input channels; "
+                                          r"rates: 44100, 48000, 88200, 96000, 176400, 192000"):
+        check_input_settings(dev, 48000, 33, "float32")
+    with pytest.raises(DeviceError, match=r"cannot capture 1000000 Hz with 2 channels.*rates: 44100, 48000"):
+        check_input_settings(dev, 1_000_000, 2, "float32")
+    with pytest.raises(DeviceError, match="cannot capture 33 channels"):
+        Capture(dev, 48000, 33, "float32")

@@ -1,0 +1,172 @@
+"""A private PulseAudio daemon with a virtual input, visible to PortAudio through ALSA.
+
+One daemon per test session (started by ``tests/conftest.py`` before anything imports sounddevice, because
+PortAudio lists devices once when it initialises). It owns a temporary runtime directory with its socket,
+runs a null sink ``vin`` (48 kHz, 2 ch, float32) and exposes the sink's monitor to ALSA as the PCM
+``fieldrec_vin`` (and a twin, ``fieldrec_vin2``, so name-ambiguity can be tested against real devices).
+Whatever is played into ``vin`` (``feed``) is what a capture of ``fieldrec_vin`` records, bit for bit.
+
+Measured traps: a ``pacat`` feeder at 20 ms latency underruns on a busy 2-core box and leaves gaps in the
+virtual device itself, so ``feed`` plays a pre-generated file with a 500 ms buffer; when a stream connects
+to an idle sink PulseAudio rewinds and the first ~0.25 s of the feed can be lost, so ``feed`` leads in with
+1 s of silence; the monitor of an idle sink delivers its first block about 1 s after a capture starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SINK = "vin"
+DEVICE_NAME = "fieldrec_vin"  # the PortAudio (ALSA) device name
+RATE = 48000
+CHANNELS = 2
+
+
+class RigError(RuntimeError):
+    """The virtual device could not be set up."""
+
+
+class PulseRig:
+    """The daemon, its sink, and helpers to feed, unplug and re-plug the virtual input."""
+
+    device_name = DEVICE_NAME
+
+    def __init__(self) -> None:
+        if shutil.which("pulseaudio") is None or shutil.which("pacat") is None or shutil.which("pactl") is None:
+            raise RigError("pulseaudio/pacat/pactl are not installed; run `make test`, which installs them")
+        self.dir = Path(tempfile.mkdtemp(prefix="fieldrec-pulse-"))
+        self.socket = self.dir / "native"
+        self.log_path = self.dir / "pulseaudio.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sink_module: int | None = None
+        self._feeds = 0
+        (self.dir / "home").mkdir()
+        (self.dir / "config" / "pulse").mkdir(parents=True)
+        (self.dir / "config" / "pulse" / "daemon.conf").write_text(
+            "enable-memfd = no\nenable-shm = no\nexit-idle-time = -1\nflat-volumes = no\n"
+            "realtime-scheduling = no\nhigh-priority = no\n"
+            f"default-sample-format = float32le\ndefault-sample-rate = {RATE}\ndefault-sample-channels = {CHANNELS}\n")
+        (self.dir / "default.pa").write_text(
+            f"load-module module-native-protocol-unix auth-anonymous=1 socket={self.socket}\n")
+        (self.dir / "client.conf").write_text("autospawn = no\nenable-shm = no\nenable-memfd = no\n")
+        self.alsa_conf = self.dir / "alsa-fieldrec.conf"
+        self.alsa_conf.write_text("".join(
+            f'pcm.{name} {{\n    type pulse\n    device "{SINK}.monitor"\n}}\nctl.{name} {{\n    type pulse\n}}\n'
+            for name in (DEVICE_NAME, DEVICE_NAME + "2")))
+        #: environment for clients (subprocesses and this process): where the daemon and the PCM are
+        self.env = {
+            "PULSE_SERVER": f"unix:{self.socket}",
+            "PULSE_CLIENTCONFIG": str(self.dir / "client.conf"),
+            "ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{self.alsa_conf}",
+        }
+
+    # ---- daemon ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the daemon and load a fresh sink; raises RigError with the daemon's log on failure."""
+        denv = dict(os.environ)
+        for k in ("PULSE_SERVER", "PULSE_CLIENTCONFIG"):
+            denv.pop(k, None)
+        denv.update(HOME=str(self.dir / "home"), XDG_RUNTIME_DIR=str(self.dir),
+                    XDG_CONFIG_HOME=str(self.dir / "config"), PULSE_RUNTIME_PATH=str(self.dir))
+        # As root pulseaudio only warns ("not intended to be run as root"); --system=false keeps it a
+        # per-user daemon with our runtime directory.
+        cmd = ["pulseaudio", "-n", "-F", str(self.dir / "default.pa"), "--daemonize=no", "--exit-idle-time=-1",
+               "--system=false", "--use-pid-file=false", "--disable-shm=yes", "--enable-memfd=no",
+               "--realtime=no", "--high-priority=no", "--log-target=stderr"]
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(cmd, env=denv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RigError(f"pulseaudio exited at start: {self.log_tail()}")
+            if self.socket.exists() and self._pactl("info", check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            self.stop()
+            raise RigError(f"pulseaudio did not answer within 15 s: {self.log_tail()}")
+        self.reload_sink()
+
+    def stop(self) -> None:
+        """Stop the daemon and remove its directory."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+        self._proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        errors = [line for line in text if line.startswith("E:")]
+        return " | ".join(errors[-lines:] or text[-lines:])
+
+    def _pactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True,
+                              text=True, timeout=15, check=check)
+
+    # ---- the sink ----------------------------------------------------------------------------------------
+    @property
+    def sink_loaded(self) -> bool:
+        return self._sink_module is not None
+
+    def reload_sink(self) -> None:
+        """Unload the sink if present and load a fresh one (each test starts with an idle, empty sink)."""
+        self.unload_sink()
+        out = self._pactl("load-module", "module-null-sink", f"sink_name={SINK}", f"rate={RATE}",
+                          f"channels={CHANNELS}", "format=float32le")
+        self._sink_module = int(out.stdout.strip())
+        self._pactl("set-default-source", f"{SINK}.monitor", check=False)
+
+    def unload_sink(self) -> None:
+        """Remove the sink: the virtual device is 'unplugged' (captures of it end)."""
+        if self._sink_module is not None:
+            self._pactl("unload-module", str(self._sink_module), check=False)
+            self._sink_module = None
+
+    # ---- feeding and listening ----------------------------------------------------------------------------
+    def feed(self, path_or_array: str | os.PathLike[str] | np.ndarray, rate: int = RATE,
+             channels: int = CHANNELS, lead_in_s: float = 1.0) -> subprocess.Popen[bytes]:
+        """Play float32 frames (a raw float32le file or an array (frames, channels)) into the sink.
+
+        Returns the running ``pacat``; call ``.wait()``. An array gets ``lead_in_s`` seconds of silence
+        first (see the module docstring for why); a file is played as it is.
+        """
+        if isinstance(path_or_array, np.ndarray):
+            data = np.asarray(path_or_array, dtype=np.float32).reshape(-1, channels)
+            self._feeds += 1
+            path = self.dir / f"feed-{self._feeds}.f32"
+            lead = np.zeros((int(lead_in_s * rate), channels), np.float32)
+            np.concatenate([lead, data]).astype("<f4").tofile(path)
+        else:
+            path = Path(path_or_array)
+        self._feeds += 1
+        with open(path, "rb") as src, open(self.dir / f"pacat-{self._feeds}.log", "wb") as err:
+            return subprocess.Popen(
+                ["pacat", "--playback", "--raw", "--format=float32le", f"--rate={rate}", f"--channels={channels}",
+                 f"--device={SINK}", "--latency-msec=500", "--client-name=fieldrec-test-feed"],
+                stdin=src, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=err)
+
+    def arecord_monitor(self, seconds: float, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
+        """Record the same virtual input with ``arecord`` (a WAV, float32, 48 kHz, 2 ch) alongside a test.
+
+        When a capture test fails, compare with this file to tell the rig's gaps from the recorder's.
+        """
+        with open(self.dir / "arecord.log", "ab") as err:
+            return subprocess.Popen(
+                ["arecord", "-q", "-D", DEVICE_NAME, "-f", "FLOAT_LE", "-r", str(RATE), "-c", str(CHANNELS),
+                 "-d", str(max(1, round(seconds))), "-t", "wav", str(path)],
+                env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=err)
