@@ -12,7 +12,7 @@ run: sysdeps-run $(STAMP)
 test: sysdeps-test $(STAMP)
 	$(VENV)/bin/lint-imports --config pyproject.toml
 	$(VENV)/bin/ruff check fieldrec tests benchmarks
-	$(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: sysdeps-test $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
