@@ -1,0 +1,243 @@
+"""The window on the real Recorder with the simulated source: takes, files and sidecars on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from PySide6.QtCore import Qt
+
+from fieldrec.gui.config import load_config
+from fieldrec.recorder import TakeState
+
+SR = 48000
+
+
+def wait_frames(qtbot, w, n=5, timeout=5000):
+    start = w.frame_count
+    qtbot.waitUntil(lambda: w.frame_count >= start + n, timeout=timeout)
+
+
+def wait_recorded(qtbot, w, seconds, timeout=15000):
+    qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= seconds, timeout=timeout)
+
+
+def read_sidecar(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_first_start_is_armed_with_moving_signals(window, qtbot):
+    assert window.recorder is not None and window.recorder.state is TakeState.ARMED
+    assert window.state_label.text() == "ARMED"
+    wait_frames(qtbot, window, 10)
+    qtbot.waitUntil(lambda: window.waveform.history.total_columns > 50, timeout=5000)
+    qtbot.waitUntil(lambda: window.spectrogram.total_columns > 5, timeout=5000)
+    assert window.spectrum.avg_power is not None
+    assert window.meters.bars.peak.max() > -90.0  # the simulated scene is not silent
+
+
+def test_record_two_seconds_through_the_gui_with_typed_metadata(window, qtbot):
+    panel = window.metadata_panel
+    qtbot.keyClicks(panel.editors["location.name"], "Reed bed north")
+    qtbot.keyClicks(panel.editors["location.latitude"], "47.3769")
+    qtbot.keyClicks(panel.editors["equipment.microphone"], "MKH 8040 pair")
+    qtbot.keyClicks(panel.editors["tags"], "dawn, reeds")
+    assert panel.is_valid()
+    qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
+    assert window.is_recording() and window.state_label.text() == "● REC"
+    assert not window.format_combo.isEnabled()  # set-up is locked while recording
+    wait_recorded(qtbot, window, 2.0)
+    # the recordist keeps typing while the take records; the sidecar follows
+    qtbot.keyClicks(panel.editors["notes"], "wren at 0:01")
+    take = window.recorder.status().take
+    qtbot.waitUntil(lambda: read_sidecar(take.sidecar)["metadata"]["notes"] == "wren at 0:01", timeout=5000)
+    qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    assert not window.is_recording() and window.recorder.state is TakeState.ARMED
+    info = sf.info(str(take.audio))
+    assert info.samplerate == SR and info.channels == 2 and info.subtype == "PCM_24"
+    assert info.frames >= 2 * SR
+    sc = read_sidecar(take.sidecar)
+    assert sc["audio"]["frames"] == info.frames
+    assert sc["recording"]["stop_reason"] == "user"
+    md = sc["metadata"]
+    assert md["location"]["name"] == "Reed bed north"
+    assert md["location"]["latitude"] == pytest.approx(47.3769)
+    assert md["equipment"]["microphone"] == "MKH 8040 pair"
+    assert md["tags"] == ["dawn", "reeds"]
+    assert take.audio.name.endswith("_Reed-bed-north.wav") or "Reed" in take.audio.name
+    # after stop the panel edits the last take (sidecar rewritten by the recorder)
+    assert "last take" in window.metadata_target.text()
+    qtbot.keyClicks(panel.editors["equipment.recorder"], "MixPre-6")
+    qtbot.waitUntil(lambda: read_sidecar(take.sidecar)["metadata"]["equipment"]["recorder"] == "MixPre-6",
+                    timeout=5000)
+    assert read_sidecar(take.sidecar)["audio"]["frames"] == info.frames
+
+
+def test_latitude_out_of_range_is_shown_at_the_field(window, qtbot):
+    panel = window.metadata_panel
+    lat = panel.editors["location.latitude"]
+    qtbot.keyClicks(lat, "999")
+    err = panel.error_labels["location.latitude"]
+    assert err.isVisible() and "latitude" in err.text() and "90" in err.text()
+    assert lat.property("invalid") is True
+    assert not panel.is_valid()
+    assert not panel.error_labels["location.longitude"].isVisible()
+    lat.clear()
+    qtbot.keyClicks(lat, "-33.9")
+    assert not err.isVisible() and lat.property("invalid") is False
+    qtbot.keyClicks(panel.editors["location.longitude"], "east")
+    assert "number" in panel.error_labels["location.longitude"].text()
+
+
+def test_marker_key_lands_at_the_current_sample_and_in_the_sidecar(window, qtbot):
+    window.activateWindow()
+    window.setFocus()
+    assert window.record()
+    wait_recorded(qtbot, window, 1.0)
+    qtbot.keyClicks(window.marker_label_edit, "owl call")
+    window.setFocus()  # M in the label field types an "m"; outside it, M is the marker key
+    before = window.recorder.status().elapsed_s * SR
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    after = window.recorder.status().elapsed_s * SR
+    assert len(window.markers) == 1
+    m = window.markers[0]
+    one_frame = SR / window.config.fps
+    assert before - one_frame <= m.frame <= after + one_frame
+    assert m.label == "owl call"
+    assert window.marker_list.count() == 1 and "owl call" in window.marker_list.item(0).text()
+    assert len(window.waveform.marker_lines) == 1
+    qtbot.mouseClick(window.marker_button, Qt.MouseButton.LeftButton)  # the button works too, label optional
+    assert len(window.markers) == 2 and window.markers[1].frame >= m.frame
+    take = window.recorder.status().take
+    window.stop()
+    markers = read_sidecar(take.sidecar)["markers"]
+    assert [mk["frame"] for mk in markers] == [m.frame, window.markers[1].frame]
+    assert markers[0]["label"] == "owl call"
+
+
+def test_space_toggles_recording_but_types_in_text_fields(window, qtbot):
+    notes = window.metadata_panel.editors["location.name"]
+    notes.setFocus()
+    qtbot.keyClick(notes, Qt.Key.Key_Space)
+    qtbot.keyClick(notes, Qt.Key.Key_R)
+    assert notes.text() == " r" and not window.is_recording()
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.is_recording()
+    wait_recorded(qtbot, window, 0.3)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert not window.is_recording()
+    assert window.recorder.last_result.stop_reason == "user"
+
+
+def test_clip_lamp_reset_clears_the_recorder_latch(window, qtbot):
+    from tests.gui.test_widgets import snapshot
+
+    window.meters.set_snapshot(snapshot(peak=0.0, latched=True), 0.03)
+    assert window.meters.any_latched()
+    qtbot.mouseClick(window.meters.clip_buttons[0], Qt.MouseButton.LeftButton)
+    assert not window.meters.any_latched()
+    assert window.recorder.meters().clip_latched == (False, False)
+
+
+def test_closing_while_recording_asks_then_stops_cleanly(window, qtbot, gui_config):
+    window.metadata_panel.set_metadata({"location": {"name": "Pond"}, "notes": "frogs"})
+    assert window.record()
+    wait_recorded(qtbot, window, 1.0)
+    take = window.recorder.status().take
+    window.auto_answer_close = False  # "No": the take goes on
+    assert not window.close()
+    assert window.is_recording()
+    window.auto_answer_close = True
+    assert window.close()
+    assert window.recorder is None
+    sc = read_sidecar(take.sidecar)
+    assert sc["recording"]["stop_reason"] == "user" and sc["recording"]["state"] == "complete"
+    assert sf.info(str(take.audio)).frames == sc["audio"]["frames"] > SR
+    assert sc["metadata"]["location"]["name"] == "Pond"
+    # the settings were remembered for the next run
+    cfg = load_config(gui_config.settings_path)
+    assert cfg.device == "simulated" and cfg.format_name == "WAV 24-bit"
+    assert cfg.out_dir == gui_config.out_dir and cfg.geometry
+
+
+def test_settings_come_back_in_a_new_window(make_window, gui_config, qtbot):
+    gui_config.format_name = "FLAC 16-bit"
+    gui_config.samplerate = 44100
+    gui_config.metadata["location"]["name"] = "Ridge"
+    w = make_window(gui_config)
+    assert w.format_combo.currentText() == "FLAC 16-bit"
+    assert w.rate_combo.currentData() == 44100
+    assert w.recorder.settings.container == "flac" and w.recorder.settings.samplerate == 44100
+    assert w.metadata_panel.editors["location.name"].text() == "Ridge"
+
+
+def test_missing_remembered_device_and_bad_folder_are_explained_not_fatal(make_window, gui_config, qtbot, tmp_path):
+    gui_config.device = "Interface that was unplugged"
+    w = make_window(gui_config)
+    assert any("not connected" in text for _t, _lvl, text in w.banner.history)
+    assert w.recorder is not None and w.recorder.state is TakeState.ARMED  # fell back to the default input
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    w.folder_edit.setText(str(blocker / "sub"))
+    w._settings_changed()
+    assert not w.record()
+    assert w.banner.isVisible() and w.banner.level == "error" and "Cannot record" in w.banner.label.text()
+    assert w.recorder.state is TakeState.ARMED
+
+
+def test_fft_settings_change_while_recording(window, qtbot):
+    assert window.record()
+    for size in (1024, 16384):
+        window.fft_combo.setCurrentIndex(window.fft_combo.findData(size))
+        wait_frames(qtbot, window, 3)
+        assert len(window.spectrum.curve.getData()[0]) == size // 2
+    window.window_combo.setCurrentIndex(window.window_combo.findData("flattop"))
+    window.avg_combo.setCurrentIndex(window.avg_combo.findData(16))
+    window.chan_combo.setCurrentIndex(window.chan_combo.findData(1))
+    wait_frames(qtbot, window, 3)
+    assert window.is_recording() and window.banner.level != "error"
+    window.stop()
+
+
+@pytest.mark.slow
+def test_no_blocks_lost_while_the_gui_runs_48k_2ch(window, qtbot):
+    assert window.record()
+    wait_recorded(qtbot, window, 10.0, timeout=30000)
+    st = window.recorder.status()
+    assert st.overflows == ()
+    assert window.frame_count > 100  # the views really were updating meanwhile
+    result = window.stop()
+    assert result.overflows == () and result.frames >= 10 * SR
+    assert window.health.overflows.property("state") == "ok"
+
+
+def test_run_entry_point_writes_settings_and_log(qapp, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from fieldrec.gui.app import LOG_FILE, run
+    from fieldrec.gui.main_window import MainWindow
+
+    settings = tmp_path / "cfg" / "gui.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps({"device": "simulated", "out_dir": str(tmp_path / "takes")}))
+    seen = []
+    poll = QTimer()
+
+    def close_when_running():
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, MainWindow) and w.isVisible() and w.frame_count >= 10:
+                seen.append((w.recorder.state, w.frame_count))
+                poll.stop()
+                w.close()
+
+    poll.timeout.connect(close_when_running)
+    poll.start(50)
+    assert run([], settings_path=settings) == 0
+    assert seen and seen[0][0] is TakeState.ARMED
+    assert json.loads(settings.read_text())["device"] == "simulated"
+    log_text = (tmp_path / "cfg" / "log" / LOG_FILE).read_text()
+    assert "window started" in log_text and "armed simulated" in log_text

@@ -1,0 +1,221 @@
+"""The view pieces on plain arrays and snapshots: history, ballistics, meters, spectra, settings file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from fieldrec.analysis.meters import MeterSnapshot
+from fieldrec.gui import dsp
+from fieldrec.gui.ballistics import FALL_DB_PER_S, Ballistics
+from fieldrec.gui.config import GuiConfig, load_config, save_config
+from fieldrec.gui.meter_widget import MeterPanel, db_to_fraction
+from fieldrec.gui.plots import SpectrogramView, SpectrumView, WaveformView
+from fieldrec.gui.status_widgets import HealthStrip, fmt_duration
+from fieldrec.recorder import OverflowEvent, TakePaths, TakeState, TakeStatus
+
+
+def snapshot(channels=2, peak=-20.0, rms=-30.0, latched=False, **kw) -> MeterSnapshot:
+    fields = dict(
+        frames=4800,
+        peak_dbfs=(peak,) * channels,
+        rms_dbfs=(rms,) * channels,
+        true_peak_dbtp=(peak + 0.3,) * channels,
+        max_peak_dbfs=(peak,) * channels,
+        max_true_peak_dbtp=(peak + 0.3,) * channels,
+        clipped_samples=(0,) * channels,
+        clip_events=(0,) * channels,
+        clip_latched=(latched,) * channels,
+        momentary_lufs=-23.0,
+        short_term_lufs=-24.5,
+        integrated_lufs=None,
+        loudness_range_lu=None,
+        dc_offset=(0.0,) * channels,
+    )
+    fields.update(kw)
+    return MeterSnapshot(**fields)
+
+
+# ---------------------------------------------------------------- waveform history
+def test_minmax_history_keeps_a_single_sample_spike_and_every_frame():
+    h = dsp.MinMaxHistory(columns=100, channels=2, frames_per_column=480)
+    x = np.zeros((48000, 2), np.float32)
+    x[12345, 1] = -0.9  # one sample: must survive downsampling by 480
+    # fed in odd-sized pieces: the remainder carries over, no sample is skipped
+    for a, b in ((0, 1000), (1000, 1001), (1001, 30000), (30000, 48000)):
+        h.push(x[a:b])
+    assert h.total_columns == 100
+    mn, mx = h.ordered()
+    assert mn[:, 1].min() == pytest.approx(-0.9)
+    assert np.argmin(mn[:, 1]) == 12345 // 480
+    inter = h.interleaved(1)
+    assert inter.shape == (200,) and inter.min() == pytest.approx(-0.9)
+
+
+def test_minmax_history_wraps_newest_last():
+    h = dsp.MinMaxHistory(columns=10, channels=1, frames_per_column=2)
+    h.push(np.arange(50, dtype=np.float32).reshape(-1, 1))
+    mn, mx = h.ordered()
+    assert list(mx[:, 0]) == [31, 33, 35, 37, 39, 41, 43, 45, 47, 49]
+
+
+# ---------------------------------------------------------------- ballistics
+def test_ballistics_fast_attack_iec_fallback_and_two_second_hold():
+    b = Ballistics(1)
+    level, hold = b.update([0.0], 0.033)
+    assert level[0] == 0.0 and hold[0] == 0.0  # attack is instantaneous
+    t = 0.0
+    while t < 1.7 - 1e-9:  # 20 dB in 1.7 s
+        level, hold = b.update([-math.inf], 0.01)
+        t += 0.01
+    assert level[0] == pytest.approx(-20.0, abs=0.2)
+    assert FALL_DB_PER_S == pytest.approx(11.76, abs=0.01)
+    assert hold[0] == 0.0  # still held at 1.7 s
+    for _ in range(40):
+        level, hold = b.update([-math.inf], 0.01)
+    assert hold[0] < 0.0  # released after 2 s, falling at the same rate
+    assert hold[0] >= level[0]
+
+
+# ---------------------------------------------------------------- meters
+def test_meter_scale_is_monotonic_and_floored():
+    vals = [db_to_fraction(d) for d in (-90, -60, -40, -20, -6, -3, 0)]
+    assert vals[0] == vals[1] == 0.0 and vals[-1] == 1.0
+    assert all(a <= b for a, b in zip(vals, vals[1:], strict=False))
+    assert db_to_fraction(-math.inf) == 0.0
+
+
+def test_clip_lamp_latches_until_clicked(qtbot):
+    panel = MeterPanel(2)
+    qtbot.addWidget(panel)
+    panel.set_snapshot(snapshot(peak=0.0, latched=True), 0.033)
+    assert panel.latched == [True, True]
+    # the recorder clears its latch only on reset_clips(): the lamp stays lit meanwhile
+    panel.set_snapshot(snapshot(peak=-40.0, latched=False), 0.033)
+    assert panel.any_latched()
+    assert panel.clip_buttons[0].property("latched") is True
+    with qtbot.waitSignal(panel.clipResetRequested, timeout=1000):
+        qtbot.mouseClick(panel.clip_buttons[1], Qt.MouseButton.LeftButton)
+    assert not panel.any_latched()
+    assert panel.clip_buttons[0].property("latched") is False
+
+
+def test_meter_readouts_show_true_peak_and_short_term_loudness(qtbot):
+    panel = MeterPanel(2)
+    qtbot.addWidget(panel)
+    panel.set_snapshot(snapshot(peak=-0.5, short_term_lufs=-18.25, momentary_lufs=None), 0.033)
+    assert panel.readouts["max_tp"].text() == "-0.2"
+    assert panel.readouts["short_term"].text() == "-18.2"
+    assert panel.readouts["momentary"].text() == "—"
+    panel.set_snapshot(snapshot(channels=4), 0.033)  # channel count follows the snapshot
+    assert len(panel.clip_buttons) == 4
+
+
+# ---------------------------------------------------------------- spectra
+def test_spectrum_finds_a_sine_at_its_level():
+    sr, nfft = 48000, 4096
+    f0 = 64 * sr / nfft  # bin centre: 750 Hz
+    t = np.arange(2 * nfft) / sr
+    x = 0.5 * np.sin(2 * np.pi * f0 * t)
+    f, db = dsp.spectrum_dbfs(np.stack([x, x], axis=1), sr, nfft, "hann")
+    k = int(np.argmax(db))
+    assert f[k] == pytest.approx(f0)
+    assert db[k] == pytest.approx(-6.02, abs=0.1)
+
+
+def test_spectrum_view_averages_and_holds_peaks(qtbot):
+    view = SpectrumView()
+    qtbot.addWidget(view)
+    view.set_range(48000)
+    view.averaging = 4
+    f = np.linspace(0, 24000, 2049)
+    quiet = np.full(2049, -100.0)
+    loud = quiet.copy()
+    loud[200] = -10.0
+    view.update_spectrum(f, quiet)
+    view.update_spectrum(f, loud)
+    xs, ys = view.hold_curve.getData()
+    assert len(xs) == 2048  # DC dropped for the log axis
+    assert ys[199] == pytest.approx(-10 * math.log10(4) - 10 + 0.0, abs=0.2)  # a quarter of the power
+    assert view.peak_frequency() == pytest.approx(f[200])
+    view.reset()
+    view.update_spectrum(f, quiet)
+    assert view.hold_curve.getData()[1].max() == pytest.approx(-100.0)
+
+
+def test_spectrogram_ring_puts_a_tone_in_the_right_row_with_fixed_levels(qtbot):
+    sr = 48000
+    view = SpectrogramView(columns=50)
+    qtbot.addWidget(view)
+    view.configure(sr, 1 / 30)
+    t = np.arange(sr) / sr
+    x = 0.5 * np.sin(2 * np.pi * 1000 * t)
+    freqs, cols = dsp.spectrogram_columns_db(x, sr, 2048, 1600)
+    view.add_columns(freqs, np.maximum(cols, view.levels[0]))
+    view.refresh()
+    img = view.image_item.image
+    assert img.shape == (view.ROWS, 50)
+    assert view.image_item.levels is not None and tuple(view.image_item.levels) == view.levels
+    centres, _ = dsp.log_frequency_map(freqs, view.ROWS)
+    row = int(np.argmax(img[:, -1]))
+    assert 900 < centres[row] < 1100
+    assert np.all(img[:, 0] == view.levels[0])  # not yet filled columns sit at the floor
+
+
+def test_waveform_view_draws_min_max_columns_and_markers(qtbot):
+    view = WaveformView(48000, 2, seconds=1.0, columns=100)
+    qtbot.addWidget(view)
+    x = np.zeros((48000, 2), np.float32)
+    x[-10, 0] = 0.75
+    view.push(x)
+    view.add_marker(frame=24000, label="owl", file_frame_now=48000)
+    view.refresh(file_frame_now=48000)
+    xs, ys = view.curves[0].getData()
+    assert len(xs) == 200 and ys.max() == pytest.approx(0.75)
+    assert view.marker_lines[0][1].value() == pytest.approx(-0.5)
+
+
+# ---------------------------------------------------------------- health strip
+def _status(**kw) -> TakeStatus:
+    base = dict(state=TakeState.RECORDING, elapsed_s=12.0, frames_written=576000, file_bytes=3_456_000,
+                disk_seconds_left=7200.0, overflows=(), device_name="simulated", device_state="ok", warning=None,
+                samplerate=48000, channels=2, take=TakePaths(audio=__import__("pathlib").Path("/x.wav"),
+                                                           sidecar=__import__("pathlib").Path("/x.json")))
+    base.update(kw)
+    return TakeStatus(**base)
+
+
+def test_health_strip_turns_red_on_the_first_overflow_with_its_time(qtbot):
+    strip = HealthStrip()
+    qtbot.addWidget(strip)
+    strip.set_status(_status())
+    assert strip.overflows.property("state") == "ok"
+    assert "3.5 MB" in strip.file_size.text()
+    strip.set_status(_status(overflows=(OverflowEvent("input_overflow", 480000, 10.0, 512),)))
+    assert strip.overflows.property("state") == "bad"
+    assert "10.00 s" in strip.overflows.text() and "512 frames" in strip.overflows.text()
+    strip.set_status(_status(device_state="lost"))
+    assert strip.device.property("state") == "bad"
+    assert fmt_duration(3725.0) == "1:02:05"
+
+
+# ---------------------------------------------------------------- settings file
+def test_settings_round_trip_and_bad_files_give_defaults(tmp_path):
+    path = tmp_path / "gui.json"
+    cfg = GuiConfig(device="Zoom F3", format_name="FLAC 24-bit", out_dir="/data/rec", settings_path=path)
+    cfg.metadata["location"]["name"] = "Marsh"
+    save_config(cfg)
+    back = load_config(path)
+    assert (back.device, back.format_name, back.out_dir) == ("Zoom F3", "FLAC 24-bit", "/data/rec")
+    assert back.metadata["location"]["name"] == "Marsh"
+    assert "settings_path" not in json.loads(path.read_text())
+    path.write_text('{"samplerate": "fast", "channels": 4, "unknown": 1}')
+    odd = load_config(path)
+    assert odd.samplerate == 48000 and odd.channels == 4
+    path.write_text("{not json")
+    assert dataclasses.asdict(load_config(path))["samplerate"] == 48000
