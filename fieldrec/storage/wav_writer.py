@@ -14,8 +14,10 @@ Both commands must be sent before the first write. soundfile does not expose the
 through soundfile's cffi handle.
 """
 
+import errno
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import soundfile as sf
@@ -179,11 +181,25 @@ class TakeWriter:
         try:
             self._sf.write(block)
         except (sf.LibsndfileError, OSError, RuntimeError, AssertionError) as exc:
-            if free_bytes(self.path.parent) < nbytes + self._space_margin:
-                raise DiskFullError(f"disk full while writing {self.path.name}; stop and free space") from None
-            raise StorageError(f"cannot write to {self.path}: {_one_line(exc)}; check the disk") from None
+            self._fail(exc, nbytes)
         self._frames += len(block)
         self._since_check += nbytes
+
+    def _fail(self, exc: BaseException, nbytes: int) -> NoReturn:
+        """Turn a libsndfile write failure into DiskFullError/StorageError; ``frames`` = what the file holds."""
+        err_no = sf._ffi.errno  # libsndfile says only "System error."; the C errno survives in cffi
+        pos = int(sf._snd.sf_seek(self._sf._file, 0, os.SEEK_CUR))
+        if pos > self._frames:  # part of the block reached the file and the header counts it
+            self._frames = pos
+        try:
+            full = free_bytes(self.path.parent) < nbytes + self._space_margin
+        except StorageError:
+            full = False
+        if full or err_no in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise DiskFullError(f"disk full while writing {self.path.name}, {self.duration_s:.1f} s saved; "
+                                "stop and free space or change folder") from None
+        reason = os.strerror(err_no) if err_no else _one_line(exc)
+        raise StorageError(f"cannot write to {self.path}: {reason}; check the disk and the folder") from None
 
     def sync(self) -> None:
         """Ask the OS to put everything written so far on the storage medium (fsync; costs milliseconds)."""
