@@ -71,6 +71,66 @@ def loudness_range(short_term_energies: np.ndarray) -> float:
     return float(hi - lo)
 
 
+class LoudnessHistogram:
+    """Counts and energy sums of block loudness in 0.01 LU bins from -70 to +10 LUFS.
+
+    Gives integrated loudness and LRA in time independent of the take length, for live display;
+    the bins only matter for blocks within 0.01 LU of a gate or percentile.
+    """
+
+    LO, HI, STEP = ABSOLUTE_GATE_LUFS, 10.0, 0.01
+
+    def __init__(self) -> None:
+        n = int(round((self.HI - self.LO) / self.STEP))
+        self.counts = np.zeros(n, dtype=np.int64)
+        self.energy = np.zeros(n, dtype=np.float64)
+        self.upper_lufs = self.LO + self.STEP * np.arange(1, n + 1)  # upper edge of each bin
+        self._cache = {}
+
+    def add(self, energies: np.ndarray) -> None:
+        self._cache: dict[str, float] = {}
+        lufs = energy_to_lufs(energies)
+        keep = lufs > self.LO
+        if not keep.any():
+            return
+        idx = np.clip(((lufs[keep] - self.LO) / self.STEP).astype(np.int64), 0, self.counts.size - 1)
+        np.add.at(self.counts, idx, 1)
+        np.add.at(self.energy, idx, energies[keep])
+
+    def gated_loudness(self) -> float:
+        if "I" not in self._cache:
+            self._cache["I"] = self._gated_loudness()
+        return self._cache["I"]
+
+    def loudness_range(self) -> float:
+        if "LRA" not in self._cache:
+            self._cache["LRA"] = self._loudness_range()
+        return self._cache["LRA"]
+
+    def _gated_loudness(self) -> float:
+        total = self.counts.sum()
+        if total == 0:
+            return float("-inf")
+        gate = float(energy_to_lufs(self.energy.sum() / total)) + RELATIVE_GATE_LU
+        keep = self.upper_lufs > gate
+        n = self.counts[keep].sum()
+        return float(energy_to_lufs(self.energy[keep].sum() / n)) if n else float("-inf")
+
+    def _loudness_range(self) -> float:
+        total = self.counts.sum()
+        if total == 0:
+            return float("nan")
+        gate = float(energy_to_lufs(self.energy.sum() / total)) + LRA_RELATIVE_GATE_LU
+        counts = np.where(self.upper_lufs > gate, self.counts, 0)
+        cum = np.cumsum(counts)
+        n = cum[-1]
+        if n == 0:
+            return float("nan")
+        lo = self.upper_lufs[np.searchsorted(cum, 0.10 * n)] - self.STEP / 2
+        hi = self.upper_lufs[np.searchsorted(cum, 0.95 * n)] - self.STEP / 2
+        return float(hi - lo)
+
+
 class LoudnessMeter:
     """Momentary, short-term, integrated loudness and loudness range of a stream of blocks.
 
@@ -94,6 +154,8 @@ class LoudnessMeter:
         self._subblocks = 0
         self._gating_blocks = GrowArray()
         self._short_term_blocks = GrowArray()
+        self._gating_hist = LoudnessHistogram()
+        self._short_term_hist = LoudnessHistogram()
         self.momentary_energy = float("nan")  # newest momentary mean square (NaN before 400 ms)
         self.short_term_energy = float("nan")
         self.momentary_max_energy = float("-inf")
@@ -134,10 +196,12 @@ class LoudnessMeter:
             self.momentary_energy = float(energies[-1])
             self.momentary_max_energy = max(self.momentary_max_energy, float(energies.max()))
             self._gating_blocks.extend(energies[on_hop])
+            self._gating_hist.add(energies[on_hop])
         else:
             self.short_term_energy = float(energies[-1])
             self.short_term_max_energy = max(self.short_term_max_energy, float(energies.max()))
             self._short_term_blocks.extend(energies[on_hop])
+            self._short_term_hist.add(energies[on_hop])
 
     # ---- readings (LUFS / LU; -inf or NaN when undefined) ----
     @property
@@ -163,6 +227,16 @@ class LoudnessMeter:
     @property
     def loudness_range_lu(self) -> float:
         return loudness_range(self._short_term_blocks.values)
+
+    @property
+    def live_integrated_lufs(self) -> float:
+        """Integrated loudness from the 0.01 LU histogram: constant cost however long the take."""
+        return self._gating_hist.gated_loudness()
+
+    @property
+    def live_loudness_range_lu(self) -> float:
+        """Loudness range from the 0.01 LU histogram: constant cost however long the take."""
+        return self._short_term_hist.loudness_range()
 
     @property
     def gating_block_count(self) -> int:

@@ -76,7 +76,10 @@ class MeterBank:
         self._true_peak = TruePeakMeter(samplerate, channels)
         self._clips = ClipCounter(channels, clip_level)
         self._loudness = LoudnessMeter(samplerate, channels)
-        self._spectrum = WelchAccumulator(samplerate, nfft=_spectrum_nfft(samplerate), window="hann")
+        self._min_chunk = self._levels.subblock_frames  # 10 ms: tiny blocks are gathered first
+        self._spectrum = WelchAccumulator(
+            samplerate, nfft=_spectrum_nfft(samplerate), window="hann", dtype=np.float32
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -87,27 +90,50 @@ class MeterBank:
             self._clips.reset()
             self._loudness.reset()
             self._spectrum.reset()
+            self._pending: list[np.ndarray] = []
+            self._pending_frames = 0
             self._live_peak = np.zeros(self.channels)
             self._live_tp = np.zeros(self.channels)
             self._latch = np.zeros(self.channels, dtype=bool)
             self._published = self._collect()
-            self._published["clip_latched"] = (False,) * self.channels
 
     def reset_clips(self) -> None:
         """Clear the clip latch only (counts stay); safe from any thread."""
         with self._lock:
             self._latch[:] = False
-            self._published["clip_latched"] = (False,) * self.channels
 
     def process(self, block: np.ndarray) -> None:
-        """Feed one block (frames, channels) or (frames,) for mono. Call from one thread only."""
-        x = np.asarray(block, dtype=np.float64)
+        """Feed one block (frames, channels) or (frames,) for mono. Call from one thread only.
+
+        Blocks shorter than 10 ms are gathered and measured together (live readings lag by at most
+        10 ms); ``result()`` measures what is still gathered.
+        """
+        x = np.asarray(block)
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:
             raise ValueError(f"expected blocks of shape (frames, {self.channels}), got {np.shape(block)}")
         if x.shape[0] == 0:
             return
+        if self._pending or x.shape[0] < self._min_chunk:
+            self._pending.append(np.array(x, dtype=np.float64))
+            self._pending_frames += x.shape[0]
+            if self._pending_frames < self._min_chunk:
+                return
+            x = np.concatenate(self._pending, axis=0)
+            self._pending = []
+            self._pending_frames = 0
+        self._measure(np.asarray(x, dtype=np.float64))
+
+    def flush(self) -> None:
+        """Measure the gathered short blocks now (``result()`` does this itself)."""
+        if self._pending:
+            x = np.concatenate(self._pending, axis=0)
+            self._pending = []
+            self._pending_frames = 0
+            self._measure(x)
+
+    def _measure(self, x: np.ndarray) -> None:
         abs_x = np.abs(x)
         clipped_before = self._clips.samples.copy()
         peak = self._levels.process(x, abs_x)
@@ -121,43 +147,61 @@ class MeterBank:
             np.maximum(self._live_peak, peak, out=self._live_peak)
             np.maximum(self._live_tp, tp, out=self._live_tp)
             self._latch |= new_clips
-            state["clip_latched"] = tuple(bool(v) for v in self._latch)
             self._published = state
 
     def _collect(self) -> dict[str, Any]:
+        """Raw state for snapshot(): small array copies only (dB conversion happens in snapshot)."""
         lv, ld = self._levels, self._loudness
         return {
             "frames": int(lv.frames),
-            "rms_dbfs": tuple(float(v) for v in amp_to_db(lv.live_rms)),
-            "max_peak_dbfs": tuple(float(v) for v in amp_to_db(lv.peak)),
-            "max_true_peak_dbtp": tuple(float(v) for v in amp_to_db(self._true_peak.max_abs)),
-            "clipped_samples": tuple(int(v) for v in self._clips.samples),
-            "clip_events": tuple(int(v) for v in self._clips.events),
-            "momentary_lufs": _gated(ld.momentary_lufs),
-            "short_term_lufs": _gated(ld.short_term_lufs),
-            "integrated_lufs": finite_or_none(ld.integrated_lufs) if ld.gating_block_count else None,
-            "loudness_range_lu": finite_or_none(ld.loudness_range_lu),
-            "dc_offset": tuple(float(v) for v in lv.dc_offset),
+            "live_rms": lv.live_rms,
+            "peak": lv.peak.copy(),
+            "true_peak": self._true_peak.max_abs.copy(),
+            "clipped_samples": self._clips.samples.copy(),
+            "clip_events": self._clips.events.copy(),
+            "momentary": ld.momentary_lufs,
+            "short_term": ld.short_term_lufs,
+            "integrated": ld.live_integrated_lufs,
+            "lra": ld.live_loudness_range_lu,
+            "dc_offset": lv.dc_offset,
         }
 
     def snapshot(self) -> MeterSnapshot:
         """Live values; also starts a new interval for the live peak and true peak bars."""
         with self._lock:
-            state = dict(self._published)
+            s = self._published
             peak, tp = self._live_peak.copy(), self._live_tp.copy()
+            latched = self._latch.copy()
             self._live_peak[:] = 0.0
             self._live_tp[:] = 0.0
+
+        def db(values: np.ndarray) -> tuple[float, ...]:
+            return tuple(float(v) for v in amp_to_db(values))
+
         return MeterSnapshot(
-            peak_dbfs=tuple(float(v) for v in amp_to_db(peak)),
-            true_peak_dbtp=tuple(float(v) for v in amp_to_db(tp)),
-            **state,
+            frames=s["frames"],
+            peak_dbfs=db(peak),
+            rms_dbfs=db(s["live_rms"]),
+            true_peak_dbtp=db(tp),
+            max_peak_dbfs=db(s["peak"]),
+            max_true_peak_dbtp=db(s["true_peak"]),
+            clipped_samples=tuple(int(v) for v in s["clipped_samples"]),
+            clip_events=tuple(int(v) for v in s["clip_events"]),
+            clip_latched=tuple(bool(v) for v in latched),
+            momentary_lufs=_gated(s["momentary"]),
+            short_term_lufs=_gated(s["short_term"]),
+            integrated_lufs=finite_or_none(s["integrated"]),
+            loudness_range_lu=finite_or_none(s["lra"]),
+            dc_offset=tuple(float(v) for v in s["dc_offset"]),
         )
 
     def result(self) -> dict[str, Any]:
         """Take summary with the keys of ``fieldrec analyze --json`` (without "file"); JSON-safe.
 
-        Levels in dB are floats or None where undefined (e.g. the loudness of silence).
+        Levels in dB are floats or None where undefined (e.g. the loudness of silence). Call it from
+        the feeding thread or after feeding stopped: it first measures any gathered short blocks.
         """
+        self.flush()
         lv, ld, cl = self._levels, self._loudness, self._clips
         peak_db = amp_to_db(lv.peak)
         tp_db = amp_to_db(self._true_peak.max_abs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 from scipy import signal
 
 from .db import amp_to_db, power_to_db
@@ -55,39 +56,52 @@ class WelchAccumulator:
     """Averaged power spectrum (Welch) of a stream of blocks, averaged over channels too.
 
     ``process(block)`` takes float blocks (frames,) or (frames, channels); ``power()`` returns the
-    mean power per bin, calibrated so a sine of amplitude A reads A^2 at its bin.
+    mean power per bin, calibrated so a sine of amplitude A reads A^2 at its bin. ``dtype`` float32
+    halves the FFT cost (relative error about 1e-7, for live meters); float64 is the default.
     """
 
     def __init__(
-        self, samplerate: float, nfft: int = 4096, window: str = "hann", overlap: float = 0.5
+        self,
+        samplerate: float,
+        nfft: int = 4096,
+        window: str = "hann",
+        overlap: float = 0.5,
+        dtype: type = np.float64,
     ) -> None:
         if not 0.0 <= overlap < 1.0:
             raise ValueError("overlap must be in [0, 1)")
         self.samplerate = float(samplerate)
         self.nfft = int(nfft)
         self.hop = max(1, int(round(self.nfft * (1.0 - overlap))))
-        self.window = get_window(window, self.nfft)
+        self.dtype = np.dtype(dtype)
+        self.window = get_window(window, self.nfft).astype(self.dtype)
         self._scale = (2.0 / self.window.sum()) ** 2
         self.reset()
 
     def reset(self) -> None:
-        self._pending: np.ndarray | None = None
+        self._pending: list[np.ndarray] = []
+        self._pending_frames = 0
         self._sum = np.zeros(self.nfft // 2 + 1)
         self.segments = 0  # segment x channel spectra averaged
 
     def process(self, block: np.ndarray) -> None:
-        x = np.asarray(block, dtype=np.float64)
+        x = np.asarray(block, dtype=self.dtype)
         if x.ndim == 1:
             x = x[:, None]
-        buf = x if self._pending is None else np.concatenate([self._pending, x], axis=0)
+        self._pending.append(x)
+        self._pending_frames += x.shape[0]
+        if self._pending_frames < self.nfft:
+            return
+        buf = np.concatenate(self._pending, axis=0) if len(self._pending) > 1 else self._pending[0]
         segs = _segments(buf, self.nfft, self.hop)  # (n, ch, nfft)
         n = segs.shape[0]
-        if n:
-            spec = np.fft.rfft(segs * self.window, axis=-1)
-            p = spec.real**2 + spec.imag**2
-            self._sum += p.sum(axis=(0, 1))
-            self.segments += n * buf.shape[1]
-        self._pending = buf[n * self.hop :].copy()
+        spec = scipy.fft.rfft(segs * self.window, axis=-1)
+        p = spec.real**2 + spec.imag**2
+        self._sum += p.sum(axis=(0, 1), dtype=np.float64)
+        self.segments += n * buf.shape[1]
+        rest = buf[n * self.hop :]
+        self._pending = [rest.copy()] if rest.shape[0] else []
+        self._pending_frames = rest.shape[0]
 
     @property
     def freqs(self) -> np.ndarray:
