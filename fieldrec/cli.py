@@ -172,8 +172,7 @@ class _LiveLine:
 
 
 def _metadata_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    from fieldrec.metadata import validate_metadata
-    from fieldrec.recorder import new_take_metadata
+    from fieldrec.metadata import new_take_metadata, validate_metadata
 
     meta = new_take_metadata(
         location=args.location or "", latitude=args.lat, longitude=args.lon,
@@ -189,15 +188,18 @@ def _metadata_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from fieldrec.recorder import Recorder, RecorderError, TakeSettings
-
     container, subtype = _format_from_args(args.format)
     duration = parse_duration(args.duration) if args.duration else None
     if args.samplerate <= 0 or args.channels <= 0:
         raise UsageError("--samplerate and --channels must be positive")
+    metadata = _metadata_from_args(args)
     out_dir = Path(args.out).expanduser()
     _check_out_dir(out_dir)
-    metadata = _metadata_from_args(args)
+    from fieldrec.recorder import (  # PortAudio and scipy: after the checks
+        Recorder,
+        RecorderError,
+        TakeSettings,
+    )
     settings = TakeSettings(
         device=args.device, samplerate=args.samplerate, channels=args.channels, container=container,
         subtype=subtype, out_dir=out_dir, name_template=args.name, duration_s=duration,

@@ -667,21 +667,3 @@ class Recorder:
 
 def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def new_take_metadata(
-    location: str = "",
-    latitude: float | str | None = None,
-    longitude: float | str | None = None,
-    recorder: str = "",
-    microphone: str = "",
-    notes: str = "",
-    tags: list[str] | None = None,
-) -> dict[str, Any]:
-    """The metadata dict from plain values (the CLI's flags)."""
-    return {
-        "location": {"name": location, "latitude": latitude, "longitude": longitude},
-        "equipment": {"recorder": recorder, "microphone": microphone},
-        "notes": notes,
-        "tags": list(tags or []),
-    }

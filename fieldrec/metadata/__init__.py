@@ -9,6 +9,7 @@ from fieldrec.metadata.model import (
     MAX_TAG_CHARS,
     MetadataError,
     empty_metadata,
+    new_take_metadata,
     parse_coordinate,
     validate_metadata,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "MAX_TAG_CHARS",
     "MetadataError",
     "empty_metadata",
+    "new_take_metadata",
     "parse_coordinate",
     "validate_metadata",
 ]

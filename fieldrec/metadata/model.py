@@ -120,3 +120,21 @@ def validate_metadata(data: dict[str, Any] | None) -> tuple[dict[str, Any], dict
 
     clean.update(data)  # fields of later model versions travel untouched
     return clean, errors
+
+
+def new_take_metadata(
+    location: str = "",
+    latitude: float | str | None = None,
+    longitude: float | str | None = None,
+    recorder: str = "",
+    microphone: str = "",
+    notes: str = "",
+    tags: list[str] | None = None,
+) -> dict[str, Any]:
+    """The metadata dict from plain values (the CLI's flags)."""
+    return {
+        "location": {"name": location, "latitude": latitude, "longitude": longitude},
+        "equipment": {"recorder": recorder, "microphone": microphone},
+        "notes": notes,
+        "tags": list(tags or []),
+    }

@@ -12,7 +12,8 @@ import soundfile as sf
 
 from fieldrec.analyze import analyze_file
 from fieldrec.audio.ring import INPUT_OVERFLOW
-from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState, new_take_metadata
+from fieldrec.metadata import new_take_metadata
+from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
 from tests.readers import validate_sidecar
 
 
