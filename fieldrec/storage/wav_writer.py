@@ -22,12 +22,15 @@ from typing import NoReturn
 import numpy as np
 import soundfile as sf
 
+from fieldrec.storage.bwf import BroadcastInfo
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
 
 SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
+SFC_SET_BROADCAST_INFO = 0x10F1
 SF_TRUE = 1
+_INFO_KEYS = ("title", "comment", "artist", "date", "software", "copyright", "album", "genre", "license")
 
 CONTAINERS = ("wav", "flac")
 SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
@@ -65,7 +68,7 @@ class TakeWriter:
     """
 
     def __init__(self, path: str | Path, samplerate: int, channels: int, container: str = "wav",
-                 subtype: str = "PCM_24") -> None:
+                 subtype: str = "PCM_24", *, bext: BroadcastInfo | None = None) -> None:
         self.path = Path(path)
         self.samplerate = int(samplerate)
         self.channels = int(channels)
@@ -83,7 +86,7 @@ class TakeWriter:
         self._free_at_check = 0
         self._since_check = 0
         self._refresh_space()
-        self._sf = self._open()
+        self._sf = self._open(bext)
 
     def _check_settings(self) -> None:
         if self.container not in CONTAINERS:
@@ -107,7 +110,7 @@ class TakeWriter:
         if self.path.exists() and (not self.path.is_file() or self.path.stat().st_size > 0):
             raise StorageError(f"{self.path} already exists and is not empty; a take never overwrites a file")
 
-    def _open(self) -> sf.SoundFile:
+    def _open(self, bext: BroadcastInfo | None) -> sf.SoundFile:
         fmt = "RF64" if self.container == "wav" else "FLAC"
         try:
             snd = sf.SoundFile(self.path, "w", self.samplerate, self.channels, self.subtype, format=fmt)
@@ -119,7 +122,35 @@ class TakeWriter:
                 snd.close()
                 raise StorageError(f"libsndfile {sf.__libsndfile_version__} refused crash-safe WAV mode "
                                    f"(results {results}); install libsndfile >= 1.0.26")
+            if bext is not None:
+                data = bext.to_bytes()
+                buf = sf._ffi.new("char[]", data)
+                if int(sf._snd.sf_command(snd._file, SFC_SET_BROADCAST_INFO, buf, len(data))) != SF_TRUE:
+                    snd.close()
+                    raise StorageError(f"libsndfile {sf.__libsndfile_version__} refused the bext chunk; "
+                                       "record without broadcast info")
         return snd
+
+    def set_info(self, **strings: str) -> None:
+        """Set text tags (``title``, ``comment``, ``artist``, ``date``, ``software``, ``copyright``, ``album``,
+        ``genre``, ``license``) stored as a LIST/INFO chunk (WAV) or Vorbis comments (FLAC).
+
+        WAV: may be called any time before ``close``; tags set after the first write are written after the
+        audio at close (a killed take keeps its audio but not these tags; the sidecar has them anyway).
+        FLAC: only before the first write (libsndfile writes them into the header).
+        """
+        if self._closed:
+            raise StorageError(f"{self.path.name} is already closed; tags go into the sidecar")
+        unknown = [key for key in strings if key not in _INFO_KEYS]
+        if unknown:
+            raise StorageError(f"unknown tag {unknown[0]!r}; use one of {', '.join(_INFO_KEYS)}")
+        if self.container == "flac" and self._frames:
+            raise StorageError("FLAC tags must be set before the first block is written")
+        for key, value in strings.items():
+            try:
+                setattr(self._sf, key, str(value))
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise StorageError(f"cannot set tag {key} on {self.path.name}: {_one_line(exc)}") from None
 
     @property
     def frames(self) -> int:
