@@ -186,3 +186,25 @@ def test_kill_9_leaves_a_readable_file(tmp_path):
     meta = json.loads(audio.with_suffix(".json").read_text())
     validate_sidecar(meta)
     assert meta["recording"]["state"] == "recording"  # the take never reached its stop: a crash, visibly
+
+
+def test_disk_full_stops_the_take_with_valid_files(tmp_path):
+    """A 3 MB disk at 192 kHz/8 ch/32-bit (6 MB/s): the low-space warning comes first, then the take stops
+    with a valid file and a sidecar that says disk_full, and the command exits 1 with one error line."""
+    from tests.filesystems import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "disk", "size=3m") as disk:
+        proc = run_fieldrec(tmp_path, "record", "-d", "simulated", "-r", "192000", "-c", "8", "-f", "wav32",
+                            "-t", "30", "-o", str(disk), "-q")
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "disk nearly full" in proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "disk is full" in errors[0]
+        audio, meta = only_take(disk)
+        validate_sidecar(meta)
+        assert meta["recording"]["stop_reason"] == "disk_full"
+        info = sf.info(str(audio))
+        assert info.frames == meta["audio"]["frames"] > 0
+        assert sox_info(audio)["frames"] == info.frames
+        assert ffprobe_info(audio)["frames"] == info.frames
