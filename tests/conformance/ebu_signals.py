@@ -49,3 +49,27 @@ def true_peak_case(
     x[:fade] *= ramp
     x[-fade:] *= ramp[::-1]
     return stereo(x)
+
+
+def field_signal(seconds: float, fs: int, seed: int = 0) -> np.ndarray:
+    """A field-recording-like stereo signal: wind-like low noise whose level drifts, bird-like chirps
+    (2-7 kHz), a few loud broadband bursts; peaks stay below full scale."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    drift = 10 ** ((-12 + 10 * np.sin(2 * np.pi * t / 11.0)) / 20)[:, None]
+    wind = signal.lfilter([1.0], [1.0, -0.98], rng.normal(0, 0.01, (n, 2)), axis=0) * drift
+    chirps = np.zeros(n)
+    for start in np.arange(0.5, seconds - 1.0, 1.7):
+        i, m = int(start * fs), int(0.25 * fs)
+        tc = np.arange(m) / fs
+        f0 = rng.uniform(2000, 4000)
+        chirps[i : i + m] += 0.3 * signal.chirp(tc, f0, tc[-1], f0 + 3000) * np.hanning(m)
+    bursts = np.zeros((n, 2))
+    for start in rng.uniform(1, seconds - 1, 3):
+        i, m = int(start * fs), int(0.15 * fs)
+        bursts[i : i + m] = rng.normal(0, 0.15, (m, 2)) * np.hanning(m)[:, None]
+    x = wind + bursts + chirps[:, None] * [1.0, 0.6]
+    return np.clip(x, -0.99, 0.99)
