@@ -1,0 +1,117 @@
+"""The whole take through real PortAudio: `fieldrec record` from the private PulseAudio virtual input
+(tests/pulse_rig.py). The file must hold the fed signal sample for sample, and unplugging the device mid-take
+must leave a valid file and a sidecar that says where the audio ended."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.readers import ffprobe_info, fieldrec_cmd, isolated_env, sox_info, validate_sidecar
+
+pytestmark = pytest.mark.audio
+RATE = 48000
+
+
+def pattern(seconds: float, quantise_bits: int | None = None, seed: int = 11) -> np.ndarray:
+    """Deterministic noise + tones (frames, 2) float32 that starts with a recognisable 64-frame marker."""
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    rng = np.random.default_rng(seed)
+    x = np.stack([0.4 * np.sin(2 * np.pi * 997 * t), 0.3 * np.sin(2 * np.pi * 3001 * t)], axis=1)
+    x += 0.05 * rng.standard_normal((n, 2))
+    x[:64] = [0.5, -0.25]
+    if quantise_bits:  # values a PCM file of that depth holds exactly
+        scale = 2.0 ** (quantise_bits - 1)
+        x = np.round(x * scale) / scale
+    return x.astype(np.float32)
+
+
+def locate(data: np.ndarray, pat: np.ndarray) -> int:
+    for h in np.flatnonzero(np.all(data == pat[0], axis=1)):
+        if h + len(pat) <= len(data) and np.array_equal(data[h:h + 80], pat[:80]):
+            return int(h)
+    raise AssertionError("the fed signal's start is not in the recording")
+
+
+def only_take(folder: Path, ext: str = ".wav") -> tuple[Path, dict]:
+    (audio,) = folder.glob(f"*{ext}")
+    return audio, json.loads(audio.with_suffix(".json").read_text())
+
+
+def wait_for_file(folder: Path, timeout: float = 20) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(folder.glob("*.wav"))
+        if found and sf.info(str(found[0])).frames > RATE // 2:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError("the take did not start writing")
+
+
+@pytest.mark.parametrize(("fmt", "bits", "dtype"), [("float", None, "float32"), ("wav24", 24, "int32"),
+                                                     ("wav16", 16, "int16")])
+def test_recorded_file_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path, fmt, bits, dtype):
+    fed = pattern(4.0, bits)
+    out = tmp_path / "o"
+    rec = subprocess.Popen(fieldrec_cmd("record", "--device", pulse_rig.device_name, "-r", str(RATE), "-c", "2",
+                                        "-f", fmt, "-t", "7", "-o", str(out), "-q"),
+                           env=isolated_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_file(out)
+        monitor = pulse_rig.arecord_monitor(6, tmp_path / "arecord.wav")  # to tell rig gaps from ours
+        feeder = pulse_rig.feed(fed)
+        assert feeder.wait(timeout=30) == 0
+        stdout, stderr = rec.communicate(timeout=30)
+        monitor.wait(timeout=30)
+    finally:
+        rec.kill()
+    assert rec.returncode == 0, stderr
+    audio, meta = only_take(out)
+    validate_sidecar(meta)
+    assert meta["recording"]["device"]["name"] == pulse_rig.device_name
+    assert meta["recording"]["overflows"] == [], meta["recording"]["overflows"]
+    got, sr = sf.read(str(audio), dtype="float32")
+    assert sr == RATE and got.shape[1] == 2
+    start = locate(got, fed)
+    if not np.array_equal(got[start:start + len(fed)], fed):
+        ref, _ = sf.read(str(tmp_path / "arecord.wav"), dtype="float32")
+        rig_ok = np.array_equal(ref[locate(ref, fed):][: len(fed)], fed) if len(ref) else False
+        bad = np.flatnonzero(np.any(got[start:start + len(fed)] != fed, axis=1))
+        pytest.fail(f"{len(bad)} frames differ, first at {bad[0]}; arecord of the same input "
+                    f"{'is exact, so the recorder' if rig_ok else 'differs too, so the rig'} lost them")
+    assert sox_info(audio)["frames"] == len(got) == meta["audio"]["frames"]
+    assert ffprobe_info(audio)["frames"] == len(got)
+
+
+def test_unplugging_the_device_mid_take_keeps_a_valid_file(pulse_rig, tmp_path):
+    out = tmp_path / "o"
+    rec = subprocess.Popen(fieldrec_cmd("record", "--device", pulse_rig.device_name, "-r", str(RATE), "-c", "2",
+                                        "-o", str(out), "-q"),
+                           env=isolated_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        feeder = pulse_rig.feed(pattern(3.0))
+        audio = wait_for_file(out)
+        time.sleep(1.0)
+        pulse_rig.unload_sink()  # the interface is unplugged
+        stdout, stderr = rec.communicate(timeout=30)
+        feeder.kill()
+    finally:
+        rec.kill()
+    assert rec.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert "device was lost" in stderr and str(audio) in stderr
+    _, meta = only_take(out)
+    validate_sidecar(meta)
+    frames = sf.info(str(audio)).frames
+    assert meta["recording"]["stop_reason"] == "device_lost"
+    assert meta["audio"]["frames"] == frames >= RATE
+    lost = [e for e in meta["recording"]["overflows"] if e["kind"] == "device_lost"]
+    assert len(lost) == 1 and lost[0]["frame"] == frames
+    assert sox_info(audio)["frames"] == frames
