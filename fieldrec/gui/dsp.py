@@ -85,21 +85,22 @@ def spectrum_dbfs(x: np.ndarray, samplerate: float, nfft: int, window: str = "ha
 
 def spectrogram_columns_db(x: np.ndarray, samplerate: float, nfft: int, hop: int, window: str = "hann") -> tuple[np.ndarray, np.ndarray]:
     """Spectrogram columns of (frames,) or (frames, channels) (channels averaged in power):
-    (freqs_hz, db[time, freq]) with one column per ``hop`` frames, floored at ``DB_FLOOR``."""
-    x = np.asarray(x, dtype=np.float64)
+    (freqs_hz, db[time, freq]) with one column per ``hop`` frames, floored at ``DB_FLOOR``.
+
+    Same calibration as ``fieldrec.analysis.spectrum.spectrogram_db`` (a sine of amplitude A reads
+    20 log10 A dBFS), computed for all channels in one vectorised STFT.
+    """
+    x = np.asarray(x, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     if x.shape[0] < nfft:
-        x = np.concatenate([np.zeros((nfft - x.shape[0], x.shape[1])), x])
-    power = None
-    freqs = None
-    for c in range(x.shape[1]):
-        freqs, _t, db = spectrum.spectrogram_db(x[:, c], samplerate, nfft=nfft, hop=hop, window=window)
-        p = np.power(10.0, np.maximum(db, DB_FLOOR) / 10.0)
-        power = p if power is None else power + p
-    assert power is not None and freqs is not None
-    out = 10.0 * np.log10(np.maximum(power / x.shape[1], 10 ** (DB_FLOOR / 10)))
-    return freqs, out.T
+        x = np.concatenate([np.zeros((nfft - x.shape[0], x.shape[1]), np.float32), x])
+    w = spectrum.get_window(window, nfft).astype(np.float32)
+    segs = np.lib.stride_tricks.sliding_window_view(x, nfft, axis=0)[::hop]  # (time, ch, nfft)
+    spec = np.fft.rfft(segs * w, axis=-1)
+    power = (spec.real**2 + spec.imag**2).mean(axis=1) * np.float32((2.0 / w.sum()) ** 2)  # (time, freq)
+    db = 10.0 * np.log10(np.maximum(power, np.float32(10 ** (DB_FLOOR / 10))))
+    return np.fft.rfftfreq(nfft, 1.0 / samplerate), db
 
 
 def log_frequency_map(freqs: np.ndarray, rows: int, fmin: float = 20.0) -> tuple[np.ndarray, np.ndarray]:

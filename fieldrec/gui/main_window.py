@@ -168,13 +168,13 @@ class MainWindow(QMainWindow):
         self.arm_button.setObjectName("armButton")
         self.arm_button.setCheckable(True)
         self.arm_button.setToolTip("Monitor the input without writing a file")
-        self.record_button = QPushButton("●  REC", central)
+        self.record_button = QPushButton("●  RECORD", central)
         self.record_button.setObjectName("recordButton")
         self.record_button.setToolTip("Start recording (Space or R)")
         self.stop_button = QPushButton("■  STOP", central)
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("Stop recording (Space or R)")
-        self.marker_button = QPushButton("⚑  MARKER (M)", central)
+        self.marker_button = QPushButton("⚑ MARK (M)", central)
         self.marker_button.setObjectName("markerButton")
         self.marker_label_edit = QLineEdit(central)
         self.marker_label_edit.setObjectName("markerLabel")
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel("IDLE", central)
         self.state_label.setObjectName("stateLabel")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.state_label.setMinimumWidth(150)
+        self.state_label.setMinimumWidth(190)
         self.elapsed_label = QLabel("00:00.0", central)
         self.elapsed_label.setObjectName("elapsedLabel")
         self.elapsed_label.setStyleSheet("font-family: 'DejaVu Sans Mono', monospace; font-size: 34px; font-weight: bold;")
@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
         ll.addLayout(ctl)
         spl = QSplitter(Qt.Orientation.Horizontal, lower)
         self.spectrum = SpectrumView()
-        self.spectrogram = SpectrogramView(columns=600)
+        self.spectrogram = SpectrogramView(columns=300)
         spl.addWidget(self.spectrum)
         spl.addWidget(self.spectrogram)
         ll.addWidget(spl, 1)
@@ -345,7 +345,10 @@ class MainWindow(QMainWindow):
         self.device_combo.addItem("System default input", None)
         for d in self._devices:
             text = d.name if d.index >= 0 else "Simulated (no hardware)"
-            self.device_combo.addItem(f"{text}  [{d.max_input_channels} in]", d.name)
+            self.device_combo.addItem(text, d.name)
+            self.device_combo.setItemData(self.device_combo.count() - 1,
+                                          f"{d.name}: {d.max_input_channels} inputs, {d.hostapi}",
+                                          Qt.ItemDataRole.ToolTipRole)
         i = self.device_combo.findData(wanted)
         if i < 0 and wanted is not None:
             self.notify(f"Device {wanted!r} is not connected; using the system default input", "warning")
@@ -624,8 +627,10 @@ class MainWindow(QMainWindow):
         text, bg = {
             TakeState.IDLE: ("IDLE", theme.PANEL_2),
             TakeState.ARMED: ("ARMED", "#1f5f3a"),
-            TakeState.RECORDING: ("● REC", theme.REC_RED),
+            TakeState.RECORDING: ("● RECORDING", theme.REC_RED),
         }[state]
+        if self.state_label.text() == text:
+            return
         self.state_label.setText(text)
         self.state_label.setStyleSheet(f"background: {bg}; color: white; font-size: 20px; font-weight: bold; "
                                        "padding: 6px 12px; border-radius: 4px;")
@@ -660,34 +665,31 @@ class MainWindow(QMainWindow):
         sr = st.samplerate
         running = st.state is not TakeState.IDLE and st.device_state == "ok"
         if running:
-            # waveform: the frames that arrived since the previous frame (by the clock; capped)
+            # one pull from the monitor tap per frame, sliced for each view
             self._wave_acc += dt * sr
-            n = int(min(self._wave_acc, WAVEFORM_SECONDS * sr))
-            self._wave_acc -= n
-            if n > 0:
-                self.waveform.push(r.latest(n))
-            # spectrum: FFT size × 2 newest frames, Welch (3 segments), then exponential averaging
+            n_wave = int(min(self._wave_acc, WAVEFORM_SECONDS * sr))
+            self._wave_acc -= n_wave
             nfft = int(self.fft_combo.currentData())
-            window = str(self.window_combo.currentData())
-            ch = self.chan_combo.currentData()
-            x = r.latest(2 * nfft)
-            if len(x) >= 64:
-                xs = x if ch is None else x[:, ch]
-                f, db = dsp.spectrum_dbfs(xs, sr, nfft, window)
-                self.spectrum.update_spectrum(f, db)
-            # spectrogram: one column per 1/30 s of audio (fixed time axis even when the GUI lags)
             hop = max(1, int(round(SPECTROGRAM_COLUMN_S * sr)))
             self._sg_acc += dt * sr
-            k = int(self._sg_acc // hop)
-            k = min(k, self.spectrogram.columns)
-            if k > 0:
-                self._sg_acc -= k * hop
-                sg_nfft = _spectrogram_nfft(sr)
-                y = r.latest((k - 1) * hop + sg_nfft)
-                if len(y) >= sg_nfft:
-                    ys = y if ch is None else y[:, ch]
-                    freqs, cols = dsp.spectrogram_columns_db(ys, sr, sg_nfft, hop, "hann")
-                    self.spectrogram.add_columns(freqs, np.maximum(cols, self.spectrogram.levels[0]))
+            k = min(int(self._sg_acc // hop), self.spectrogram.columns)
+            self._sg_acc -= k * hop
+            sg_nfft = _spectrogram_nfft(sr)
+            n_sg = (k - 1) * hop + sg_nfft if k > 0 else 0
+            x = r.latest(max(n_wave, 2 * nfft, n_sg))
+            ch = self.chan_combo.currentData()
+            # waveform: the frames that arrived since the previous frame (by the clock; capped)
+            if n_wave > 0:
+                self.waveform.push(x[-n_wave:])
+            xs = x if ch is None else x[:, ch]
+            # spectrum: FFT size x 2 newest frames, Welch (3 segments), then exponential averaging
+            if len(x) >= 64:
+                f, db = dsp.spectrum_dbfs(xs[-2 * nfft:], sr, nfft, str(self.window_combo.currentData()))
+                self.spectrum.update_spectrum(f, db)
+            # spectrogram: one column per 1/30 s of audio (a true time axis even when the GUI lags)
+            if k > 0 and len(x) >= sg_nfft:
+                freqs, cols = dsp.spectrogram_columns_db(xs[-n_sg:], sr, sg_nfft, hop, "hann")
+                self.spectrogram.add_columns(freqs, np.maximum(cols, self.spectrogram.levels[0]))
         self.waveform.refresh(round(st.elapsed_s * sr) if st.state is TakeState.RECORDING else None)
         self.spectrogram.refresh()
         snap = r.meters()

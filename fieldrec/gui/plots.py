@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from fieldrec.gui import dsp, theme
 
@@ -22,8 +23,13 @@ def _style_plot(plot: pg.PlotItem) -> None:
     plot.hideButtons()
     font = QFont()
     font.setPointSize(9)
-    for ax in ("left", "bottom"):
-        plot.getAxis(ax).setTickFont(font)
+    for ax in ("left", "bottom", "top", "right"):
+        axis = plot.getAxis(ax)
+        axis.setTickFont(font)
+        # Axis text is the costliest thing to paint in software; cache it as a pixmap (redrawn only when the
+        # ticks change) instead of replaying its QPicture on every frame.
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class WaveformView(pg.PlotWidget):
@@ -42,7 +48,7 @@ class WaveformView(pg.PlotWidget):
         self.plot_item.setTitle("Waveform", color=theme.DIM, size="10pt")
         self.seconds = seconds
         self.columns = columns
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[pg.PlotCurveItem] = []
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
         self.configure(samplerate, channels)
 
@@ -58,7 +64,7 @@ class WaveformView(pg.PlotWidget):
         self.curves = []
         for c in range(channels):
             pen = pg.mkPen(theme.CHANNEL_COLOURS[c % len(theme.CHANNEL_COLOURS)], width=1)
-            curve = pg.PlotDataItem(pen=pen, skipFiniteCheck=True)
+            curve = pg.PlotCurveItem(pen=pen, skipFiniteCheck=True)
             self.plot_item.addItem(curve)
             self.curves.append(curve)
         self.plot_item.setXRange(float(t[0]), 0.0, padding=0)
@@ -106,21 +112,26 @@ class WaveformView(pg.PlotWidget):
 
 
 class SpectrumView(pg.PlotWidget):
-    """FFT magnitude in dBFS on a log frequency axis, with an averaged curve and a peak-hold curve."""
+    """FFT magnitude in dBFS on a log frequency axis, with an averaged curve and a peak-hold curve.
+
+    The curves' x data are log10(Hz) (read ``frequencies()`` for Hz)."""
 
     def __init__(self, parent=None):
         super().__init__(parent=parent)
         self.setObjectName("spectrumView")
         self.plot_item = self.getPlotItem()
         _style_plot(self.plot_item)
-        self.plot_item.setLogMode(x=True, y=False)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("left", "dBFS")
         self.plot_item.setLabel("bottom", "frequency (Hz)")
-        self.plot_item.setTitle("Spectrum", color=theme.DIM, size="10pt")
+        self.plot_item.setTitle("Spectrum — blue: average, orange: peak hold", color=theme.DIM, size="10pt")
         self.plot_item.setYRange(-120, 0, padding=0)
-        self.hold_curve = self.plot_item.plot(pen=pg.mkPen(theme.ORANGE, width=1))
-        self.curve = self.plot_item.plot(pen=pg.mkPen(theme.BLUE, width=2))
+        # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data
+        self.hold_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.ORANGE, width=1), skipFiniteCheck=True)
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen(theme.BLUE, width=2), skipFiniteCheck=True)
+        self.plot_item.addItem(self.hold_curve)
+        self.plot_item.addItem(self.curve)
+        self._logf: np.ndarray | None = None
         self.avg_power: np.ndarray | None = None
         self.hold_db: np.ndarray | None = None
         self.averaging = 4
@@ -148,9 +159,14 @@ class SpectrumView(pg.PlotWidget):
             self.avg_power += a * (p - self.avg_power)
         shown = 10.0 * np.log10(np.maximum(self.avg_power, 1e-16))
         self.hold_db = shown.copy() if self.hold_db is None else np.maximum(self.hold_db, shown)
-        self.curve.setData(f, shown)
-        self.hold_curve.setData(f, self.hold_db)
-        self._freqs = f
+        if self._freqs is None or len(self._freqs) != len(f) or self._freqs[-1] != f[-1]:
+            self._freqs = f
+            self._logf = np.log10(f)
+        self.curve.setData(self._logf, shown)
+        self.hold_curve.setData(self._logf, self.hold_db)
+
+    def frequencies(self) -> np.ndarray | None:
+        return self._freqs
 
     def peak_frequency(self) -> float | None:
         """Frequency (Hz) of the highest averaged bin, for tests and the readout."""
@@ -164,13 +180,14 @@ class SpectrogramView(pg.PlotWidget):
 
     ROWS = 256
 
-    def __init__(self, columns: int = 600, levels: tuple[float, float] = (-120.0, -20.0), parent=None):
+    def __init__(self, columns: int = 300, levels: tuple[float, float] = (-120.0, -20.0), parent=None):
         super().__init__(parent=parent)
         self.setObjectName("spectrogramView")
         self.plot_item = self.getPlotItem()
         _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
-        self.plot_item.setTitle("Spectrogram", color=theme.DIM, size="10pt")
+        self.plot_item.setTitle(f"Spectrogram — colour {levels[0]:.0f} (black) … {levels[1]:.0f} dBFS (yellow)",
+                                color=theme.DIM, size="10pt")
         self.plot_item.setLabel("bottom", "time (s)")
         self.plot_item.setLabel("left", "Hz")
         self.columns = columns

@@ -53,6 +53,8 @@ class _Cell(QLabel):
         self.set_state("ok")
 
     def set_state(self, state: str) -> None:
+        if self.property("state") == state:
+            return  # style sheets are costly: restyle only on a change
         bg = {"ok": theme.PANEL, "bad": theme.RED, "warn": "#6b4a00"}[state]
         fg = "white" if state != "ok" else theme.TEXT
         self.setStyleSheet(f"background: {bg}; color: {fg}; padding: 4px 8px; border-radius: 3px; font-size: 14px;")

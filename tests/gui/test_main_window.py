@@ -46,7 +46,7 @@ def test_record_two_seconds_through_the_gui_with_typed_metadata(window, qtbot):
     qtbot.keyClicks(panel.editors["tags"], "dawn, reeds")
     assert panel.is_valid()
     qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
-    assert window.is_recording() and window.state_label.text() == "● REC"
+    assert window.is_recording() and window.state_label.text() == "● RECORDING"
     assert not window.format_combo.isEnabled()  # set-up is locked while recording
     wait_recorded(qtbot, window, 2.0)
     # the recordist keeps typing while the take records; the sidecar follows

@@ -219,3 +219,17 @@ def test_settings_round_trip_and_bad_files_give_defaults(tmp_path):
     assert odd.samplerate == 48000 and odd.channels == 4
     path.write_text("{not json")
     assert dataclasses.asdict(load_config(path))["samplerate"] == 48000
+
+
+def test_spectrogram_columns_match_the_analysis_module_calibration():
+    from fieldrec.analysis import spectrum
+
+    sr, nfft, hop = 48000, 2048, 1600
+    t = np.arange(sr // 2) / sr
+    x = 0.25 * np.sin(2 * np.pi * 3000 * t)
+    f, cols = dsp.spectrogram_columns_db(np.stack([x, x], axis=1), sr, nfft, hop)
+    f2, _t, ref = spectrum.spectrogram_db(x, sr, nfft=nfft, hop=hop)
+    assert np.allclose(f, f2)
+    k = int(np.argmax(ref[:, 0]))
+    assert cols[0, k] == pytest.approx(ref[k, 0], abs=0.01)
+    assert cols[:, k].max() == pytest.approx(20 * math.log10(0.25), abs=1.5)  # hann scalloping < 1.5 dB

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Screenshot of the real recording window: ``tools/screenshot.py OUT.png [--seconds 8]``.
+
+Starts ``Xvfb :99 -screen 0 1600x1000x24 -noreset`` when there is no DISPLAY (without -noreset Xvfb resets
+when its last client leaves and the next Qt start aborts), runs the window with the simulated source armed,
+records a take for ``--seconds`` so the spectrogram fills, adds a marker, grabs the window and saves the PNG.
+Settings, log and the take go to a temporary folder: your own settings are not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def ensure_display() -> subprocess.Popen | None:
+    if os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        return None
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        print("screenshot: no DISPLAY and no Xvfb; using Qt's offscreen platform", file=sys.stderr)
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return None
+    display = ":99"
+    proc = subprocess.Popen([xvfb, display, "-screen", "0", "1600x1000x24", "-noreset"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = Path("/tmp/.X11-unix/X99")
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = display
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    return proc
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--seconds", type=float, default=8.0, help="recording time before the grab (s)")
+    ap.add_argument("--channels", type=int, default=2)
+    ap.add_argument("--samplerate", type=int, default=48000)
+    args = ap.parse_args(argv)
+    xvfb = ensure_display()
+    try:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        from fieldrec.gui.app import create_window, setup_logging
+        from fieldrec.gui.config import GuiConfig
+        from fieldrec.gui.theme import apply_dark_theme
+
+        tmp = Path(tempfile.mkdtemp(prefix="fieldrec-shot-"))
+        setup_logging(tmp / "log")
+        app = QApplication.instance() or QApplication(["fieldrec"])
+        apply_dark_theme(app)
+        cfg = GuiConfig(device="simulated", samplerate=args.samplerate, channels=args.channels,
+                        out_dir=str(tmp / "takes"), settings_path=tmp / "gui.json", log_dir=tmp / "log")
+        cfg.metadata = {
+            "location": {"name": "Reed bed north", "latitude": 47.3769, "longitude": 8.5417},
+            "equipment": {"recorder": "MixPre-6 II", "microphone": "MKH 8040 ORTF"},
+            "notes": "Dawn chorus, light wind from the west.\nWren close at the start.",
+            "tags": ["dawn chorus", "wetland", "wind"],
+        }
+        w = create_window(cfg)
+        w.resize(1600, 1000)
+        w.show()
+        t_start = time.monotonic()
+        QTimer.singleShot(300, w.record)
+        w.marker_label_edit.setText("wren")
+        QTimer.singleShot(int(300 + 1000 * args.seconds * 0.6), w.add_marker)
+        ok = {"saved": False}
+
+        def grab() -> None:
+            app.processEvents()
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            ok["saved"] = w.grab().save(str(args.out))
+            print(f"screenshot: {args.out} after {time.monotonic() - t_start:.1f} s, {w.frame_count} frames, "
+                  f"take {w.recorder.status().take.audio.name if w.recorder and w.recorder.status().take else '-'}")
+            w.auto_answer_close = True
+            w.close()
+            app.quit()
+
+        QTimer.singleShot(int(300 + 1000 * args.seconds), grab)
+        app.exec()
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 0 if ok["saved"] else 1
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
