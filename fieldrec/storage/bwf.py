@@ -6,6 +6,7 @@ written into the header before the first sample: it survives a crash like the re
 """
 
 import ctypes
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,10 +39,17 @@ class _SFBroadcastInfo(ctypes.Structure):
     ]
 
 
+def ascii_text(text: str) -> str:
+    """``text`` as printable ASCII, as EBU Tech 3285 requires: accents dropped ("Süd" → "Sud"), other
+    characters (emoji, CJK, control) removed, whitespace runs made single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed if " " <= ch <= "~" or ch.isspace())
+    return " ".join(kept.split())
+
+
 def _fit(text: str, size: int) -> bytes:
-    """UTF-8 bytes of ``text`` cut on a character boundary to leave room for a terminating NUL."""
-    data = text.encode("utf-8")[: size - 1]
-    return data.decode("utf-8", errors="ignore").encode("utf-8")
+    """ASCII bytes of ``text``, cut to leave room for a terminating NUL."""
+    return ascii_text(text).encode("ascii")[: size - 1]
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,9 @@ class BroadcastInfo:
     ``origination`` is the local start time of the take; ``time_reference`` the start in samples since
     local midnight (at the file's sample rate); ``coding_history`` one line such as
     ``"A=PCM,F=48000,W=24,M=stereo,T=fieldrec 0.1.0"`` (libsndfile appends its own line).
-    Text is stored as UTF-8, cut to the field sizes (description 255 bytes, originator 31).
+    Text is stored as ASCII (the standard's rule; readers such as wavinfo reject anything else) via
+    ``ascii_text``, cut to the field sizes (description 255 characters, originator 31). The full
+    text stays in the sidecar.
     """
 
     description: str
@@ -84,7 +94,7 @@ class BroadcastInfo:
         info.time_reference_low = self.time_reference & 0xFFFFFFFF
         info.time_reference_high = (self.time_reference >> 32) & 0xFFFFFFFF
         info.version = 1
-        history = _fit(self.coding_history + "\r\n", 256) if self.coding_history else b""
+        history = _fit(self.coding_history, 254) + b"\r\n" if self.coding_history else b""
         info.coding_history = history
         info.coding_history_size = len(history)
         return bytes(info)

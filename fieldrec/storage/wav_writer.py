@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from fieldrec.storage.bwf import BroadcastInfo
+from fieldrec.storage.cue_chunks import append_cue_markers
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
 
@@ -79,6 +80,7 @@ class TakeWriter:
         self.bytes_per_frame = self.channels * SAMPLE_BYTES[subtype]
         self._frames = 0
         self._closed = False
+        self._markers: list[tuple[int, str]] = []
         self._final_size: int | None = None
         self._check_target()
         self._space_margin = max(SPACE_MARGIN_BYTES, 8192 * self.bytes_per_frame)
@@ -232,6 +234,12 @@ class TakeWriter:
         reason = os.strerror(err_no) if err_no else _one_line(exc)
         raise StorageError(f"cannot write to {self.path}: {reason}; check the disk and the folder") from None
 
+    def add_marker(self, frame: int, label: str = "") -> None:
+        """Remember a marker at ``frame`` (frames from the start of the file); WAV files get them as
+        ``cue ``/``labl`` chunks at ``close`` (FLAC: ignored, the sidecar holds markers). Thread-safe."""
+        if self.container == "wav":
+            self._markers.append((int(frame), str(label)))
+
     def sync(self) -> None:
         """Ask the OS to put everything written so far on the storage medium (fsync; costs milliseconds)."""
         if self._closed:
@@ -251,6 +259,8 @@ class TakeWriter:
             self._sf.close()
         except (sf.LibsndfileError, OSError, RuntimeError) as exc:
             raise StorageError(f"cannot finish {self.path}: {_one_line(exc)}; the audio so far is kept") from None
+        if self._markers:
+            append_cue_markers(self.path, sorted(self._markers))
         try:
             fd = os.open(self.path, os.O_RDONLY)
             try:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from wavinfo import WavInfoReader
 
-from fieldrec.storage.bwf import BroadcastInfo
+from fieldrec.storage.bwf import BroadcastInfo, ascii_text
 from fieldrec.storage.errors import StorageError
 from fieldrec.storage.wav_writer import TakeWriter
 
@@ -42,7 +43,7 @@ def test_bext_and_tags_in_wav(tmp_path: Path) -> None:
         w.set_info(artist="A. Recordist")  # after audio: written behind the data at close
         w.write(x[500:])
     tags = ffprobe_tags(path)
-    assert tags["comment"] == "Waldrand Süd, dawn chorus"  # bext description
+    assert tags["comment"] == "Waldrand Sud, dawn chorus"  # bext description, ASCII as EBU 3285 requires
     assert tags["encoded_by"] == "fieldrec"
     assert tags["originator_reference"] == "2026-11-25_101500"
     assert (tags["date"], tags["creation_time"]) == ("2026-11-25", "10:15:00")
@@ -55,15 +56,21 @@ def test_bext_and_tags_in_wav(tmp_path: Path) -> None:
                               check=True).stdout) == 1000
 
 
-def test_long_text_is_cut_on_a_character_boundary(tmp_path: Path) -> None:
+def test_bext_text_is_ascii_and_cut_to_field_size(tmp_path: Path) -> None:
+    assert ascii_text("Waldrand Süd 🐦\tÅngström\x00 ") == "Waldrand Sud Angstrom"
     path = tmp_path / "take.wav"
-    bext = BroadcastInfo("ü" * 300, "🐦" * 20, "x" * 100, START, 0)
+    bext = BroadcastInfo("ü" * 300, "🐦 fieldrec", "x" * 100, START, 2**33 + 5, "A=PCM,T=" + "y" * 300)
     with TakeWriter(path, 8000, 1, "wav", "PCM_16", bext=bext) as w:
         w.write(np.zeros(10, np.int16))
     tags = ffprobe_tags(path)
-    assert tags["comment"] == "ü" * 127  # 254 bytes: 255 would split a character
-    assert tags["encoded_by"] == "🐦" * 7
+    assert tags["comment"] == "u" * 255
+    assert tags["encoded_by"] == "fieldrec"
     assert tags["originator_reference"] == "x" * 31
+    assert int(tags["time_reference"]) == 2**33 + 5
+    # wavinfo decodes bext strictly as ASCII (it raises on UTF-8), so it is an independent check
+    read = WavInfoReader(str(path)).bext
+    assert (read.description, read.originator, read.time_reference) == ("u" * 255, "fieldrec", 2**33 + 5)
+    assert read.coding_history.startswith("A=PCM,T=yyy")
 
 
 def test_flac_tags_only_before_audio(tmp_path: Path) -> None:
