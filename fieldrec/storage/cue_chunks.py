@@ -41,6 +41,12 @@ def build_cue_chunks(markers: Sequence[tuple[int, str]]) -> bytes:
     return out
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def append_cue_markers(path: str | Path, markers: Sequence[tuple[int, str]]) -> int:
     """Append markers to the closed WAV/RF64 file at ``path``; return how many cue points were written."""
     path = Path(path)
@@ -52,7 +58,7 @@ def append_cue_markers(path: str | Path, markers: Sequence[tuple[int, str]]) -> 
         fd = os.open(path, os.O_RDWR)
     except OSError as exc:
         raise StorageError(f"cannot open {path} to add markers: {exc.strerror}") from None
-    with os.fdopen(fd, "r+b") as fh:
+    with os.fdopen(fd, "r+b", buffering=0) as fh:
         head = fh.read(12)
         if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RF64"):
             raise StorageError(f"{path.name} is not a WAV file; markers stay in the sidecar")
@@ -74,13 +80,11 @@ def append_cue_markers(path: str | Path, markers: Sequence[tuple[int, str]]) -> 
         if end % 2:  # chunks start on even offsets: the odd-sized last chunk gets its pad byte
             data = b"\0" + data
         try:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            _write_all(fd, data)
+            os.fsync(fd)
             fh.seek(size_field_at)
-            fh.write(struct.pack(size_fmt, riff_size + len(data)))
-            fh.flush()
-            os.fsync(fh.fileno())
+            _write_all(fd, struct.pack(size_fmt, riff_size + len(data)))
+            os.fsync(fd)
         except OSError as exc:
             fh.truncate(end)
             raise StorageError(f"cannot add markers to {path.name}: {exc.strerror}; they stay in the sidecar") from None

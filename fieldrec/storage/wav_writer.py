@@ -15,6 +15,7 @@ through soundfile's cffi handle.
 """
 
 import errno
+import logging
 import os
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +27,8 @@ from fieldrec.storage.bwf import BroadcastInfo
 from fieldrec.storage.cue_chunks import append_cue_markers
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
+
+log = logging.getLogger(__name__)
 
 SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
@@ -81,6 +84,9 @@ class TakeWriter:
         self._frames = 0
         self._closed = False
         self._markers: list[tuple[int, str]] = []
+        #: cue points written into the file at close; a one-line problem that did not lose audio, or None
+        self.markers_written = 0
+        self.warning: str | None = None
         self._final_size: int | None = None
         self._check_target()
         self._space_margin = max(SPACE_MARGIN_BYTES, 8192 * self.bytes_per_frame)
@@ -260,7 +266,11 @@ class TakeWriter:
         except (sf.LibsndfileError, OSError, RuntimeError) as exc:
             raise StorageError(f"cannot finish {self.path}: {_one_line(exc)}; the audio so far is kept") from None
         if self._markers:
-            append_cue_markers(self.path, sorted(self._markers))
+            try:
+                self.markers_written = append_cue_markers(self.path, sorted(self._markers))
+            except StorageError as exc:  # the audio is complete; markers are in the sidecar anyway
+                self.warning = str(exc)
+                log.warning("%s", exc)
         try:
             fd = os.open(self.path, os.O_RDONLY)
             try:
