@@ -34,16 +34,20 @@ class ClipCounter:
 
     def process(self, abs_block: np.ndarray) -> None:
         """Feed |x| of a block, shape (frames, channels)."""
-        if abs_block.shape[0] == 0:
+        self.process_t(np.ascontiguousarray(np.asarray(abs_block).T))
+
+    def process_t(self, abs_xt: np.ndarray) -> None:
+        """Channel-major feed: |x| as (channels, frames)."""
+        if abs_xt.shape[1] == 0:
             return
-        c = abs_block >= self.clip_level
-        counts = c.sum(axis=0)
+        c = abs_xt >= self.clip_level
+        counts = c.sum(axis=1)
         if not counts.any():
             self._last[:] = False
             return
-        starts = c[0] & ~self._last
-        run_starts = starts.astype(np.int64) + (c[1:] & ~c[:-1]).sum(axis=0)
+        starts = c[:, 0] & ~self._last
+        run_starts = starts.astype(np.int64) + (c[:, 1:] & ~c[:, :-1]).sum(axis=1)
         self.samples += counts
         self.events += run_starts
         self.latched |= counts > 0
-        self._last = c[-1].copy()
+        self._last = c[:, -1].copy()

@@ -41,16 +41,21 @@ class LevelMeter:
         self._subblocks = 0
         self._windows = GrowArray()  # 100 ms mean squares, averaged over channels
 
-    def process(self, x: np.ndarray, abs_x: np.ndarray) -> np.ndarray:
-        """Feed a float64 block and its absolute value; return the block's per-channel peak (linear)."""
-        if x.shape[0] == 0:
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Feed a float block (frames, channels); return its per-channel peak (linear)."""
+        xt = np.ascontiguousarray(np.asarray(block, dtype=np.float64).T)
+        return self.process_t(xt, np.abs(xt))
+
+    def process_t(self, xt: np.ndarray, abs_xt: np.ndarray) -> np.ndarray:
+        """Channel-major feed: float64 ``xt`` (channels, frames) and its absolute value."""
+        if xt.shape[1] == 0:
             return np.zeros(self.channels)
-        peak = abs_x.max(axis=0)
+        peak = abs_xt.max(axis=1)
         np.maximum(self.peak, peak, out=self.peak)
-        sq = x * x
-        self.sum += x.sum(axis=0)
-        self.sum_sq += sq.sum(axis=0)
-        self.frames += x.shape[0]
+        sq = xt * xt
+        self.sum += xt.sum(axis=1)
+        self.sum_sq += sq.sum(axis=1)
+        self.frames += xt.shape[1]
         sums = self._summer.push(sq)
         k = sums.shape[0]
         if k:

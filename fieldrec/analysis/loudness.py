@@ -148,7 +148,7 @@ class LoudnessMeter:
 
     def reset(self) -> None:
         """Forget everything (new take)."""
-        self._zi = np.zeros((self._sos.shape[0], 2, self.channels), dtype=np.float64)
+        self._zi = np.zeros((self._sos.shape[0], self.channels, 2), dtype=np.float64)
         self._summer = SubBlockSummer(self.subblock_frames, 1)
         self._history = np.zeros(0, dtype=np.float64)  # last sub-block sums (up to 300)
         self._subblocks = 0
@@ -163,12 +163,15 @@ class LoudnessMeter:
 
     def process(self, block: np.ndarray) -> None:
         """Feed a float block of shape (frames, channels)."""
-        if block.shape[0] == 0:
+        self.process_t(np.ascontiguousarray(np.asarray(block, dtype=np.float64).T))
+
+    def process_t(self, xt: np.ndarray) -> None:
+        """Channel-major feed: float64 (channels, frames)."""
+        if xt.shape[1] == 0:
             return
-        x = np.asarray(block, dtype=np.float64)
-        y, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        weighted = (y * y) @ self.weights
-        sums = self._summer.push(weighted[:, None])[:, 0]
+        y, self._zi = signal.sosfilt(self._sos, xt, axis=-1, zi=self._zi)
+        weighted = self.weights @ (y * y)
+        sums = self._summer.push(weighted[None, :])[:, 0]
         k = sums.shape[0]
         if k == 0:
             return

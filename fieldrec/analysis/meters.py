@@ -123,7 +123,7 @@ class MeterBank:
             x = np.concatenate(self._pending, axis=0)
             self._pending = []
             self._pending_frames = 0
-        self._measure(np.asarray(x, dtype=np.float64))
+        self._measure(x)
 
     def flush(self) -> None:
         """Measure the gathered short blocks now (``result()`` does this itself)."""
@@ -134,13 +134,14 @@ class MeterBank:
             self._measure(x)
 
     def _measure(self, x: np.ndarray) -> None:
-        abs_x = np.abs(x)
+        xt = np.ascontiguousarray(x.T, dtype=np.float64)  # channel-major: fast row reductions
+        abs_xt = np.abs(xt)
         clipped_before = self._clips.samples.copy()
-        peak = self._levels.process(x, abs_x)
-        tp = self._true_peak.process(x)
-        self._clips.process(abs_x)
-        self._loudness.process(x)
-        self._spectrum.process(x)
+        peak = self._levels.process_t(xt, abs_xt)
+        tp = self._true_peak.process_t(xt)
+        self._clips.process_t(abs_xt)
+        self._loudness.process_t(xt)
+        self._spectrum.process_t(xt)
         new_clips = self._clips.samples > clipped_before
         state = self._collect()
         with self._lock:

@@ -85,23 +85,29 @@ class WelchAccumulator:
         self.segments = 0  # segment x channel spectra averaged
 
     def process(self, block: np.ndarray) -> None:
+        """Feed (frames,) or (frames, channels)."""
         x = np.asarray(block, dtype=self.dtype)
         if x.ndim == 1:
             x = x[:, None]
-        self._pending.append(x)
-        self._pending_frames += x.shape[0]
+        self.process_t(np.ascontiguousarray(x.T))
+
+    def process_t(self, xt: np.ndarray) -> None:
+        """Channel-major feed: (channels, frames)."""
+        xt = np.asarray(xt, dtype=self.dtype)
+        self._pending.append(xt)
+        self._pending_frames += xt.shape[1]
         if self._pending_frames < self.nfft:
             return
-        buf = np.concatenate(self._pending, axis=0) if len(self._pending) > 1 else self._pending[0]
-        segs = _segments(buf, self.nfft, self.hop)  # (n, ch, nfft)
-        n = segs.shape[0]
+        buf = np.concatenate(self._pending, axis=1) if len(self._pending) > 1 else self._pending[0]
+        segs = np.lib.stride_tricks.sliding_window_view(buf, self.nfft, axis=1)[:, :: self.hop]
+        n = segs.shape[1]
         spec = scipy.fft.rfft(segs * self.window, axis=-1)
         p = spec.real**2 + spec.imag**2
         self._sum += p.sum(axis=(0, 1), dtype=np.float64)
-        self.segments += n * buf.shape[1]
-        rest = buf[n * self.hop :]
-        self._pending = [rest.copy()] if rest.shape[0] else []
-        self._pending_frames = rest.shape[0]
+        self.segments += n * buf.shape[0]
+        rest = buf[:, n * self.hop :]
+        self._pending = [rest.copy()] if rest.shape[1] else []
+        self._pending_frames = rest.shape[1]
 
     @property
     def freqs(self) -> np.ndarray:

@@ -48,21 +48,25 @@ class TruePeakMeter:
         self.reset()
 
     def reset(self) -> None:
-        self._state = np.zeros((self._taps - 1, self.channels), dtype=np.float64)
+        self._state = np.zeros((self.channels, self._taps - 1), dtype=np.float64)
         self.max_abs = np.zeros(self.channels)  # take maximum, linear
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        """Feed a block; return this block's per-channel true peak (linear, full scale = 1.0)."""
-        n = block.shape[0]
+        """Feed a block (frames, channels); return this block's per-channel true peak (linear)."""
+        return self.process_t(np.ascontiguousarray(np.asarray(block, dtype=np.float64).T))
+
+    def process_t(self, xt: np.ndarray) -> np.ndarray:
+        """Channel-major feed: float64 (channels, frames); returns the block's true peak per channel."""
+        n = xt.shape[1]
         if n == 0:
             return np.zeros(self.channels)
-        ext = np.concatenate([self._state, np.asarray(block, dtype=np.float64)], axis=0)
-        self._state = ext[-(self._taps - 1) :].copy()
         if self.factor == 1:
-            peak = np.abs(block).max(axis=0).astype(np.float64)
+            peak = np.abs(xt).max(axis=1)
         else:
-            windows = np.lib.stride_tricks.sliding_window_view(ext, self._taps, axis=0)  # (n, ch, T)
-            y = windows @ self._phases.T  # (n, ch, L)
-            peak = np.abs(y).max(axis=(0, 2))
+            ext = np.concatenate([self._state, xt], axis=1)
+            self._state = ext[:, -(self._taps - 1) :].copy()
+            windows = np.lib.stride_tricks.sliding_window_view(ext, self._taps, axis=1)  # (ch, n, T)
+            y = windows @ self._phases.T  # (ch, n, L)
+            peak = np.abs(y).max(axis=(1, 2))
         np.maximum(self.max_abs, peak, out=self.max_abs)
         return peak
