@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Screenshot of the real recording window: ``tools/screenshot.py OUT.png [--seconds 8]``.
+"""Screenshot of the real recording window: ``tools/screenshot.py OUT.png [--seconds 10]``.
 
 Starts ``Xvfb :99 -screen 0 1600x1000x24 -noreset`` when there is no DISPLAY (without -noreset Xvfb resets
 when its last client leaves and the next Qt start aborts), runs the window with the simulated source armed,
@@ -45,7 +45,7 @@ def ensure_display() -> subprocess.Popen | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
-    ap.add_argument("--seconds", type=float, default=8.0, help="recording time before the grab (s)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="recording time before the grab (s)")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--samplerate", type=int, default=48000)
     args = ap.parse_args(argv)

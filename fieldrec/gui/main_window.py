@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -180,10 +181,11 @@ class MainWindow(QMainWindow):
         self.marker_label_edit.setObjectName("markerLabel")
         self.marker_label_edit.setPlaceholderText("marker label (optional)")
         self.marker_label_edit.setMaximumWidth(200)
+        self.marker_label_edit.setMinimumWidth(140)
         for b in (self.arm_button, self.record_button, self.stop_button, self.marker_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.setMinimumHeight(44)
-            b.setMinimumWidth(110)
+            b.setMinimumWidth(max(110, b.sizeHint().width()))
         self.state_label = QLabel("IDLE", central)
         self.state_label.setObjectName("stateLabel")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -195,6 +197,8 @@ class MainWindow(QMainWindow):
         self.take_label = QLabel("no take yet", central)
         self.take_label.setObjectName("takeLabel")
         self.take_label.setStyleSheet(f"color: {theme.DIM}; font-size: 14px;")
+        # a long file name must not squeeze the transport buttons
+        self.take_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         for w in (self.arm_button, self.record_button, self.stop_button, self.marker_button, self.marker_label_edit):
             tr.addWidget(w)
         tr.addSpacing(12)
@@ -293,7 +297,7 @@ class MainWindow(QMainWindow):
 
         # -- signals ---------------------------------------------------------------------------
         self.device_combo.currentIndexChanged.connect(self._device_changed)
-        self.refresh_button.clicked.connect(lambda: self._populate_devices(refresh=True))
+        self.refresh_button.clicked.connect(self.refresh_devices)
         self.rate_combo.currentIndexChanged.connect(self._settings_changed)
         self.channels_spin.valueChanged.connect(self._settings_changed)
         self.format_combo.currentIndexChanged.connect(self._settings_changed)
@@ -357,6 +361,18 @@ class MainWindow(QMainWindow):
         if refresh:
             self.notify(f"Found {len(self._devices)} input device(s)", "info")
             self._device_changed()
+
+    def refresh_devices(self) -> None:
+        """Re-scan for hot-plugged interfaces. PortAudio must not have a stream open while it re-scans, so the
+        input is closed first and re-armed after (never during a take: the button is disabled then)."""
+        if self.is_recording():
+            return
+        was_armed = self.recorder is not None and self.recorder.state is not TakeState.IDLE
+        self._close_recorder()
+        self._populate_devices(refresh=True)
+        if was_armed and self.recorder is None and not self.settings_problem.isVisible():
+            self.arm()
+        self._update_transport()
 
     def _device_info(self):
         name = self.device_combo.currentData()

@@ -241,3 +241,14 @@ def test_run_entry_point_writes_settings_and_log(qapp, tmp_path):
     assert json.loads(settings.read_text())["device"] == "simulated"
     log_text = (tmp_path / "cfg" / "log" / LOG_FILE).read_text()
     assert "window started" in log_text and "armed simulated" in log_text
+
+
+def test_device_refresh_closes_the_stream_rescans_and_rearms(window, qtbot):
+    old = window.recorder
+    qtbot.mouseClick(window.refresh_button, Qt.MouseButton.LeftButton)
+    assert window.recorder is not None and window.recorder is not old
+    assert window.recorder.state is TakeState.ARMED
+    assert old.state is TakeState.IDLE  # the old stream was closed before PortAudio re-scanned
+    assert window.device_combo.currentData() == "simulated"
+    assert window.device_combo.findData("simulated") >= 0
+    wait_frames(qtbot, window, 3)
