@@ -65,8 +65,9 @@ class TruePeakMeter:
         else:
             ext = np.concatenate([self._state, xt], axis=1)
             self._state = ext[:, -(self._taps - 1) :].copy()
-            windows = np.lib.stride_tricks.sliding_window_view(ext, self._taps, axis=1)  # (ch, n, T)
-            y = windows @ self._phases.T  # (ch, n, L)
-            peak = np.abs(y).max(axis=(1, 2))
+            peak = np.zeros(self.channels)
+            for c in range(self.channels):  # direct FIR per phase in C: y_p[i] = sum_j h_p[j] ext[i + j]
+                row = ext[c]
+                peak[c] = max(float(np.abs(np.correlate(row, h, "valid")).max()) for h in self._phases)
         np.maximum(self.max_abs, peak, out=self.max_abs)
         return peak

@@ -12,6 +12,7 @@ from fieldrec.analysis.spectrum import (
     magnitude_spectrum_dbfs,
     spectrogram_db,
     stft_magnitude,
+    stft_power,
     welch_dbfs,
 )
 
@@ -97,3 +98,11 @@ def test_peaks_strongest_first() -> None:
 def test_unknown_window_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown window"):
         welch_dbfs(np.zeros(8192), FS, window="kaiser")
+
+
+def test_stft_power_float32_matches_float64() -> None:
+    x = np.random.default_rng(2).normal(0, 0.1, 30000)
+    a = stft_power(x, 1024, 256, "hann")
+    b = stft_power(x, 1024, 256, "hann", dtype=np.float64)
+    np.testing.assert_allclose(b, stft_magnitude(x, 1024, 256, "hann") ** 2, rtol=1e-9, atol=1e-12)
+    assert np.max(np.abs(a - b) / b.max(axis=0, keepdims=True)) < 1e-6

@@ -1,0 +1,150 @@
+"""Benchmarks for fieldrec.analysis: one JSON line per figure on stdout.
+
+* live meter cost per ~20 ms block as a percentage of the block period (48 kHz/2 ch, 192 kHz/8 ch);
+* spectral centroid, power spectrogram and peaks on a 60 s 48 kHz stereo signal vs librosa: speed ratio
+  (librosa time / our time) and max relative difference with the same frame/window parameters;
+* analyze_file throughput as a multiple of real time, and relative to just decoding the same file.
+
+Times are the median of several repeats (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy import signal
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fieldrec.analysis.features import spectral_centroid, spectral_peaks  # noqa: E402
+from fieldrec.analysis.meters import MeterBank  # noqa: E402
+from fieldrec.analysis.spectrum import stft_magnitude, stft_power  # noqa: E402
+from fieldrec.analyze import analyze_file  # noqa: E402
+
+
+def emit(name: str, value: float, unit: str, target: str | None) -> None:
+    print(
+        json.dumps({"name": name, "value": round(float(value), 6), "unit": unit, "target": target}),
+        flush=True,
+    )
+
+
+def median_time(fn, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def field_signal(seconds: float, fs: int, channels: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    noise = signal.lfilter([1.0], [1.0, -0.97], rng.normal(0, 0.01, (n, channels)), axis=0)
+    chirp = 0.2 * signal.chirp(t % 1.3, 2000, 1.3, 7000) * (np.sin(np.pi * t / 2.6) ** 6)
+    return (noise + chirp[:, None]).astype(np.float32)
+
+
+def bench_meters(fs: int, channels: int, seconds: float = 6.0) -> None:
+    x = field_signal(seconds, fs, channels)
+    block = fs // 50  # 20 ms
+    blocks = [x[i : i + block] for i in range(0, x.shape[0] - block + 1, block)]
+
+    def run() -> None:
+        bank = MeterBank(fs, channels)
+        for b in blocks:
+            bank.process(b)
+            bank.snapshot()
+
+    per_block = median_time(run, 5) / len(blocks)
+    emit(
+        f"meters_cost_{fs // 1000}k_{channels}ch",
+        100.0 * per_block / 0.020,
+        "% of one core (per 20 ms block, all meters + snapshot)",
+        "< 10" if fs >= 192000 else None,
+    )
+
+
+def bench_librosa() -> None:
+    import librosa
+
+    fs, nfft, hop = 48000, 2048, 512
+    x = field_signal(60.0, fs, 2, seed=1).astype(np.float64)
+    freqs = np.fft.rfftfreq(nfft, 1 / fs)
+
+    def ours_centroid() -> np.ndarray:
+        return np.stack(
+            [spectral_centroid(freqs, stft_magnitude(x[:, c], nfft, hop, "hann")) for c in range(2)]
+        )
+
+    def librosa_centroid() -> np.ndarray:
+        return librosa.feature.spectral_centroid(
+            y=x.T, sr=fs, n_fft=nfft, hop_length=hop, window="hann", center=False
+        )[:, 0, :]
+
+    def ours_power() -> np.ndarray:
+        return np.stack([stft_power(x[:, c], nfft, hop, "hann") for c in range(2)])
+
+    def librosa_power() -> np.ndarray:
+        return np.abs(librosa.stft(x.T, n_fft=nfft, hop_length=hop, window="hann", center=False)) ** 2
+
+    def ours_peaks() -> list:
+        p = ours_power().mean(axis=(0, 2))
+        return spectral_peaks(freqs, p)
+
+    def librosa_peaks() -> list:
+        p = librosa_power().mean(axis=(0, 2))
+        return spectral_peaks(freqs, p)  # same peak picking on librosa's spectrum
+
+    for name, ours, theirs in (
+        ("centroid", ours_centroid, librosa_centroid),
+        ("power_spectrogram", ours_power, librosa_power),
+        ("peaks", ours_peaks, librosa_peaks),
+    ):
+        a, b = ours(), theirs()  # warm-up (numba/FFT plans) and values
+        t_ours, t_lib = median_time(ours, 3), median_time(theirs, 3)
+        emit(f"librosa_{name}_speed_ratio", t_lib / t_ours, "x faster than librosa", ">= 2")
+        if name == "peaks":
+            assert [p["hz"] for p in a] == [p["hz"] for p in b]
+            diff = max(
+                abs(10 ** (p["dbfs"] / 10) / 10 ** (q["dbfs"] / 10) - 1) for p, q in zip(a, b, strict=True)
+            )
+        elif name == "centroid":
+            diff = float(np.max(np.abs(a - b) / np.abs(b)))
+        else:  # relative to each frame's largest bin (near-empty bins have no meaningful relative error)
+            diff = float(np.max(np.abs(a - b) / b.max(axis=1, keepdims=True)))
+        emit(f"librosa_{name}_max_rel_diff", diff, "relative", "<= 1e-6")
+
+
+def bench_analyze_file() -> None:
+    fs = 48000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "take.wav"
+        sf.write(path, field_signal(60.0, fs, 2, seed=2), fs, subtype="PCM_24")
+        analyze_file(path)  # warm-up
+        t = median_time(lambda: analyze_file(path), 3)
+
+        def decode() -> None:
+            with sf.SoundFile(path) as f:
+                for _ in f.blocks(65536, dtype="float32"):
+                    pass
+
+        t_read = median_time(decode, 3)
+    emit("analyze_file_realtime_multiple", 60.0 / t, "x real time (60 s 48 kHz stereo PCM_24)", None)
+    emit("analyze_file_vs_decode", t / t_read, "x the time to only decode the file", None)
+
+
+if __name__ == "__main__":
+    bench_meters(48000, 2)
+    bench_meters(192000, 8)
+    bench_analyze_file()
+    bench_librosa()
