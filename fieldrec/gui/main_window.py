@@ -81,6 +81,8 @@ class MainWindow(QMainWindow):
         self._wave_acc = 0.0
         self._sg_acc = 0.0
         self._was_recording = False
+        self._sg_drawn = -1
+        self._health_red = False
         self._user_stopping = False
         self._seen_overflows = 0
         self._seen_device_state = "ok"
@@ -707,11 +709,17 @@ class MainWindow(QMainWindow):
                 freqs, cols = dsp.spectrogram_columns_db(xs[-n_sg:], sr, sg_nfft, hop, "hann")
                 self.spectrogram.add_columns(freqs, np.maximum(cols, self.spectrogram.levels[0]))
         self.waveform.refresh(round(st.elapsed_s * sr) if st.state is TakeState.RECORDING else None)
-        self.spectrogram.refresh()
+        if self.spectrogram.total_columns != self._sg_drawn:
+            self._sg_drawn = self.spectrogram.total_columns
+            self.spectrogram.refresh()
         snap = r.meters()
+        # numbers are read, not watched: text readouts at 10 Hz (bars and lamps every frame)
+        text_frame = self.frame_count % 3 == 0 or bool(st.overflows) != self._health_red
         if snap is not None:
-            self.meters.set_snapshot(snap, dt)
-        self.health.set_status(st)
+            self.meters.set_snapshot(snap, dt, update_text=text_frame)
+        if text_frame:
+            self._health_red = bool(st.overflows)
+            self.health.set_status(st)
         self.elapsed_label.setText(fmt_duration(st.elapsed_s if st.state is TakeState.RECORDING else 0.0))
         # events the recordist must see at once
         if len(st.overflows) > self._seen_overflows:

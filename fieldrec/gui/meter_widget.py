@@ -172,8 +172,9 @@ class MeterPanel(QWidget):
         self._paint_lamps()
 
     # -- updates ------------------------------------------------------------------------------
-    def set_snapshot(self, snap, dt: float) -> None:
-        """Show a ``MeterSnapshot`` that arrived ``dt`` seconds after the previous one."""
+    def set_snapshot(self, snap, dt: float, update_text: bool = True) -> None:
+        """Show a ``MeterSnapshot`` that arrived ``dt`` seconds after the previous one (``update_text``
+        False: bars and clip lamps only, the numeric readouts keep their text)."""
         n = len(snap.peak_dbfs)
         if n != self.channels:
             self.set_channels(n)
@@ -187,6 +188,8 @@ class MeterPanel(QWidget):
                 changed = True
         if changed:
             self._paint_lamps()
+        if not update_text:
+            return
         self.readouts["max_peak"].setText(fmt_db(max(snap.max_peak_dbfs, default=-math.inf)))
         self.readouts["max_tp"].setText(fmt_db(max(snap.max_true_peak_dbtp, default=-math.inf)))
         self.readouts["short_term"].setText(fmt_db(snap.short_term_lufs))

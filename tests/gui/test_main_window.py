@@ -144,6 +144,7 @@ def test_clip_lamp_reset_clears_the_recorder_latch(window, qtbot):
 
 def test_closing_while_recording_asks_then_stops_cleanly(window, qtbot, gui_config):
     window.metadata_panel.set_metadata({"location": {"name": "Pond"}, "notes": "frogs"})
+    qtbot.keyClicks(window.metadata_panel.editors["equipment.microphone"], "SASS")  # saved on close (debounced)
     assert window.record()
     wait_recorded(qtbot, window, 1.0)
     take = window.recorder.status().take
@@ -161,6 +162,7 @@ def test_closing_while_recording_asks_then_stops_cleanly(window, qtbot, gui_conf
     cfg = load_config(gui_config.settings_path)
     assert cfg.device == "simulated" and cfg.format_name == "WAV 24-bit"
     assert cfg.out_dir == gui_config.out_dir and cfg.geometry
+    assert cfg.metadata["location"]["name"] == "Pond" and cfg.metadata["equipment"]["microphone"] == "SASS"
 
 
 def test_settings_come_back_in_a_new_window(make_window, gui_config, qtbot):
