@@ -116,3 +116,21 @@ def test_reserve_bad_folder_and_ext(tmp_path) -> None:
     with pytest.raises(StorageError, match="does not exist"):
         reserve_take_path(not_a_folder, "take", "wav")
     # a read-only folder is tested in tests/integration/test_storage_diskfull.py (read-only mount)
+
+
+@settings(max_examples=150, deadline=None)
+@given(location=st.text(max_size=120), take=st.integers(min_value=0, max_value=10**6))
+def test_expand_template_property(location: str, take: int) -> None:
+    out = expand_template("{date}_{time}_{location}_{take}", when=WHEN, location=location, take=take)
+    assert_safe(out)
+    assert out.startswith("2026-11-25_101500_") and out.endswith(str(take))
+    assert "__" not in out
+
+
+@settings(max_examples=60, deadline=None)
+@given(stem=st.text(max_size=100))
+def test_reserve_stays_in_folder_property(tmp_path_factory, stem: str) -> None:
+    folder = tmp_path_factory.mktemp("takes")
+    path = reserve_take_path(folder, stem, "wav")
+    assert path.parent == folder and path.exists() and path.stat().st_size == 0
+    assert reserve_take_path(folder, stem, "wav") != path
