@@ -138,5 +138,25 @@ def test_contrast_plain_soundfile_wav_is_not_safe(tmp_path: Path) -> None:
     assert sox_frames(rf64) == 0
 
 
+@pytest.mark.slow
+def test_kill9_flac_is_recovered(tmp_path: Path) -> None:
+    """FLAC keeps its length in STREAMINFO, written at close: after a kill the length is unknown until
+    recover_take re-encodes the intact part; then every reader agrees and the samples are exact."""
+    from fieldrec.storage.recovery import recover_take
+
+    path = tmp_path / "take.flac"
+    reported = run_and_kill(path, 48000, 2, "flac", "PCM_24")
+    assert sf.info(path).frames > 2**62  # "unknown"
+    assert sox_frames(path) == 0
+    result = recover_take(path)
+    assert result.repaired and "interrupted" in result.detail
+    assert reported - 3 * 4096 <= result.frames <= reported
+    assert sf.info(path).frames == sox_frames(path) == int(ffprobe_stream(path)["duration_ts"]) == result.frames
+    data, _ = sf.read(path, dtype="int32", always_2d=True)
+    np.testing.assert_array_equal(data, det_signal(0, result.frames, 2, "int32"))
+    assert recover_take(path) == type(result)(result.frames, False, f"take.flac is intact: {result.frames} frames")
+    assert [p.name for p in tmp_path.iterdir()] == ["take.flac"]
+
+
 if __name__ == "__main__":
     child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6])
