@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from fieldrec.gui import theme
@@ -45,48 +45,72 @@ class MeterBars(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._font = QFont()
         self._font.setPointSize(9)
+        self._bg: QPixmap | None = None
+        self._bg_key: tuple[int, int, int] | None = None
+        zones = ((-60.0, -18.0, theme.GREEN), (-18.0, -6.0, theme.YELLOW), (-6.0, 0.0, theme.RED))
+        self._zones = [(db_to_fraction(lo), db_to_fraction(hi), QColor(c).darker(135)) for lo, hi, c in zones]
+        self._rms_colour = QColor("#e8f7ff")
+        self._hold_colour = QColor(theme.TEXT)
+        self._hold_hot = QColor(theme.RED)
 
     def set_levels(self, peak: np.ndarray, rms: np.ndarray, hold: np.ndarray) -> None:
         self.peak, self.rms, self.hold = peak, rms, hold
         self.update()
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt name)
-        p = QPainter(self)
-        w, h = self.width(), self.height()
-        p.fillRect(0, 0, w, h, QColor(theme.PANEL))
-        scale_w = 34
+    SCALE_W = 34
+    GAP = 6
+
+    def _geometry(self) -> tuple[int, int, float, float]:
+        h = self.height()
         top, bottom = 8, h - 8
-        span = bottom - top
+        n = self.channels
+        bar_w = max(8.0, (self.width() - self.SCALE_W - self.GAP * (n + 1)) / n)
+        return top, bottom, float(bottom - top), bar_w
+
+    def _background(self) -> QPixmap:
+        """Scale, tick lines and empty bars: drawn once per size (text is costly to paint every frame)."""
+        key = (self.width(), self.height(), self.channels)
+        if self._bg_key == key and self._bg is not None:
+            return self._bg
+        w, h = self.width(), self.height()
+        pm = QPixmap(max(1, w), max(1, h))
+        pm.fill(QColor(theme.PANEL))
+        p = QPainter(pm)
+        top, bottom, span, bar_w = self._geometry()
         p.setFont(self._font)
         for db in TICKS_DB:
             y = bottom - db_to_fraction(db) * span
             p.setPen(QColor(theme.DIM))
-            p.drawText(QRectF(0, y - 7, scale_w - 4, 14), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(db))
+            p.drawText(QRectF(0, y - 7, self.SCALE_W - 4, 14), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(db))
             p.setPen(QPen(QColor("#30353c"), 1))
-            p.drawLine(scale_w, int(y), w, int(y))
-        n = self.channels
-        gap = 6
-        bar_w = max(8.0, (w - scale_w - gap * (n + 1)) / n)
-        zones = ((-60.0, -18.0, theme.GREEN), (-18.0, -6.0, theme.YELLOW), (-6.0, 0.0, theme.RED))
-        for c in range(n):
-            x0 = scale_w + gap + c * (bar_w + gap)
+            p.drawLine(self.SCALE_W, int(y), w, int(y))
+        for c in range(self.channels):
+            x0 = self.SCALE_W + self.GAP + c * (bar_w + self.GAP)
             p.fillRect(QRectF(x0, top, bar_w, span), QColor("#0b0c0e"))
-            # peak bar: dimmed zone colours up to the peak level
+        p.end()
+        self._bg, self._bg_key = pm, key
+        return pm
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt name)
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._background())
+        top, bottom, span, bar_w = self._geometry()
+        for c in range(self.channels):
+            x0 = self.SCALE_W + self.GAP + c * (bar_w + self.GAP)
+            # peak bar: zone colours (opaque: blending is slow in software painting) up to the peak level
             pk = db_to_fraction(self.peak[c])
-            for lo, hi, col in zones:
-                f_lo, f_hi = db_to_fraction(lo), db_to_fraction(hi)
+            for f_lo, f_hi, col in self._zones:
                 f_top = min(pk, f_hi)
                 if f_top > f_lo:
-                    q = QColor(col).darker(135)  # opaque: blending is slow in software painting
-                    p.fillRect(QRectF(x0, bottom - f_top * span, bar_w, (f_top - f_lo) * span), q)
+                    p.fillRect(QRectF(x0, bottom - f_top * span, bar_w, (f_top - f_lo) * span), col)
             # RMS bar: bright, narrower, in the middle of the peak bar
             rf = db_to_fraction(self.rms[c])
             if rf > 0:
-                p.fillRect(QRectF(x0 + bar_w * 0.25, bottom - rf * span, bar_w * 0.5, rf * span), QColor("#e8f7ff"))
+                p.fillRect(QRectF(x0 + bar_w * 0.25, bottom - rf * span, bar_w * 0.5, rf * span), self._rms_colour)
             # peak-hold mark
             hf = db_to_fraction(self.hold[c])
             if hf > 0:
-                col = QColor(theme.RED if self.hold[c] > -3.0 else theme.TEXT)
+                col = self._hold_hot if self.hold[c] > -3.0 else self._hold_colour
                 p.fillRect(QRectF(x0, bottom - hf * span - 2, bar_w, 3), col)
         p.end()
 

@@ -233,3 +233,25 @@ def test_spectrogram_columns_match_the_analysis_module_calibration():
     k = int(np.argmax(ref[:, 0]))
     assert cols[0, k] == pytest.approx(ref[k, 0], abs=0.01)
     assert cols[:, k].max() == pytest.approx(20 * math.log10(0.25), abs=1.5)  # hann scalloping < 1.5 dB
+
+
+def test_meter_bars_paint_the_level_in_zone_colours(qtbot):
+    from fieldrec.gui.meter_widget import MeterBars
+
+    bars = MeterBars(2)
+    qtbot.addWidget(bars)
+    bars.resize(200, 400)
+    bars.set_levels(np.array([-1.0, -90.0]), np.array([-90.0, -90.0]), np.array([-1.0, -90.0]))
+    img = bars.grab().toImage()
+    top, bottom, span, bar_w = bars._geometry()
+    x1 = int(bars.SCALE_W + bars.GAP + bar_w / 2)
+    x2 = int(bars.SCALE_W + 2 * bars.GAP + bar_w * 1.5)
+
+    def colour_at(x, db):
+        return img.pixelColor(x, int(bottom - db_to_fraction(db) * span))
+
+    low, high = colour_at(x1, -30), colour_at(x1, -4)
+    assert low.green() > 2 * low.red()  # green zone
+    assert high.red() > 2 * high.green()  # red zone above -6 dBFS
+    empty = colour_at(x2, -30)
+    assert max(empty.red(), empty.green(), empty.blue()) < 30  # silent channel: dark bar
