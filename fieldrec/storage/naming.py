@@ -16,6 +16,10 @@ from fieldrec.storage.errors import StorageError, TemplateError
 #: Longest sanitised component in bytes of UTF-8 (leaves room for "-NNN.wav" under the usual 255 limit).
 MAX_COMPONENT_BYTES = 80
 
+#: Longest single field value in a template (bytes of UTF-8), so that a long location cannot push the
+#: date, time or take number out of the capped name.
+MAX_FIELD_BYTES = 40
+
 #: Fields a template may use; fields passed to ``expand_template`` as keywords are allowed as well.
 KNOWN_FIELDS = ("date", "time", "location", "take", "device", "recorder", "microphone", "tags")
 
@@ -75,7 +79,9 @@ def _field_value(value: object, spec: str, name: str) -> str:
     except (ValueError, TypeError) as exc:
         raise TemplateError(f"field {{{name}:{spec}}} cannot format {value!r}: {exc}") from None
     text = text.strip()
-    return sanitize_component(text) if text else ""
+    if not text:
+        return ""
+    return sanitize_component(_cap_utf8(sanitize_component(text), MAX_FIELD_BYTES))
 
 
 def expand_template(template: str, when: datetime | None = None, **fields: object) -> str:

@@ -82,6 +82,12 @@ def test_expand_template_fields_and_collapse() -> None:
     assert expand_template("{location}_{tags}", when=WHEN, location="Süd", tags=["owl", "night"]) == "Süd_owl-night"
 
 
+def test_expand_template_long_field_keeps_the_rest() -> None:
+    out = expand_template("{date}_{time}_{location}_{take}", when=WHEN, location="Waldrand " * 40, take=12)
+    assert out.startswith("2026-11-25_101500_Waldrand-") and out.endswith("_12")
+    assert len(out.encode("utf-8")) <= 80
+
+
 def test_expand_template_errors() -> None:
     with pytest.raises(TemplateError, match="unknown field {colour}"):
         expand_template("{date}_{colour}", when=WHEN)
@@ -118,7 +124,7 @@ def test_reserve_bad_folder_and_ext(tmp_path) -> None:
     # a read-only folder is tested in tests/integration/test_storage_diskfull.py (read-only mount)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(location=st.text(max_size=120), take=st.integers(min_value=0, max_value=10**6))
 def test_expand_template_property(location: str, take: int) -> None:
     out = expand_template("{date}_{time}_{location}_{take}", when=WHEN, location=location, take=take)
