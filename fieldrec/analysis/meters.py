@@ -47,6 +47,13 @@ def _gated(lufs: float) -> float | None:
     return lufs if math.isfinite(lufs) and lufs > ABSOLUTE_GATE_LUFS else None
 
 
+def _int_to_float(x: np.ndarray) -> np.ndarray:
+    """Signed integer samples to float64 with full scale 1.0 (int16: /32768, int32: /2^31)."""
+    if x.dtype.kind == "u":
+        raise ValueError(f"unsigned {x.dtype} blocks are not supported; convert to float first")
+    return x.astype(np.float64) / float(2 ** (8 * x.dtype.itemsize - 1))
+
+
 def _spectrum_nfft(samplerate: float) -> int:
     """4096 at up to 48 kHz, scaled with the rate above it (about 11.7 Hz bins)."""
     n = 4096
@@ -60,7 +67,8 @@ class MeterBank:
 
     ``samplerate`` in Hz, ``channels`` >= 1, ``clip_level``: |x| at or above it counts as clipped
     (1.0 for float data; ``clipping.pcm_clip_level(bits)`` for integer PCM read as float).
-    Blocks are float arrays (frames, channels), full scale = 1.0, of any size.
+    Blocks are float arrays (frames, channels), full scale = 1.0, of any size; signed integer blocks
+    (int16, int32 as captured) are scaled to full scale = 1.0 first.
     """
 
     def __init__(self, samplerate: float, channels: int, clip_level: float = 1.0) -> None:
@@ -109,6 +117,8 @@ class MeterBank:
         10 ms); ``result()`` measures what is still gathered.
         """
         x = np.asarray(block)
+        if x.dtype.kind in "iu":  # integer PCM straight from a capture ring: scale to full scale = 1.0
+            x = _int_to_float(x)
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:

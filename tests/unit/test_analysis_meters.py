@@ -324,3 +324,10 @@ def test_pieces_stream_without_gathering(block: int) -> None:
     assert part_l.momentary_max_lufs == pytest.approx(whole_l.momentary_max_lufs, abs=0.01)
     assert part_l.integrated_lufs == pytest.approx(whole_l.integrated_lufs, abs=0.01)
     np.testing.assert_allclose(part_t.max_abs, whole_t.max_abs, rtol=1e-9)
+
+
+def test_integer_blocks_are_scaled_to_full_scale() -> None:
+    x = np.round(tone(1000.0, 0.5, 0.5) * 32768).astype(np.int16)
+    bank = MeterBank(FS, 2, clip_level=pcm_clip_level(16))
+    bank.process(x)
+    assert bank.result()["sample_peak_dbfs"] == pytest.approx(-6.02, abs=0.01)
