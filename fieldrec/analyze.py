@@ -32,7 +32,10 @@ def clip_level_for_subtype(subtype: str) -> float:
 def analyze_file(path: str | os.PathLike[str], block_frames: int = 65536) -> dict[str, Any]:
     """Measure a whole file; raises AudioFileError (one-line reason) for non-audio, empty or truncated files."""
     info, blocks = iter_blocks(path, block_frames)
-    bank = MeterBank(info.samplerate, info.channels, clip_level=clip_level_for_subtype(info.subtype))
+    try:
+        bank = MeterBank(info.samplerate, info.channels, clip_level=clip_level_for_subtype(info.subtype))
+    except ValueError as e:
+        raise AudioFileError(f"{info.path.name}: cannot be measured: {e}") from None
     for block in blocks:
         bank.process(block)
     result: dict[str, Any] = {"file": str(path), "format": info.format, "subtype": info.subtype}

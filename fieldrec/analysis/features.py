@@ -40,16 +40,33 @@ def spectral_rolloff(freqs: np.ndarray, power: np.ndarray, fraction: float = 0.8
 
 
 def spectral_peaks(
-    freqs: np.ndarray, power: np.ndarray, max_peaks: int = 10, prominence_db: float = 10.0
+    freqs: np.ndarray,
+    power: np.ndarray,
+    max_peaks: int = 10,
+    prominence_db: float = 10.0,
+    interpolate: bool = True,
 ) -> list[dict[str, float]]:
     """The ``max_peaks`` strongest peaks by level with at least ``prominence_db`` prominence.
 
-    Returns [{"hz": bin frequency, "dbfs": level}] sorted from strongest; levels as the power spectrum
-    reads them (a sine of amplitude A at a bin centre: 20 log10 A dBFS).
+    Returns [{"hz", "dbfs"}] sorted from strongest. With ``interpolate`` the frequency and level come
+    from a parabola through the peak bin and its neighbours in dB (exact for a sine at a bin centre,
+    within a few percent of a bin otherwise); without it, the bin frequency and bin level.
     """
     db = power_to_db(power)
     floor = -400.0  # stands in for -inf (silent bins) so find_peaks sees finite numbers
     db = np.where(np.isfinite(db), db, floor)
     idx, _ = signal.find_peaks(db, prominence=prominence_db)
     idx = idx[np.argsort(db[idx])[::-1]][:max_peaks]
-    return [{"hz": float(freqs[i]), "dbfs": float(db[i])} for i in idx]
+    df = float(freqs[1] - freqs[0]) if freqs.size > 1 else 0.0
+    peaks = []
+    for i in idx:
+        hz, level = float(freqs[i]), float(db[i])
+        if interpolate and 0 < i < db.size - 1:
+            a, b, c = db[i - 1], db[i], db[i + 1]
+            denom = a - 2 * b + c
+            if denom < 0:
+                delta = 0.5 * (a - c) / denom
+                hz = float(hz + delta * df)
+                level = float(b - 0.25 * (a - c) * delta)
+        peaks.append({"hz": hz, "dbfs": level})
+    return peaks

@@ -89,10 +89,22 @@ def test_peaks_strongest_first() -> None:
     rng = np.random.default_rng(1)
     f, db = welch_dbfs(a + b + rng.normal(0, 1e-4, n), FS, nfft=4096, window="blackmanharris")
     peaks = spectral_peaks(f, 10 ** (db / 10), max_peaks=10)
-    assert [p["hz"] for p in peaks[:2]] == [200 * FS / 4096, 900 * FS / 4096]
+    assert [p["hz"] for p in peaks[:2]] == pytest.approx([200 * FS / 4096, 900 * FS / 4096], abs=1e-3)
+    assert all(isinstance(p["hz"], float) and type(p["dbfs"]) is float for p in peaks)
     assert peaks[0]["dbfs"] == pytest.approx(-6.02, abs=0.05)
     assert peaks[1]["dbfs"] == pytest.approx(-26.02, abs=0.05)
     assert len(peaks) <= 10
+
+
+def test_peak_between_bins_is_interpolated() -> None:
+    freq = 1000.0  # 85.33 bins at 4096 / 48 kHz
+    x = 0.5 * np.sin(2 * np.pi * freq * np.arange(20 * 4096) / FS)
+    f, db = welch_dbfs(x, FS, nfft=4096)
+    top = spectral_peaks(f, 10 ** (db / 10))[0]
+    assert top["hz"] == pytest.approx(freq, abs=0.1 * FS / 4096)
+    assert top["dbfs"] == pytest.approx(-6.02, abs=0.5)
+    raw = spectral_peaks(f, 10 ** (db / 10), interpolate=False)[0]
+    assert raw["hz"] in f
 
 
 def test_unknown_window_is_refused() -> None:
