@@ -6,7 +6,6 @@
 * ``sidecar``: atomic JSON sidecar ``write_sidecar`` / ``read_sidecar`` / ``migrate``; ``load_schema``.
 * ``diskspace``: ``free_bytes``, ``bytes_per_second``, ``seconds_left``, ``LOW_SPACE_SECONDS``.
 * ``hashing.sha256_file``; ``errors``: ``StorageError``, ``DiskFullError``, ``SidecarError``, ``TemplateError``.
-* ``bwf.BroadcastInfo``: bext chunk for ``TakeWriter(bext=...)``; ``cue_chunks``: markers appended at close.
 * ``recovery.recover_take``: length of an interrupted take; re-encodes an interrupted FLAC.
 * ``reader.iter_blocks``: block reader for analysis and export.
 

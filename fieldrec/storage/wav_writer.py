@@ -23,8 +23,6 @@ from typing import NoReturn
 import numpy as np
 import soundfile as sf
 
-from fieldrec.storage.bwf import BroadcastInfo
-from fieldrec.storage.cue_chunks import append_cue_markers
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
 
@@ -32,9 +30,7 @@ log = logging.getLogger(__name__)
 
 SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
-SFC_SET_BROADCAST_INFO = 0x10F1
 SF_TRUE = 1
-_INFO_KEYS = ("title", "comment", "artist", "date", "software", "copyright", "album", "genre", "license")
 
 CONTAINERS = ("wav", "flac")
 SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
@@ -71,8 +67,14 @@ class TakeWriter:
     (as left by ``naming.reserve_take_path``); a non-empty file is never overwritten.
     """
 
-    def __init__(self, path: str | Path, samplerate: int, channels: int, container: str = "wav",
-                 subtype: str = "PCM_24", *, bext: BroadcastInfo | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        samplerate: int,
+        channels: int,
+        container: str = "wav",
+        subtype: str = "PCM_24",
+    ) -> None:
         self.path = Path(path)
         self.samplerate = int(samplerate)
         self.channels = int(channels)
@@ -83,10 +85,6 @@ class TakeWriter:
         self.bytes_per_frame = self.channels * SAMPLE_BYTES[subtype]
         self._frames = 0
         self._closed = False
-        self._markers: list[tuple[int, str]] = []
-        #: cue points written into the file at close; a one-line problem that did not lose audio, or None
-        self.markers_written = 0
-        self.warning: str | None = None
         self._final_size: int | None = None
         self._check_target()
         self._space_margin = max(SPACE_MARGIN_BYTES, 8192 * self.bytes_per_frame)
@@ -94,7 +92,7 @@ class TakeWriter:
         self._free_at_check = 0
         self._since_check = 0
         self._refresh_space()
-        self._sf = self._open(bext)
+        self._sf = self._open()
 
     def _check_settings(self) -> None:
         if self.container not in CONTAINERS:
@@ -102,63 +100,50 @@ class TakeWriter:
         if self.subtype not in SUBTYPES:
             raise StorageError(f"unknown subtype {self.subtype!r}; use one of {', '.join(SUBTYPES)}")
         if self.container == "flac" and self.subtype not in _FLAC_SUBTYPES:
-            raise StorageError(f"FLAC cannot store {self.subtype}; use PCM_16 or PCM_24, or the WAV container")
+            raise StorageError(
+                f"FLAC cannot store {self.subtype}; use PCM_16 or PCM_24, or the WAV container"
+            )
         if self.samplerate <= 0 or self.channels <= 0:
-            raise StorageError(f"invalid format {self.samplerate} Hz / {self.channels} ch; both must be positive")
+            raise StorageError(
+                f"invalid format {self.samplerate} Hz / {self.channels} ch; both must be positive"
+            )
         if self.container == "flac" and (self.channels > 8 or self.samplerate > 655350):
-            raise StorageError(f"FLAC allows at most 8 channels and 655350 Hz, got {self.channels} ch / "
-                               f"{self.samplerate} Hz; use the WAV container")
+            raise StorageError(
+                f"FLAC allows at most 8 channels and 655350 Hz, got {self.channels} ch / "
+                f"{self.samplerate} Hz; use the WAV container"
+            )
 
     def _check_target(self) -> None:
         folder = self.path.parent
         if not folder.is_dir():
-            raise StorageError(f"recording folder {folder} does not exist; create it or choose another folder")
+            raise StorageError(
+                f"recording folder {folder} does not exist; create it or choose another folder"
+            )
         if not os.access(folder, os.W_OK | os.X_OK):
             raise StorageError(f"recording folder {folder} is not writable; choose a writable folder")
         if self.path.exists() and (not self.path.is_file() or self.path.stat().st_size > 0):
             raise StorageError(f"{self.path} already exists and is not empty; a take never overwrites a file")
 
-    def _open(self, bext: BroadcastInfo | None) -> sf.SoundFile:
+    def _open(self) -> sf.SoundFile:
         fmt = "RF64" if self.container == "wav" else "FLAC"
         try:
             snd = sf.SoundFile(self.path, "w", self.samplerate, self.channels, self.subtype, format=fmt)
         except (sf.LibsndfileError, OSError, RuntimeError, TypeError, ValueError) as exc:
-            raise StorageError(f"cannot create {self.path}: {_one_line(exc)}; check the folder and format") from None
+            raise StorageError(
+                f"cannot create {self.path}: {_one_line(exc)}; check the folder and format"
+            ) from None
         if self.container == "wav":
-            results = (send_command(snd, SFC_RF64_AUTO_DOWNGRADE), send_command(snd, SFC_SET_UPDATE_HEADER_AUTO))
+            results = (
+                send_command(snd, SFC_RF64_AUTO_DOWNGRADE),
+                send_command(snd, SFC_SET_UPDATE_HEADER_AUTO),
+            )
             if results != (SF_TRUE, SF_TRUE):
                 snd.close()
-                raise StorageError(f"libsndfile {sf.__libsndfile_version__} refused crash-safe WAV mode "
-                                   f"(results {results}); install libsndfile >= 1.0.26")
-            if bext is not None:
-                data = bext.to_bytes()
-                buf = sf._ffi.new("char[]", data)
-                if int(sf._snd.sf_command(snd._file, SFC_SET_BROADCAST_INFO, buf, len(data))) != SF_TRUE:
-                    snd.close()
-                    raise StorageError(f"libsndfile {sf.__libsndfile_version__} refused the bext chunk; "
-                                       "record without broadcast info")
+                raise StorageError(
+                    f"libsndfile {sf.__libsndfile_version__} refused crash-safe WAV mode "
+                    f"(results {results}); install libsndfile >= 1.0.26"
+                )
         return snd
-
-    def set_info(self, **strings: str) -> None:
-        """Set text tags (``title``, ``comment``, ``artist``, ``date``, ``software``, ``copyright``, ``album``,
-        ``genre``, ``license``) stored as a LIST/INFO chunk (WAV) or Vorbis comments (FLAC).
-
-        WAV: may be called any time before ``close``; tags set after the first write are written after the
-        audio at close (a killed take keeps its audio but not these tags; the sidecar has them anyway).
-        FLAC: only before the first write (libsndfile writes them into the header).
-        """
-        if self._closed:
-            raise StorageError(f"{self.path.name} is already closed; tags go into the sidecar")
-        unknown = [key for key in strings if key not in _INFO_KEYS]
-        if unknown:
-            raise StorageError(f"unknown tag {unknown[0]!r}; use one of {', '.join(_INFO_KEYS)}")
-        if self.container == "flac" and self._frames:
-            raise StorageError("FLAC tags must be set before the first block is written")
-        for key, value in strings.items():
-            try:
-                setattr(self._sf, key, str(value))
-            except (sf.LibsndfileError, RuntimeError) as exc:
-                raise StorageError(f"cannot set tag {key} on {self.path.name}: {_one_line(exc)}") from None
 
     @property
     def frames(self) -> int:
@@ -194,7 +179,8 @@ class TakeWriter:
             if self._free_at_check < need:
                 raise DiskFullError(
                     f"disk full: {self._free_at_check // 1024} KiB free in {self.path.parent}, "
-                    f"{self.duration_s:.1f} s saved in {self.path.name}; stop and free space or change folder")
+                    f"{self.duration_s:.1f} s saved in {self.path.name}; stop and free space or change folder"
+                )
 
     def write(self, block: np.ndarray) -> None:
         """Append ``block`` (frames, channels) in the capture dtype (see ``capture_dtype``), sample-exact.
@@ -208,11 +194,14 @@ class TakeWriter:
         if block.ndim == 1 and self.channels == 1:
             block = block.reshape(-1, 1)
         if block.ndim != 2 or block.shape[1] != self.channels:
-            raise StorageError(f"block shape {block.shape} does not match {self.channels} channels; "
-                               "pass an array of shape (frames, channels)")
+            raise StorageError(
+                f"block shape {block.shape} does not match {self.channels} channels; "
+                "pass an array of shape (frames, channels)"
+            )
         if block.dtype != self.dtype:
-            raise StorageError(f"block dtype {block.dtype} does not match subtype {self.subtype}; "
-                               f"capture as {self.dtype}")
+            raise StorageError(
+                f"block dtype {block.dtype} does not match subtype {self.subtype}; capture as {self.dtype}"
+            )
         if len(block) == 0:
             return
         nbytes = len(block) * self.bytes_per_frame
@@ -235,16 +224,12 @@ class TakeWriter:
         except StorageError:
             full = False
         if full or err_no in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-            raise DiskFullError(f"disk full while writing {self.path.name}, {self.duration_s:.1f} s saved; "
-                                "stop and free space or change folder") from None
+            raise DiskFullError(
+                f"disk full while writing {self.path.name}, {self.duration_s:.1f} s saved; "
+                "stop and free space or change folder"
+            ) from None
         reason = os.strerror(err_no) if err_no else _one_line(exc)
         raise StorageError(f"cannot write to {self.path}: {reason}; check the disk and the folder") from None
-
-    def add_marker(self, frame: int, label: str = "") -> None:
-        """Remember a marker at ``frame`` (frames from the start of the file); WAV files get them as
-        ``cue ``/``labl`` chunks at ``close`` (FLAC: ignored, the sidecar holds markers). Thread-safe."""
-        if self.container == "wav":
-            self._markers.append((int(frame), str(label)))
 
     def sync(self) -> None:
         """Ask the OS to put everything written so far on the storage medium (fsync; costs milliseconds)."""
@@ -264,13 +249,9 @@ class TakeWriter:
         try:
             self._sf.close()
         except (sf.LibsndfileError, OSError, RuntimeError) as exc:
-            raise StorageError(f"cannot finish {self.path}: {_one_line(exc)}; the audio so far is kept") from None
-        if self._markers:
-            try:
-                self.markers_written = append_cue_markers(self.path, sorted(self._markers))
-            except StorageError as exc:  # the audio is complete; markers are in the sidecar anyway
-                self.warning = str(exc)
-                log.warning("%s", exc)
+            raise StorageError(
+                f"cannot finish {self.path}: {_one_line(exc)}; the audio so far is kept"
+            ) from None
         try:
             fd = os.open(self.path, os.O_RDONLY)
             try:
@@ -289,8 +270,10 @@ class TakeWriter:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return (f"TakeWriter({str(self.path)!r}, {self.samplerate}, {self.channels}, {self.container!r}, "
-                f"{self.subtype!r}, frames={self._frames}, {state})")
+        return (
+            f"TakeWriter({str(self.path)!r}, {self.samplerate}, {self.channels}, {self.container!r}, "
+            f"{self.subtype!r}, frames={self._frames}, {state})"
+        )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,5 +1,5 @@
-"""Past 4 GiB: the header turns into RF64 (ds64 sizes), stays current while writing, survives kill -9,
-and markers can still be appended. Written to /dev/shm when it has room, so the test is memory-speed."""
+"""Past 4 GiB: the header turns into RF64 (ds64 sizes), stays current while writing and survives kill -9.
+Written to /dev/shm when it has room, so the test is memory-speed."""
 
 import json
 import os
@@ -12,9 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from wavinfo import WavInfoReader
-
-from fieldrec.storage.cue_chunks import append_cue_markers
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE, CHANNELS = 192000, 8
@@ -76,7 +73,4 @@ def test_past_4gib_is_rf64_and_survives_kill9(roomy: Path) -> None:
         f.seek(frames - RATE)
         tail = f.read(RATE, dtype="float32")
     assert np.all(tail == np.float32(SECONDS - 1) / 1024)
-    assert append_cue_markers(path, [(frames - 1, "end")]) == 1
-    reader = WavInfoReader(str(path))
-    assert [frame for _, frame in reader.cues.each_cue()] == [frames - 1]
     assert sf.info(path).frames == frames
