@@ -67,7 +67,9 @@ class MainWindow(QMainWindow):
 
     frameDone = Signal(float)  # seconds of GUI work in the frame (benchmarks)
 
-    def __init__(self, recorder_factory: Callable[[TakeSettings], Recorder] = Recorder, config: GuiConfig | None = None):
+    def __init__(
+        self, recorder_factory: Callable[[TakeSettings], Recorder] = Recorder, config: GuiConfig | None = None
+    ):
         super().__init__()
         self.config = config or GuiConfig()
         self.recorder_factory = recorder_factory
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self._sg_acc = 0.0
         self._was_recording = False
         self._sg_drawn = -1
+        self._last_display_error = ""
         self._health_red = False
         self._user_stopping = False
         self._seen_overflows = 0
@@ -194,14 +197,22 @@ class MainWindow(QMainWindow):
         self.state_label.setMinimumWidth(190)
         self.elapsed_label = QLabel("00:00.0", central)
         self.elapsed_label.setObjectName("elapsedLabel")
-        self.elapsed_label.setStyleSheet("font-family: 'DejaVu Sans Mono', monospace; font-size: 34px; font-weight: bold;")
+        self.elapsed_label.setStyleSheet(
+            "font-family: 'DejaVu Sans Mono', monospace; font-size: 34px; font-weight: bold;"
+        )
         self.elapsed_label.setMinimumWidth(190)
         self.take_label = QLabel("no take yet", central)
         self.take_label.setObjectName("takeLabel")
         self.take_label.setStyleSheet(f"color: {theme.DIM}; font-size: 14px;")
         # a long file name must not squeeze the transport buttons
         self.take_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        for w in (self.arm_button, self.record_button, self.stop_button, self.marker_button, self.marker_label_edit):
+        for w in (
+            self.arm_button,
+            self.record_button,
+            self.stop_button,
+            self.marker_button,
+            self.marker_label_edit,
+        ):
             tr.addWidget(w)
         tr.addSpacing(12)
         tr.addWidget(self.state_label)
@@ -234,8 +245,12 @@ class MainWindow(QMainWindow):
         self.chan_combo.setObjectName("analysisChannelCombo")
         self.hold_reset = QPushButton("Reset peak hold", lower)
         self.hold_reset.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        for label, w in (("FFT", self.fft_combo), ("Window", self.window_combo), ("Averaging", self.avg_combo),
-                         ("Channel", self.chan_combo)):
+        for label, w in (
+            ("FFT", self.fft_combo),
+            ("Window", self.window_combo),
+            ("Averaging", self.avg_combo),
+            ("Channel", self.chan_combo),
+        ):
             ctl.addWidget(QLabel(label, lower))
             ctl.addWidget(w)
         ctl.addWidget(self.hold_reset)
@@ -264,7 +279,10 @@ class MainWindow(QMainWindow):
         # -- metadata and markers dock ---------------------------------------------------------
         dock = QDockWidget("Take metadata and markers", self)
         dock.setObjectName("metadataDock")
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         side = QWidget(dock)
         sv = QVBoxLayout(side)
         self.metadata_target = QLabel("Metadata for the next take", side)
@@ -352,9 +370,11 @@ class MainWindow(QMainWindow):
         for d in self._devices:
             text = d.name if d.index >= 0 else "Simulated (no hardware)"
             self.device_combo.addItem(text, d.name)
-            self.device_combo.setItemData(self.device_combo.count() - 1,
-                                          f"{d.name}: {d.max_input_channels} inputs, {d.hostapi}",
-                                          Qt.ItemDataRole.ToolTipRole)
+            self.device_combo.setItemData(
+                self.device_combo.count() - 1,
+                f"{d.name}: {d.max_input_channels} inputs, {d.hostapi}",
+                Qt.ItemDataRole.ToolTipRole,
+            )
         i = self.device_combo.findData(wanted)
         if i < 0 and wanted is not None:
             self.notify(f"Device {wanted!r} is not connected; using the system default input", "warning")
@@ -535,8 +555,11 @@ class MainWindow(QMainWindow):
         assert self.recorder is not None
         self.metadata_panel.flush()
         if not self.metadata_panel.is_valid():
-            self.notify("Recording with the last valid metadata; fix the fields marked red (they apply as soon "
-                        "as they are valid)", "warning")
+            self.notify(
+                "Recording with the last valid metadata; fix the fields marked red (they apply as soon "
+                "as they are valid)",
+                "warning",
+            )
         self._edit_last_take = False
         try:
             paths = self.recorder.record(self.metadata_panel.metadata())
@@ -552,7 +575,9 @@ class MainWindow(QMainWindow):
         self._seen_overflows = 0
         self.take_label.setText(paths.audio.name)
         self.take_label.setToolTip(str(paths.audio))
-        self.metadata_target.setText(f"Metadata of {paths.audio.name} (recording; edits are saved as you type)")
+        self.metadata_target.setText(
+            f"Metadata of {paths.audio.name} (recording; edits are saved as you type)"
+        )
         self._update_transport()
         log.info("GUI: recording %s", paths.audio)
         return True
@@ -577,10 +602,16 @@ class MainWindow(QMainWindow):
             secs = result.frames / max(1, self.current_settings().samplerate)
             self.take_label.setText(f"{name} — {fmt_duration(secs)}, {result.stop_reason}")
             self._edit_last_take = True
-            self.metadata_target.setText(f"Editing the last take: {name} (stopped). Edits are saved to its sidecar.")
+            self.metadata_target.setText(
+                f"Editing the last take: {name} (stopped). Edits are saved to its sidecar."
+            )
             self.detach_button.show()
             if not by_user or result.overflows:
-                level = "error" if (result.stop_reason not in ("user", "duration") or result.overflows) else "info"
+                level = (
+                    "error"
+                    if (result.stop_reason not in ("user", "duration") or result.overflows)
+                    else "info"
+                )
                 detail = f" ({result.stop_detail})" if result.stop_detail else ""
                 lost = f"; {len(result.overflows)} overflow(s)" if result.overflows else ""
                 self.notify(f"Take {name} ended: {result.stop_reason}{detail}{lost}", level)
@@ -604,10 +635,14 @@ class MainWindow(QMainWindow):
             return None
         self.marker_label_edit.clear()
         self.markers.append(m)
-        self.marker_list.addItem(f"{len(self.markers)}. {fmt_duration(m.time_s)}  (frame {m.frame})  {m.label}")
+        self.marker_list.addItem(
+            f"{len(self.markers)}. {fmt_duration(m.time_s)}  (frame {m.frame})  {m.label}"
+        )
         self.marker_list.scrollToBottom()
         now = self.recorder.status()
-        self.waveform.add_marker(m.frame, m.label or f"M{len(self.markers)}", round(now.elapsed_s * now.samplerate))
+        self.waveform.add_marker(
+            m.frame, m.label or f"M{len(self.markers)}", round(now.elapsed_s * now.samplerate)
+        )
         return m
 
     def reset_clips(self) -> None:
@@ -639,8 +674,16 @@ class MainWindow(QMainWindow):
         self.record_button.style().polish(self.record_button)
         self.stop_button.setEnabled(recording)
         self.marker_button.setEnabled(recording)
-        for w in (self.device_combo, self.refresh_button, self.rate_combo, self.channels_spin, self.format_combo,
-                  self.folder_edit, self.folder_button, self.template_edit):
+        for w in (
+            self.device_combo,
+            self.refresh_button,
+            self.rate_combo,
+            self.channels_spin,
+            self.format_combo,
+            self.folder_edit,
+            self.folder_button,
+            self.template_edit,
+        ):
             w.setEnabled(not recording)
         text, bg = {
             TakeState.IDLE: ("IDLE", theme.PANEL_2),
@@ -650,8 +693,10 @@ class MainWindow(QMainWindow):
         if self.state_label.text() == text:
             return
         self.state_label.setText(text)
-        self.state_label.setStyleSheet(f"background: {bg}; color: white; font-size: 20px; font-weight: bold; "
-                                       "padding: 6px 12px; border-radius: 4px;")
+        self.state_label.setStyleSheet(
+            f"background: {bg}; color: white; font-size: 20px; font-weight: bold; "
+            "padding: 6px 12px; border-radius: 4px;"
+        )
 
     # ================================================================ notifications
     def notify(self, text: str, level: str = "info") -> None:
@@ -670,8 +715,11 @@ class MainWindow(QMainWindow):
         try:
             self._update_views(r, dt)
         except Exception as err:  # a display bug must never take the recording down with it
-            log.exception("display update failed")
-            self.notify(f"Display error (recording continues): {err}", "error")
+            text = f"Display error (recording continues): {err}"
+            if text != self._last_display_error:  # once, not 30 times a second
+                self._last_display_error = text
+                log.exception("display update failed")
+                self.notify(text, "error")
         work = time.perf_counter() - t0
         self.frame_count += 1
         if self.first_frame_time is None:
@@ -702,7 +750,7 @@ class MainWindow(QMainWindow):
             xs = x if ch is None else x[:, ch]
             # spectrum: FFT size x 2 newest frames, Welch (3 segments), then exponential averaging
             if len(x) >= 64:
-                f, db = dsp.spectrum_dbfs(xs[-2 * nfft:], sr, nfft, str(self.window_combo.currentData()))
+                f, db = dsp.spectrum_dbfs(xs[-2 * nfft :], sr, nfft, str(self.window_combo.currentData()))
                 self.spectrum.update_spectrum(f, db)
             # spectrogram: one column per 1/30 s of audio (a true time axis even when the GUI lags)
             if k > 0 and len(x) >= sg_nfft:
@@ -724,13 +772,19 @@ class MainWindow(QMainWindow):
         # events the recordist must see at once
         if len(st.overflows) > self._seen_overflows:
             ev = st.overflows[-1]
-            self.notify(f"INPUT OVERFLOW at {fmt_duration(ev.time_s)} ({ev.kind}, {ev.frames_lost} frames lost) — "
-                        "audio is missing from the file at that point", "error")
+            self.notify(
+                f"INPUT OVERFLOW at {fmt_duration(ev.time_s)} ({ev.kind}, {ev.frames_lost} frames lost) — "
+                "audio is missing from the file at that point",
+                "error",
+            )
             self._seen_overflows = len(st.overflows)
         if st.device_state != self._seen_device_state:
             if st.device_state != "ok":
-                self.notify(f"Input {st.device_name!r} {st.device_state}: reconnect it, refresh the device list "
-                            "and arm again", "error")
+                self.notify(
+                    f"Input {st.device_name!r} {st.device_state}: reconnect it, refresh the device list "
+                    "and arm again",
+                    "error",
+                )
             self._seen_device_state = st.device_state
         if st.warning and st.warning != self._last_warning:
             self.notify(st.warning, "warning")
@@ -747,8 +801,12 @@ class MainWindow(QMainWindow):
             answer = self.auto_answer_close
             if answer is None:
                 reply = QMessageBox.question(
-                    self, "Stop recording?", "A take is recording. Stop it, save the file and close?",
-                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+                    self,
+                    "Stop recording?",
+                    "A take is recording. Stop it, save the file and close?",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                    QMessageBox.StandardButton.No,
+                )
                 answer = reply == QMessageBox.StandardButton.Yes
             if not answer:
                 event.ignore()

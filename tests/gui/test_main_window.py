@@ -254,3 +254,24 @@ def test_device_refresh_closes_the_stream_rescans_and_rearms(window, qtbot):
     assert window.device_combo.currentData() == "simulated"
     assert window.device_combo.findData("simulated") >= 0
     wait_frames(qtbot, window, 3)
+
+
+def test_a_take_that_ends_by_itself_is_reported_and_the_transport_follows(make_window, gui_config, qtbot):
+    import dataclasses
+
+    from fieldrec.gui.main_window import MainWindow
+    from fieldrec.recorder import Recorder
+
+    w = MainWindow(recorder_factory=lambda s: Recorder(dataclasses.replace(s, duration_s=0.5)), config=gui_config)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.record()
+    qtbot.waitUntil(lambda: not w.stop_button.isEnabled(), timeout=10000)
+    assert w.recorder.state is TakeState.ARMED and w.state_label.text() == "ARMED"
+    result = w.recorder.last_result
+    assert result.stop_reason == "duration" and result.frames == SR // 2
+    assert any("ended: duration" in text for _t, _lvl, text in w.banner.history)
+    assert "duration" in w.take_label.text()
+    assert sf.info(str(result.paths.audio)).frames == SR // 2
+    w.auto_answer_close = True
+    w.close()
