@@ -181,3 +181,34 @@ def test_ffprobe_agrees_on_duration(tmp_path: Path) -> None:
         text=True,
     ).stdout
     assert analyze_file(path)["duration_s"] == pytest.approx(float(out), abs=1e-3)
+
+
+def test_memory_stays_bounded_for_a_long_file(tmp_path: Path) -> None:
+    """A 60 s 48 kHz stereo file (46 MB as float64) is measured with a few MB of numpy memory."""
+    import tracemalloc
+
+    rng = np.random.default_rng(7)
+    path = tmp_path / "long.wav"
+    with sf.SoundFile(path, "w", FS, 2, subtype="PCM_16") as f:
+        for _ in range(60):
+            f.write(rng.normal(0, 0.1, (FS, 2)))
+    tracemalloc.start()
+    try:
+        r = analyze_file(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r["duration_s"] == 60.0
+    assert peak < 12e6, f"peak traced memory {peak / 1e6:.1f} MB"
+
+
+def test_clip_counts_match_a_plain_count_on_random_files(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    x = np.clip(rng.normal(0, 0.6, (30000, 2)), -1.0, 1.0)
+    path = tmp_path / "r.wav"
+    sf.write(path, x, FS, subtype="FLOAT")
+    r = analyze_file(path, block_frames=777)
+    c = np.abs(x) >= 1.0
+    runs = (c & ~np.vstack([np.zeros((1, 2), bool), c[:-1]])).sum(axis=0)
+    assert [ch["clipped_samples"] for ch in r["per_channel"]] == list(c.sum(axis=0))
+    assert [ch["clip_events"] for ch in r["per_channel"]] == list(runs)
