@@ -23,6 +23,8 @@ _rig_error: str | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _rig, _rig_error
+    # Qt aborts the whole session when it finds no display; tests run offscreen unless told otherwise.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if "sounddevice" in sys.modules:
         _rig_error = "sounddevice was imported before the rig started; PortAudio would not see the device"
     try:

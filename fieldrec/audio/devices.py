@@ -169,6 +169,11 @@ def supported_rates(dev: DeviceInfo, channels: int = 1, dtype: str = "float32") 
     return ok
 
 
+def _hz(samplerate: float) -> str:
+    """A rate for messages: 48000, not 48000.0 or 4.8e+04."""
+    return f"{samplerate:.0f}" if float(samplerate).is_integer() else f"{samplerate}"
+
+
 def check_input_settings(dev: DeviceInfo, samplerate: float, channels: int, dtype: str) -> None:
     """Raise DeviceError (saying what the device supports) unless it can capture with these settings.
 
@@ -181,7 +186,7 @@ def check_input_settings(dev: DeviceInfo, samplerate: float, channels: int, dtyp
     if dev.is_simulated:
         lo, hi = SIM_RATE_RANGE
         if not lo <= samplerate <= hi:
-            raise DeviceError(f"the simulated device supports rates {lo}-{hi} Hz, not {samplerate:g}")
+            raise DeviceError(f"the simulated device supports rates {lo}-{hi} Hz, not {_hz(samplerate)}")
         if channels > SIM_MAX_CHANNELS:
             raise DeviceError(f"the simulated device supports at most {SIM_MAX_CHANNELS} channels, not {channels}")
         return
@@ -194,7 +199,7 @@ def check_input_settings(dev: DeviceInfo, samplerate: float, channels: int, dtyp
     usable = max(1, min(channels, dev.max_input_channels))
     rates = supported_rates(dev, usable, dtype)
     rate_text = ", ".join(str(r) for r in rates) if rates else "none of 44100-192000"
-    hz = f"{samplerate:.0f}" if float(samplerate).is_integer() else f"{samplerate}"
+    hz = _hz(samplerate)
     what = (f"{channels} channels" if channels > dev.max_input_channels
             else f"{hz} Hz with {channels} channels" if samplerate not in rates
             else f"{channels} channels of {dtype} at {hz} Hz")
