@@ -104,6 +104,9 @@ class Capture:
     def _on_finished(self) -> None:
         if not self._stop_requested:
             self._finished_unexpectedly = True
+            stream_error = getattr(getattr(self, "_stream", None), "error", None)
+            if isinstance(stream_error, str):
+                self.error = stream_error
 
     # ---- control ---------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 import pytest
 
 from fieldrec.audio import devices
@@ -13,7 +14,7 @@ from fieldrec.audio.devices import (
     match_device,
     resolve_device,
 )
-from fieldrec.audio.stream import Capture, ring_frames_for
+from fieldrec.audio.stream import Capture, CaptureEvent, ring_frames_for
 
 
 def test_simulated_resolves_by_name_and_index():
@@ -88,4 +89,45 @@ def test_capture_stop_is_not_a_lost_device():
     cap.stop()
     time.sleep(0.1)
     assert not cap.active and not cap.device_lost
+    cap.close()
+
+
+class _Flags:
+    def __init__(self, overflow: bool) -> None:
+        self.input_overflow = overflow
+
+
+def test_capture_callback_records_input_overflow_at_ring_position():
+    cap = Capture(resolve_device(SIMULATED), 48000, 2, "int32", blocksize=64)
+    block = np.arange(128, dtype=np.int32).reshape(64, 2)
+    cb = cap.callback  # the very function the stream calls
+    cb(block, 64, None, _Flags(False))
+    cb(block, 64, None, _Flags(True))
+    assert cap.callback_count == 2 and cap.ring.write_count == 128
+    assert cap.events() == [CaptureEvent("input_overflow", 128, 0)]
+    np.testing.assert_array_equal(cap.ring.latest(64), block)
+    cap.close()
+
+
+def test_capture_guarded_ring_overrun_becomes_an_event():
+    cap = Capture(resolve_device(SIMULATED), 8000, 1, "int16", blocksize=100)
+    cap.ring.guard = 0  # a writer that never reads
+    block = np.zeros((100, 1), np.int16)
+    pushes = cap.ring.capacity // 100 + 3
+    for _ in range(pushes):
+        cap.callback(block, 100, None, _Flags(False))
+    ev = cap.events()
+    assert ev and all(e.kind == "ring_overrun" and e.frames == 100 for e in ev)
+    assert ev[0].frame == cap.ring.write_count == (cap.ring.capacity // 100) * 100
+    cap.close()
+
+
+def test_callback_error_in_simulated_stream_is_reported():
+    cap = Capture(resolve_device(SIMULATED), 8000, 1, "float32", blocksize=80)
+    cap.start()
+    cap._stream._callback = lambda *a: 1 / 0  # fault on purpose: the stream thread's callback raises
+    deadline = time.monotonic() + 5
+    while not cap.device_lost and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cap.device_lost and "ZeroDivisionError" in (cap.error or "")
     cap.close()
