@@ -54,6 +54,8 @@ def test_rig_device_is_listed_and_resolves(pulse_rig):
     with pytest.raises(DeviceError, match=r"'fieldrec' is ambiguous; matches \d+: 'fieldrec_vin', \d+: 'fieldrec_vin2'"):
         resolve_device("fieldrec")
     assert resolve_device(str(dev.index)) == dev
+    default = resolve_device(None)  # the ALSA default goes to PulseAudio, whose default source is the rig's
+    assert not default.is_simulated and default.hostapi == "ALSA"
     devices.refresh()  # re-scan keeps the rig device
     assert resolve_device(pulse_rig.device_name).name == pulse_rig.device_name
 
