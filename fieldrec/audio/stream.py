@@ -120,7 +120,9 @@ class Capture:
         except Exception as exc:  # PortAudioError from a real device that vanished since opening
             self._stop_requested = True
             self.error = str(exc).splitlines()[0]
-            raise DeviceError(f"cannot start '{self.device.name}': {self.error}") from None
+            self.close()
+            raise DeviceError(f"cannot start '{self.device.name}': {self.error}; check that it is "
+                              "plugged in and not used by another program") from None
 
     def stop(self) -> None:
         """Stop the stream (the ring keeps its data). Never raises for a device that is already gone."""
