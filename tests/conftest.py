@@ -7,6 +7,7 @@ it take the ``pulse_rig`` fixture; without pulseaudio they FAIL, saying to run `
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     os.environ.update(rig.env)
     _rig = rig
+    atexit.register(rig.stop)  # also when pytest dies before pytest_unconfigure (the daemon has PDEATHSIG too)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

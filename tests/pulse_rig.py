@@ -14,8 +14,10 @@ to an idle sink PulseAudio rewinds and the first ~0.25 s of the feed can be lost
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -27,6 +29,32 @@ SINK = "vin"
 DEVICE_NAME = "fieldrec_vin"  # the PortAudio (ALSA) device name
 RATE = 48000
 CHANNELS = 2
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the test process dies, even by kill -9 (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _sweep_stale_dirs() -> None:
+    """Remove runtime directories of rig daemons that are gone (a test process killed hard leaves them)."""
+    for d in Path(tempfile.gettempdir()).glob("fieldrec-pulse-*"):
+        pid_file = d / "daemon.pid"
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            if time.time() - d.stat().st_mtime > 3600:
+                shutil.rmtree(d, ignore_errors=True)
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
 
 
 class RigError(RuntimeError):
@@ -41,6 +69,7 @@ class PulseRig:
     def __init__(self) -> None:
         if shutil.which("pulseaudio") is None or shutil.which("pacat") is None or shutil.which("pactl") is None:
             raise RigError("pulseaudio/pacat/pactl are not installed; run `make test`, which installs them")
+        _sweep_stale_dirs()
         self.dir = Path(tempfile.mkdtemp(prefix="fieldrec-pulse-"))
         self.socket = self.dir / "native"
         self.log_path = self.dir / "pulseaudio.log"
@@ -81,7 +110,9 @@ class PulseRig:
                "--system=false", "--use-pid-file=false", "--disable-shm=yes", "--enable-memfd=no",
                "--realtime=no", "--high-priority=no", "--log-target=stderr"]
         with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(cmd, env=denv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(cmd, env=denv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent)
+        (self.dir / "daemon.pid").write_text(str(self._proc.pid))
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
