@@ -10,6 +10,7 @@ import soundfile as sf
 
 from fieldrec.audio import devices
 from fieldrec.audio.devices import DeviceError, check_input_settings, list_input_devices, resolve_device
+from fieldrec.audio.levels import to_float
 from fieldrec.audio.stream import Capture
 
 pytestmark = pytest.mark.audio
@@ -128,3 +129,26 @@ def test_check_input_settings_refusals_name_what_is_supported(pulse_rig):
         check_input_settings(dev, 1_000_000, 2, "float32")
     with pytest.raises(DeviceError, match="cannot capture 33 channels"):
         Capture(dev, 48000, 33, "float32")
+
+
+@pytest.mark.parametrize(("dtype", "lsb"), [("int16", 2.0**-15), ("int32", 2.0**-31)])
+def test_integer_capture_matches_the_fed_signal_within_conversion(pulse_rig, dtype, lsb):
+    """The take captures PCM_16 as int16 and PCM_24/32 as int32: PulseAudio converts, we must not distort."""
+    pattern = known_pattern(2.0, seed=11)
+    cap = Capture(resolve_device(pulse_rig.device_name), RATE, 2, dtype)
+    cap.start()
+    feeder = pulse_rig.feed(pattern)
+    assert feeder.wait(timeout=30) == 0
+    end_at = cap.ring.write_count + RATE // 2
+    wait_until(lambda: cap.ring.write_count >= end_at, 10)
+    cap.stop()
+    data, _, lost = cap.ring.read(0, 10**8)
+    cap.close()
+    assert lost == 0 and data.dtype == np.dtype(dtype) and cap.events() == []
+    x = to_float(data, dtype).astype(np.float64)
+    start = int(np.flatnonzero(np.abs(x[:, 0]) > 0.5)[0])
+    got = x[start:start + pattern.shape[0]]
+    assert got.shape == pattern.shape
+    # PulseAudio scales float32 by 2**15 / 2**31 and rounds (measured: max error exactly half an LSB).
+    err = np.abs(got - pattern.astype(np.float64))
+    assert err.max() <= 0.5 * lsb * (1 + 1e-9), f"{err.max() / lsb:.3f} LSB"
