@@ -103,12 +103,62 @@ def bench_render(sr: int = 192000, ch: int = 8, seconds: float = 10.0, block: in
     emit("fieldsignal_init_192k_8ch", time.perf_counter() - t0, "s", None)
 
 
+def bench_portaudio_rig(seconds: float = 5.0) -> None:
+    """The same callback timed inside a real PortAudio stream from the private PulseAudio test device."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    try:
+        from pulse_rig import PulseRig, RigError
+
+        rig = PulseRig()
+        rig.start()
+    except (ImportError, RigError, OSError) as exc:
+        print(f"bench_audio: no PulseAudio rig, PortAudio figures skipped ({exc})", file=sys.stderr)
+        return
+    import os
+
+    os.environ.update(rig.env)
+    try:
+        from fieldrec.audio.devices import portaudio, resolve_device
+
+        sd = portaudio()
+        dev = resolve_device(rig.device_name)
+        for tag, sr, ch, dtype, target in CASES:
+            cap = Capture(dev, sr, ch, dtype, blocksize=BLOCK)
+            cap.close()  # only its callback is used, inside a stream that times it
+            cb = cap.callback
+            n_max = int(seconds * sr / BLOCK) * 2 + 64
+            times = np.zeros(n_max, dtype=np.int64)
+            count = [0]
+            clock = time.perf_counter_ns
+
+            def timed(indata, frames, time_info, status, cb=cb, times=times, count=count, n_max=n_max,
+                      clock=clock):
+                t0 = clock()
+                cb(indata, frames, time_info, status)
+                i = count[0]
+                if i < n_max:
+                    times[i] = clock() - t0
+                count[0] = i + 1
+
+            with sd.InputStream(device=dev.index, samplerate=sr, channels=ch, dtype=dtype, blocksize=BLOCK,
+                                latency="high", callback=timed):
+                time.sleep(seconds)
+            n = min(count[0], n_max)
+            frac = times[:n] / (BLOCK / sr * 1e9)
+            emit(f"callback_{tag}_{dtype}_portaudio_median", np.median(frac), "fraction of block period", f"<= {target}")
+            emit(f"callback_{tag}_{dtype}_portaudio_p99", np.percentile(frac, 99), "fraction of block period", None)
+            emit(f"portaudio_{tag}_input_overflows", cap.ring.event_count, "events in 5 s", "0")
+    finally:
+        rig.stop()
+
+
 def main() -> None:
     for case in CASES:
         bench_direct(*case)
     bench_render()
     for case in CASES:
         bench_live(*case)
+    bench_portaudio_rig()
 
 
 if __name__ == "__main__":
