@@ -31,6 +31,7 @@ import numpy as np
 
 from fieldrec import __version__
 from fieldrec.analysis.meters import MeterBank, MeterSnapshot
+from fieldrec.analyze import clip_level_for_subtype
 from fieldrec.audio import devices as _devices
 from fieldrec.audio.devices import DeviceError, DeviceInfo
 from fieldrec.audio.levels import to_float
@@ -143,14 +144,6 @@ def list_input_devices(refresh: bool = False) -> list[DeviceInfo]:
     return _devices.list_input_devices(include_simulated=True)
 
 
-def clip_level(subtype: str) -> float:
-    """The float level at which a sample of this file subtype is at full scale (a clip)."""
-    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(subtype)
-    if bits is None:
-        return 1.0
-    return float(np.float32((2 ** (bits - 1) - 1) / 2 ** (bits - 1)))
-
-
 def check_settings(settings: TakeSettings) -> str | None:
     """None when the device can record with these settings, else a one-line reason."""
     if (settings.container, settings.subtype) not in SUPPORTED_FORMATS.values():
@@ -242,7 +235,7 @@ class Recorder:
                 raise RecorderError(f"cannot open input {s.device!r}: {str(err).splitlines()[0]}") from None
             self._device = device
             self._capture = capture
-            self._meters = MeterBank(s.samplerate, s.channels, clip_level=clip_level(s.subtype))
+            self._meters = MeterBank(s.samplerate, s.channels, clip_level=clip_level_for_subtype(s.subtype))
             self._meter_quit.clear()
             self._meter_thread = threading.Thread(target=self._meter_loop, name="fieldrec-meters", daemon=True)
             self._meter_thread.start()
