@@ -556,8 +556,8 @@ class MainWindow(QMainWindow):
         self.metadata_panel.flush()
         if not self.metadata_panel.is_valid():
             self.notify(
-                "Recording with the last valid metadata; fix the fields marked red (they apply as soon "
-                "as they are valid)",
+                "Recording without the fields marked red; fix them and they are saved to this take as "
+                "soon as they are valid",
                 "warning",
             )
         self._edit_last_take = False

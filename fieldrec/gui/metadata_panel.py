@@ -86,6 +86,7 @@ class MetadataPanel(QWidget):
         self._debounce.setInterval(self.DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit)
         self._clean: dict[str, Any] = empty_metadata()
+        self._current: dict[str, Any] = empty_metadata()
 
     # -- values -------------------------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
@@ -139,9 +140,10 @@ class MetadataPanel(QWidget):
         self.validate()
 
     def metadata(self) -> dict[str, Any]:
-        """The last valid (cleaned) metadata."""
+        """The form's cleaned metadata now; a field that does not validate is left empty (never a stale or
+        half-typed value: "9" on the way to "99.5" must not reach a take)."""
         self.validate()
-        return self._clean
+        return self._current
 
     def is_valid(self) -> bool:
         return not self.errors
@@ -154,6 +156,7 @@ class MetadataPanel(QWidget):
         for k, msg in verrs.items():
             errors.setdefault(k, msg)
         self.errors = errors
+        self._current = clean  # invalid fields emptied by the validator
         if not errors:
             self._clean = clean
         for path, err in self.error_labels.items():

@@ -143,10 +143,13 @@ class MeterPanel(QWidget):
         v = QVBoxLayout(body)
         v.setContentsMargins(0, 0, 0, 0)
         lamps = QHBoxLayout()
-        lamps.addSpacing(34)
+        clip_caption = QLabel("CLIP" if channels > 4 else "", body)
+        clip_caption.setFixedWidth(34)
+        clip_caption.setStyleSheet(f"color: {theme.RED}; font-weight: bold; font-size: 11px;")
+        lamps.addWidget(clip_caption)
         self.clip_buttons: list[QPushButton] = []
         for c in range(channels):
-            b = QPushButton("CLIP" if channels <= 4 else "C", body)
+            b = QPushButton("CLIP" if channels <= 4 else "", body)
             b.setObjectName(f"clipLamp{c + 1}")
             b.setToolTip(f"Channel {c + 1} clip indicator: latches on a clip; click to reset all lamps")
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)

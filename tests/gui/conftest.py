@@ -34,6 +34,9 @@ def make_window(qtbot, qapp):
 
     def make(config: GuiConfig):
         w = MainWindow(config=config)
+        # answer "yes, stop and close" without a modal box: pytest-qt closes widgets at teardown, and a failed
+        # test may leave a take running (a question box would wait for a click forever offscreen)
+        w.auto_answer_close = True
         qtbot.addWidget(w)
         w.show()
         qtbot.waitExposed(w)

@@ -263,6 +263,7 @@ def test_a_take_that_ends_by_itself_is_reported_and_the_transport_follows(make_w
     from fieldrec.recorder import Recorder
 
     w = MainWindow(recorder_factory=lambda s: Recorder(dataclasses.replace(s, duration_s=0.5)), config=gui_config)
+    w.auto_answer_close = True
     qtbot.addWidget(w)
     w.show()
     assert w.record()
@@ -275,3 +276,19 @@ def test_a_take_that_ends_by_itself_is_reported_and_the_transport_follows(make_w
     assert sf.info(str(result.paths.audio)).frames == SR // 2
     w.auto_answer_close = True
     w.close()
+
+
+def test_an_invalid_field_never_blocks_recording_and_applies_once_fixed(window, qtbot):
+    panel = window.metadata_panel
+    qtbot.keyClicks(panel.editors["location.name"], "Heath")
+    qtbot.keyClicks(panel.editors["location.latitude"], "999")
+    assert window.record()
+    assert window.banner.level == "warning" and "without the fields marked red" in window.banner.label.text()
+    take = window.recorder.status().take
+    sc = read_sidecar(take.sidecar)["metadata"]
+    assert sc["location"]["name"] == "Heath" and sc["location"]["latitude"] is None
+    lat = panel.editors["location.latitude"]
+    lat.clear()
+    qtbot.keyClicks(lat, "51.5")
+    qtbot.waitUntil(lambda: read_sidecar(take.sidecar)["metadata"]["location"]["latitude"] == 51.5, timeout=5000)
+    window.stop()
