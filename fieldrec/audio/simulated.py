@@ -87,6 +87,8 @@ class FieldSignal:
         self._bird_delay[0] = 0.0
         self._bird_gain = rng.uniform(0.7, 1.0, self.channels)
         self._bird_gain[0] = 1.0
+        self._knock_gain = rng.uniform(0.85, 1.0, self.channels)  # knocks are near: every mic clips
+        self._knock_gain[0] = 1.0
         self._wind_phase = rng.uniform(0, 2 * np.pi, (self.channels, 2))
         self._bird_rng = np.random.default_rng([self.seed, 1])
         self._knock_rng = np.random.default_rng([self.seed, 2])
@@ -164,7 +166,7 @@ class FieldSignal:
         x = k.amp * np.exp(-tau / k.tau) * (0.8 * np.sin(2 * np.pi * k.freq * tau + 1.2)
                                             + 0.4 * np.sin(2 * np.pi * 2.7 * k.freq * tau))
         for c in range(self.channels):
-            out[a - n0:b - n0, c] += x * (1.0 - 0.05 * c % 0.3)
+            out[a - n0:b - n0, c] += x * self._knock_gain[c]
 
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames as float32 ``(frames, channels)``; full scale = 1.0, knocks exceed it."""
