@@ -692,6 +692,7 @@ class MainWindow(QMainWindow):
         }[state]
         if self.state_label.text() == text:
             return
+        self.setWindowTitle(f"fieldrec — {text.strip('● ').lower()}" + (f" — {self.take_label.text()}" if recording else ""))
         self.state_label.setText(text)
         self.state_label.setStyleSheet(
             f"background: {bg}; color: white; font-size: 20px; font-weight: bold; "

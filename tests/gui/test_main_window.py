@@ -48,6 +48,7 @@ def test_record_two_seconds_through_the_gui_with_typed_metadata(window, qtbot):
     qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
     assert window.is_recording() and window.state_label.text() == "● RECORDING"
     assert not window.format_combo.isEnabled()  # set-up is locked while recording
+    assert "recording" in window.windowTitle() and ".wav" in window.windowTitle()
     wait_recorded(qtbot, window, 2.0)
     # the recordist keeps typing while the take records; the sidecar follows
     qtbot.keyClicks(panel.editors["notes"], "wren at 0:01")
