@@ -440,26 +440,28 @@ class MainWindow(QMainWindow):
             self.channels_spin.setMaximum(max(1, dev.max_input_channels))
             self.channels_spin.blockSignals(False)
         settings = self.current_settings()
-        self._explain_rates(settings)
-        reason = rec_mod.check_settings(settings)
-        self.settings_problem.setVisible(reason is not None)
-        self.settings_problem.setText(f"These settings cannot record: {reason}" if reason else "")
         self._store_settings_in_config()
-        if self.recorder is not None and self.recorder.state is TakeState.RECORDING:
-            return  # the set-up is locked while recording
-        if reason is not None:
-            self._close_recorder()
-            self._update_transport()
-            return
         r = self.recorder
-        if r is not None and r.settings == settings:
+        if r is not None and r.state is TakeState.RECORDING:
+            return  # the set-up is locked while recording
+        if r is not None and r.state is not TakeState.IDLE and r.settings == settings:
+            self._show_settings_problem(None)  # open and running with exactly these settings
             return
         was_armed = r is not None and r.state is not TakeState.IDLE
+        # Probe with our own stream closed: an ALSA hw device held by it would answer "busy" to every probe.
         self._close_recorder()
-        self._reconfigure_views(settings)
-        if was_armed:
-            self.arm()
+        self._explain_rates(settings)
+        reason = rec_mod.check_settings(settings)
+        self._show_settings_problem(reason)
+        if reason is None:
+            self._reconfigure_views(settings)
+            if was_armed:
+                self.arm()
         self._update_transport()
+
+    def _show_settings_problem(self, reason: str | None) -> None:
+        self.settings_problem.setVisible(reason is not None)
+        self.settings_problem.setText(f"These settings cannot record: {reason}" if reason else "")
 
     def _store_settings_in_config(self) -> None:
         cfg = self.config

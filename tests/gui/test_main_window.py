@@ -293,3 +293,22 @@ def test_an_invalid_field_never_blocks_recording_and_applies_once_fixed(window, 
     qtbot.keyClicks(lat, "51.5")
     qtbot.waitUntil(lambda: read_sidecar(take.sidecar)["metadata"]["location"]["latitude"] == 51.5, timeout=5000)
     window.stop()
+
+
+def test_changing_rate_and_format_while_armed_reopens_the_input(window, qtbot):
+    old = window.recorder
+    window.rate_combo.setCurrentIndex(window.rate_combo.findData(96000))
+    assert window.recorder is not old and old.state is TakeState.IDLE
+    assert window.recorder.state is TakeState.ARMED and window.recorder.settings.samplerate == 96000
+    assert window.waveform.samplerate == 96000 and not window.settings_problem.isVisible()
+    window.format_combo.setCurrentText("FLAC 24-bit")
+    assert window.recorder.settings.container == "flac" and window.recorder.state is TakeState.ARMED
+    # every rate of the simulated source is possible: none greyed out
+    model = window.rate_combo.model()
+    assert all(model.item(i).isEnabled() for i in range(window.rate_combo.count()))
+    wait_frames(qtbot, window, 3)
+    assert window.record()
+    wait_recorded(qtbot, window, 0.5)
+    result = window.stop()
+    assert result.paths.audio.suffix == ".flac"
+    assert sf.info(str(result.paths.audio)).samplerate == 96000
