@@ -130,7 +130,7 @@ class TakeStatus:
     disk_seconds_left: float | None
     overflows: tuple[OverflowEvent, ...]
     device_name: str
-    device_state: str  #: "ok", "lost" or "error"
+    device_state: str  #: "ok", "stalled" (no audio for a moment), "lost" or "error"
     warning: str | None
     samplerate: int
     channels: int
@@ -399,6 +399,7 @@ class Recorder:
         capture = self._capture
         overflows = self._overflows()
         lost = capture is not None and capture.device_lost
+        stalled = capture is not None and not lost and capture.stalled
         error = capture.error if capture is not None else None
         recording = self._state is TakeState.RECORDING
         if recording and capture is not None:
@@ -418,7 +419,7 @@ class Recorder:
             disk_seconds_left=self._disk_left,
             overflows=overflows,
             device_name=self._device.name if self._device else str(self.settings.device or ""),
-            device_state="lost" if lost else ("error" if error else "ok"),
+            device_state="lost" if lost else "error" if error else "stalled" if stalled else "ok",
             warning=warning,
             samplerate=self.settings.samplerate,
             channels=self.settings.channels,

@@ -189,19 +189,22 @@ class FieldSignal:
 
 
 class _Status:
-    """Stands in for ``sounddevice.CallbackFlags``: all flags false."""
+    """Stands in for ``sounddevice.CallbackFlags``; only ``input_overflow`` is ever set."""
 
-    input_overflow = False
+    __slots__ = ("input_overflow",)
     input_underflow = False
     output_overflow = False
     output_underflow = False
     priming_output = False
 
+    def __init__(self) -> None:
+        self.input_overflow = False
+
     def __bool__(self) -> bool:
-        return False
+        return self.input_overflow
 
     def __repr__(self) -> str:
-        return "<simulated CallbackFlags: none>"
+        return f"<simulated CallbackFlags: {'input overflow' if self.input_overflow else 'none'}>"
 
 
 class _TimeInfo:
@@ -223,11 +226,16 @@ class SimulatedStream:
 
     ``blocksize=0`` picks about 10 ms (at least 256 frames). Integer dtypes are full-scale and clip as
     an ADC would; float32 passes values beyond full scale through. ``latency`` is one block in seconds.
+
+    Like an interface's hardware buffer, the stream holds ``buffer_seconds`` of audio: when the callback
+    (or the machine) falls further behind real time than that, the oldest blocks are lost, as on a real
+    device, and the next callback gets ``status.input_overflow``. ``blocks_lost`` counts them.
     """
 
     def __init__(self, samplerate: int, channels: int, dtype: str, blocksize: int,
                  callback: Callable[[np.ndarray, int, Any, Any], None],
-                 finished_callback: Callable[[], None] | None = None, seed: int = 0) -> None:
+                 finished_callback: Callable[[], None] | None = None, seed: int = 0,
+                 buffer_seconds: float = 0.25) -> None:
         if dtype not in ("int16", "int32", "float32"):
             raise ValueError(f"unsupported sample type {dtype!r}; use int16, int32 or float32")
         self.samplerate = float(samplerate)
@@ -247,6 +255,8 @@ class SimulatedStream:
         self.closed = False
         self.error: str | None = None
         self.frames_delivered = 0
+        self.blocks_lost = 0
+        self.buffer_blocks = max(2, int(buffer_seconds * self.samplerate / self.blocksize))
 
     @property
     def active(self) -> bool:
@@ -309,6 +319,15 @@ class SimulatedStream:
                 delay = due - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     break
+                behind = int(-delay / period)  # blocks "sampled" since this one, still waiting
+                if behind > self.buffer_blocks:  # the hardware buffer overflowed: the oldest blocks are gone
+                    lost = behind - self.buffer_blocks
+                    for _ in range(lost):
+                        self.signal.render_into(self._float)  # the signal runs on while nobody listens
+                    k += lost
+                    self.blocks_lost += lost
+                    status.input_overflow = True
+                    due = t0 + (k + 1) * period
                 self.signal.render_into(self._float)
                 block = self._convert()
                 now = time.monotonic()
@@ -320,6 +339,7 @@ class SimulatedStream:
                     if type(exc).__name__ not in ("CallbackStop", "CallbackAbort"):
                         self.error = f"callback raised {type(exc).__name__}: {exc}"
                     break
+                status.input_overflow = False
                 self.frames_delivered += self.blocksize
                 k += 1
         finally:

@@ -40,6 +40,10 @@ def ring_frames_for(samplerate: float, channels: int, dtype: str, seconds: float
     return max(1, min(max(want, MIN_RING_BYTES // frame_bytes), MAX_RING_BYTES // frame_bytes))
 
 
+#: Seconds without a callback after which a running stream's device counts as lost.
+LOST_AFTER_STALL_S = 5.0
+
+
 class Capture:
     """One open input stream feeding a :class:`FrameRing`.
 
@@ -168,11 +172,16 @@ class Capture:
 
     @property
     def device_lost(self) -> bool:
-        """True if the stream ended without ``stop()`` (latched) or callbacks have stopped coming (while so).
+        """True if the stream ended without ``stop()`` (latched), or no callback has come for longer than
+        :data:`LOST_AFTER_STALL_S` (a device that hangs without ending its stream).
 
-        The first time either is seen a ``device_lost`` event is recorded at the current ring position.
+        A shorter stall (:attr:`stalled`, e.g. a machine busy for a second) is shown but is not a loss: the
+        stream's buffer overflows (``input_overflow`` events) and the take goes on. The first time a loss is
+        seen a ``device_lost`` event is recorded at the current ring position.
         """
-        lost = self._finished_unexpectedly or self.stalled
+        stalled_for = time.monotonic() - self.last_callback_time
+        lost = self._finished_unexpectedly or (
+            not self._stop_requested and stalled_for > max(LOST_AFTER_STALL_S, self.stall_limit_seconds))
         if lost and self._lost_frame is None:
             self._lost_frame = self.ring.write_count
         return lost

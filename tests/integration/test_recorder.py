@@ -129,3 +129,33 @@ def test_device_lost_mid_take_closes_a_valid_file(recorder):
     lost = [e for e in data["recording"]["overflows"] if e["kind"] == "device_lost"]
     assert len(lost) == 1 and lost[0]["frame"] == data["audio"]["frames"] == sf.info(str(paths.audio)).frames
     assert recorder.status().device_state == "lost"
+
+
+def test_a_starved_machine_overflows_visibly_with_positions(recorder):
+    """Hold the GIL (as a runaway computation in the app would) for longer than the simulated interface's
+    buffer: the interface overflows, the take says so at once with the position, and the file is still
+    valid. Nothing is patched: the simulated stream loses blocks exactly as a real device's buffer does."""
+    import sys
+
+    paths = recorder.record({})
+    wait_until(lambda: recorder.status().elapsed_s >= 0.5)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.8)  # this thread keeps the GIL for 0.8 s at a time
+    try:
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            pass
+    finally:
+        sys.setswitchinterval(old)
+    wait_until(lambda: recorder.status().overflows != ())
+    events = recorder.status().overflows
+    assert all(e.kind == "input_overflow" for e in events)
+    assert all(0.4 <= e.time_s for e in events)
+    stream = recorder._capture._stream
+    assert stream.blocks_lost > 0
+    result = recorder.stop()
+    data = json.loads(paths.sidecar.read_text())
+    validate_sidecar(data)
+    assert [e["frame"] for e in data["recording"]["overflows"]] == [e.frame for e in result.overflows]
+    assert len(result.overflows) >= 1
+    assert sf.info(str(paths.audio)).frames == result.frames

@@ -88,3 +88,27 @@ def test_simulated_stream_disconnect_finishes_without_stop():
     assert finished.wait(2)
     assert not s.active
     s.close()
+
+
+def test_a_late_callback_overflows_the_simulated_buffer_like_a_device():
+    """A callback that blocks for longer than the stream's buffer (here 0.5 s against 0.1 s) loses blocks,
+    and the next callback is told so with ``status.input_overflow``, as PortAudio does."""
+    seen: list[bool] = []
+    done = threading.Event()
+
+    def callback(indata, frames, time_info, status):
+        seen.append(bool(status.input_overflow))
+        if len(seen) == 5:
+            time.sleep(0.5)  # a blocking callback: exactly what fieldrec's callback never does
+        if len(seen) >= 12:
+            done.set()
+
+    stream = SimulatedStream(48000, 2, "float32", 480, callback, buffer_seconds=0.1)
+    stream.start()
+    try:
+        assert done.wait(10)
+    finally:
+        stream.close()
+    assert seen[:5] == [False] * 5
+    assert seen[5] is True and not any(seen[6:12])
+    assert stream.blocks_lost >= 30  # 0.5 s late, 0.1 s buffered: about 40 blocks of 10 ms gone
