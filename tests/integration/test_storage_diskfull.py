@@ -20,28 +20,20 @@ from fieldrec.storage.errors import DiskFullError, SidecarError, StorageError
 from fieldrec.storage.naming import reserve_take_path
 from fieldrec.storage.sidecar import read_sidecar, sidecar_path, write_sidecar
 from fieldrec.storage.wav_writer import TakeWriter, capture_dtype
-
-
-def _mount_tmpfs(where: Path, options: str) -> Iterator[Path]:
-    where.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the disk-full test (needs root): {proc.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=True)
+from tests.filesystems import mounted_tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB file system."""
-    yield from _mount_tmpfs(tmp_path / "disk", "size=2m,mode=0755")
+    with mounted_tmpfs(tmp_path / "disk", "size=2m,mode=0755") as disk:
+        yield disk
 
 
 @pytest.fixture
 def readonly_disk(tmp_path: Path) -> Iterator[Path]:
-    yield from _mount_tmpfs(tmp_path / "ro", "ro,size=1m")
+    with mounted_tmpfs(tmp_path / "ro", "ro,size=1m") as ro:
+        yield ro
 
 
 def det_signal(start: int, frames: int, channels: int, dtype: str) -> np.ndarray:
