@@ -58,7 +58,7 @@ SUPPORTED_FORMATS: dict[str, tuple[str, str]] = {
 COMMON_RATES = (44100, 48000, 88200, 96000, 176400, 192000)
 _POLL_S = 0.01
 _WRITE_CHUNK_S = 0.25
-_DISK_CHECK_S = 1.0
+_CHECK_S = 1.0
 
 
 class RecorderError(RuntimeError):
@@ -508,10 +508,17 @@ class Recorder:
         chunk = max(1024, int(_WRITE_CHUNK_S * sr))
         cursor = self._start_frame
         bps = diskspace.bytes_per_second(sr, self.settings.channels, self.settings.subtype)
-        next_disk_check = time.monotonic() + _DISK_CHECK_S
+        next_check = time.monotonic() + _CHECK_S
         reason, detail = None, None
         try:
             while True:
+                now = time.monotonic()
+                if now >= next_check:  # once a second: on the medium (a power cut loses at most ~1 s),
+                    next_check = now + _CHECK_S  # disk time left, overflows into the sidecar
+                    writer.sync()
+                    self._file_bytes = writer.bytes_on_disk()
+                    self._disk_left = diskspace.seconds_left(self.settings.out_dir, bps)
+                    self._sync_overflows()
                 limit = self._stop_frame
                 available = ring.write_count - cursor
                 if limit is not None:
@@ -533,12 +540,6 @@ class Recorder:
                     with self._control:
                         self._request_stop("device_lost", capture.error or "the input stopped delivering audio")
                     continue
-                now = time.monotonic()
-                if now >= next_disk_check:
-                    next_disk_check = now + _DISK_CHECK_S
-                    self._file_bytes = writer.bytes_on_disk()
-                    self._disk_left = diskspace.seconds_left(self.settings.out_dir, bps)
-                    self._sync_overflows()
                 time.sleep(_POLL_S)
         except DiskFullError as err:
             reason, detail = "disk_full", str(err)
