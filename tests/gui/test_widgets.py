@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,8 +185,7 @@ def test_waveform_view_draws_min_max_columns_and_markers(qtbot):
 def _status(**kw) -> TakeStatus:
     base = dict(state=TakeState.RECORDING, elapsed_s=12.0, frames_written=576000, file_bytes=3_456_000,
                 disk_seconds_left=7200.0, overflows=(), device_name="simulated", device_state="ok", warning=None,
-                samplerate=48000, channels=2, take=TakePaths(audio=__import__("pathlib").Path("/x.wav"),
-                                                           sidecar=__import__("pathlib").Path("/x.json")))
+                samplerate=48000, channels=2, take=TakePaths(audio=Path("/x.wav"), sidecar=Path("/x.json")))
     base.update(kw)
     return TakeStatus(**base)
 
