@@ -56,6 +56,7 @@ class GuiConfig:
     fft_size: int = 4096
     fft_window: str = "hann"
     fft_averaging: int = 4
+    waveform_zoom: float = 1.0
     arm_on_start: bool = True
     fps: int = 30
     version: int = CONFIG_VERSION

@@ -243,6 +243,11 @@ class MainWindow(QMainWindow):
             self.avg_combo.addItem("off" if a == 1 else f"{a} frames", a)
         self.chan_combo = QComboBox(lower)
         self.chan_combo.setObjectName("analysisChannelCombo")
+        self.zoom_combo = QComboBox(lower)
+        self.zoom_combo.setObjectName("waveformZoomCombo")
+        self.zoom_combo.setToolTip("Vertical zoom of the waveform for quiet scenes (+12 dB = x4); levels: see the meters")
+        for gain, text in ((1.0, "x1 (0 dB)"), (4.0, "x4 (+12 dB)"), (16.0, "x16 (+24 dB)"), (64.0, "x64 (+36 dB)")):
+            self.zoom_combo.addItem(text, gain)
         self.hold_reset = QPushButton("Reset peak hold", lower)
         self.hold_reset.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for label, w in (
@@ -250,6 +255,7 @@ class MainWindow(QMainWindow):
             ("Window", self.window_combo),
             ("Averaging", self.avg_combo),
             ("Channel", self.chan_combo),
+            ("Waveform zoom", self.zoom_combo),
         ):
             ctl.addWidget(QLabel(label, lower))
             ctl.addWidget(w)
@@ -314,6 +320,8 @@ class MainWindow(QMainWindow):
         self._select_data(self.window_combo, cfg.fft_window)
         self._select_data(self.avg_combo, cfg.fft_averaging)
         self.spectrum.averaging = int(self.avg_combo.currentData())
+        self._select_data(self.zoom_combo, float(cfg.waveform_zoom))
+        self.waveform.gain = float(self.zoom_combo.currentData())
 
         # -- signals ---------------------------------------------------------------------------
         self.device_combo.currentIndexChanged.connect(self._device_changed)
@@ -333,6 +341,7 @@ class MainWindow(QMainWindow):
         self.avg_combo.currentIndexChanged.connect(self._analysis_changed)
         self.chan_combo.currentIndexChanged.connect(self._analysis_changed)
         self.hold_reset.clicked.connect(self.spectrum.reset)
+        self.zoom_combo.currentIndexChanged.connect(self._zoom_changed)
         self.meters.clipResetRequested.connect(self.reset_clips)
         self.metadata_panel.metadataChanged.connect(self._metadata_changed)
         self.detach_button.clicked.connect(self._detach_metadata)
@@ -494,6 +503,13 @@ class MainWindow(QMainWindow):
         if folder:
             self.folder_edit.setText(folder)
             self._settings_changed()
+
+    def _zoom_changed(self, *_a) -> None:
+        self.waveform.gain = float(self.zoom_combo.currentData())
+        self.config.waveform_zoom = self.waveform.gain
+        title = "Waveform" if self.waveform.gain == 1.0 else f"Waveform (zoom {self.zoom_combo.currentText()})"
+        self.waveform.plot_item.setTitle(title, color=theme.DIM if self.waveform.gain == 1.0 else theme.YELLOW,
+                                         size="10pt")
 
     def _analysis_changed(self, *_a) -> None:
         self.config.fft_size = int(self.fft_combo.currentData())

@@ -48,6 +48,7 @@ class WaveformView(pg.PlotWidget):
         self.plot_item.setTitle("Waveform", color=theme.DIM, size="10pt")
         self.seconds = seconds
         self.columns = columns
+        self.gain = 1.0  # vertical zoom (x1 = full scale fills the lane)
         self.curves: list[pg.PlotCurveItem] = []
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
         self.configure(samplerate, channels)
@@ -80,9 +81,12 @@ class WaveformView(pg.PlotWidget):
 
     def refresh(self, file_frame_now: int | None = None) -> None:
         """Redraw curves (and move marker lines relative to the current file position)."""
+        g = np.float32(self.gain)
         for c, curve in enumerate(self.curves):
-            y = self.history.interleaved(c) - np.float32(LANE * c)
-            curve.setData(self._x, y, connect="all")
+            y = self.history.interleaved(c)
+            if self.gain != 1.0:  # zoom for quiet scenes; the lane clips, the meters stay the truth
+                y = np.clip(y * g, -1.05, 1.05)
+            curve.setData(self._x, y - np.float32(LANE * c), connect="all")
         if file_frame_now is not None:
             keep = []
             for frame, line in self.marker_lines:

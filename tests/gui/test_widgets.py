@@ -255,3 +255,16 @@ def test_meter_bars_paint_the_level_in_zone_colours(qtbot):
     assert high.red() > 2 * high.green()  # red zone above -6 dBFS
     empty = colour_at(x2, -30)
     assert max(empty.red(), empty.green(), empty.blue()) < 30  # silent channel: dark bar
+
+
+def test_waveform_zoom_magnifies_quiet_signals_and_clips_at_the_lane(qtbot):
+    view = WaveformView(48000, 1, seconds=1.0, columns=100)
+    qtbot.addWidget(view)
+    x = np.zeros((48000, 1), np.float32)
+    x[100, 0], x[30000, 0] = 0.01, 0.5
+    view.push(x)
+    view.gain = 16.0
+    view.refresh()
+    ys = view.curves[0].getData()[1]
+    assert ys[2 * (100 // 480) + 1] == pytest.approx(0.16)  # -40 dBFS drawn 16x taller
+    assert ys.max() == pytest.approx(1.05)  # a loud peak stays inside its lane
