@@ -8,9 +8,9 @@ total power lies.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from .db import power_to_db
+from .lazy_scipy import scipy_signal
 
 
 def spectral_centroid(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ def spectral_peaks(
     db = power_to_db(power)
     floor = -400.0  # stands in for -inf (silent bins) so find_peaks sees finite numbers
     db = np.where(np.isfinite(db), db, floor)
-    idx, _ = signal.find_peaks(db, prominence=prominence_db)
+    idx, _ = scipy_signal().find_peaks(db, prominence=prominence_db)
     idx = idx[np.argsort(db[idx])[::-1]][:max_peaks]
     df = float(freqs[1] - freqs[0]) if freqs.size > 1 else 0.0
     peaks = []

@@ -16,11 +16,11 @@ about 7 MB per 24 h), never the samples. All loudness values are in LUFS, ranges
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from .blocks import GrowArray, SubBlockSummer
 from .db import energy_to_lufs
 from .kweighting import k_weighting_sos
+from .lazy_scipy import scipy_signal
 
 SUBBLOCK_S = 0.010
 MOMENTARY_SUBBLOCKS = 40  # 400 ms
@@ -169,7 +169,7 @@ class LoudnessMeter:
         """Channel-major feed: float64 (channels, frames)."""
         if xt.shape[1] == 0:
             return
-        y, self._zi = signal.sosfilt(self._sos, xt, axis=-1, zi=self._zi)
+        y, self._zi = scipy_signal().sosfilt(self._sos, xt, axis=-1, zi=self._zi)
         weighted = self.weights @ (y * y)
         sums = self._summer.push(weighted[None, :])[:, 0]
         k = sums.shape[0]

@@ -14,9 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.fft
-from scipy import signal
 
 from .db import amp_to_db, power_to_db
+from .lazy_scipy import scipy_signal
 
 WINDOWS = ("hann", "blackmanharris", "flattop")
 
@@ -26,7 +26,7 @@ def get_window(name: str, nfft: int) -> np.ndarray:
     """The periodic (DFT-even) analysis window ``name`` of length ``nfft``."""
     if name not in WINDOWS:
         raise ValueError(f"unknown window {name!r}; use one of {', '.join(WINDOWS)}")
-    w = signal.get_window(name, nfft, fftbins=True).astype(np.float64)
+    w = scipy_signal().get_window(name, nfft, fftbins=True).astype(np.float64)
     w.flags.writeable = False
     return w
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import signal
+
+from .lazy_scipy import scipy_signal
 
 TARGET_RATE_HZ = 192000.0
 TAPS_PER_PHASE = 32
@@ -30,7 +31,7 @@ def interpolator_phases(factor: int, taps_per_phase: int = TAPS_PER_PHASE) -> np
         return h
     # odd length, delay a whole number of input samples: phase 0 reproduces the input samples exactly
     n = factor * taps_per_phase + 1
-    proto = signal.firwin(n, cutoff=0.5 / factor, window=("kaiser", 8.0), fs=1.0) * factor
+    proto = scipy_signal().firwin(n, cutoff=0.5 / factor, window=("kaiser", 8.0), fs=1.0) * factor
     proto = np.concatenate([proto, np.zeros(factor - 1)])  # length factor * (taps_per_phase + 1)
     # phases[p, j] multiplies x[n - T + j] (T = taps_per_phase): y[n L + p] = sum_k proto[p + k L] x[n - k]
     phases = proto.reshape(taps_per_phase + 1, factor).T[:, ::-1]

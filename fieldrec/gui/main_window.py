@@ -102,8 +102,14 @@ class MainWindow(QMainWindow):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
         self.timer.start(max(5, int(1000 / max(1, self.config.fps))))
-        if self.config.arm_on_start:
+        self.start_armed = not self.config.arm_on_start
+        if self.config.arm_on_start:  # after the first paint: opening the input loads scipy and PortAudio
+            QTimer.singleShot(0, self._arm_on_start)
+
+    def _arm_on_start(self) -> None:
+        if self.recorder is None:
             self.arm()
+        self.start_armed = True  # done trying (armed, or the reason is in the banner)
 
     # ================================================================ construction
     def _build_ui(self) -> None:

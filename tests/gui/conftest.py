@@ -40,6 +40,7 @@ def make_window(qtbot, qapp):
         qtbot.addWidget(w)
         w.show()
         qtbot.waitExposed(w)
+        qtbot.waitUntil(lambda: w.start_armed, timeout=15000)  # the input opens just after the first paint
         windows.append(w)
         return w
 
