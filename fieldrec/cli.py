@@ -223,6 +223,10 @@ def cmd_record(args: argparse.Namespace) -> int:
                   f"{settings.samplerate} Hz, {settings.channels} ch, {container.upper()} {subtype})"
                   + ("" if duration else "  — Ctrl-C to stop"), file=sys.stderr, flush=True)
         warned = set()
+        first = rec.status().warning  # e.g. little disk left: say so before the take can end by itself
+        if first:
+            warned.add(first)
+            print(f"warning: {first}", file=sys.stderr, flush=True)
         while True:
             result = rec.wait(0.25)
             if result is not None:

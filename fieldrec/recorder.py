@@ -429,8 +429,8 @@ class Recorder:
     # ---------------------------------------------------------------- internals
     def _overflows(self) -> tuple[OverflowEvent, ...]:
         capture = self._capture
-        if capture is None or self._take is None:
-            return self._last_result.overflows if self._last_result else ()
+        if capture is None or self._take is None or self._state is not TakeState.RECORDING:
+            return self._last_result.overflows if self._last_result else ()  # the last take's, not the monitor's
         sr = self.settings.samplerate
         start = self._start_frame
         end = self._stop_frame

@@ -18,6 +18,8 @@ from typing import Any
 
 import platformdirs
 
+from fieldrec.metadata import empty_metadata
+
 log = logging.getLogger(__name__)
 
 CONFIG_VERSION = 1
@@ -29,15 +31,6 @@ def default_settings_path() -> Path:
 
 def default_log_dir() -> Path:
     return Path(platformdirs.user_log_dir("fieldrec"))
-
-
-def empty_metadata() -> dict[str, Any]:
-    return {
-        "location": {"name": "", "latitude": None, "longitude": None},
-        "equipment": {"recorder": "", "microphone": ""},
-        "notes": "",
-        "tags": [],
-    }
 
 
 @dataclass

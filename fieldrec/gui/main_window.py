@@ -804,7 +804,10 @@ class MainWindow(QMainWindow):
             )
             self._seen_overflows = len(st.overflows)
         if st.device_state != self._seen_device_state:
-            if st.device_state != "ok":
+            if st.device_state == "stalled":  # a busy machine or a hiccup: the take goes on
+                self.notify(f"Input {st.device_name!r} stalled: no audio for over a second; watch the "
+                            "overflow count", "warning")
+            elif st.device_state != "ok":
                 self.notify(
                     f"Input {st.device_name!r} {st.device_state}: reconnect it, refresh the device list "
                     "and arm again",

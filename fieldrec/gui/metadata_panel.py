@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
-from fieldrec.gui.config import empty_metadata
+from fieldrec.metadata import empty_metadata
 
 FIELDS = (
     # (field path, label, kind)

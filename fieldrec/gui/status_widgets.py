@@ -96,7 +96,7 @@ class HealthStrip(QWidget):
         self.overflow_count = n
         state = getattr(st, "device_state", "ok")
         self.device.setText(f"{st.device_name}: {state.upper() if state != 'ok' else 'OK'}")
-        self.device.set_state("ok" if state == "ok" else "bad")
+        self.device.set_state({"ok": "ok", "stalled": "warn"}.get(state, "bad"))
         self.format.setText(f"{st.samplerate / 1000:g} kHz · {st.channels} ch")
 
 

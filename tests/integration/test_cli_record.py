@@ -189,12 +189,12 @@ def test_kill_9_leaves_a_readable_file(tmp_path):
 
 
 def test_disk_full_stops_the_take_with_valid_files(tmp_path):
-    """A 3 MB disk at 192 kHz/8 ch/32-bit (6 MB/s): the low-space warning comes first, then the take stops
+    """A 3 MB disk at 48 kHz/8 ch/32-bit (1.5 MB/s): the low-space warning comes first, then the take stops
     with a valid file and a sidecar that says disk_full, and the command exits 1 with one error line."""
     from tests.filesystems import mounted_tmpfs
 
     with mounted_tmpfs(tmp_path / "disk", "size=3m") as disk:
-        proc = run_fieldrec(tmp_path, "record", "-d", "simulated", "-r", "192000", "-c", "8", "-f", "wav32",
+        proc = run_fieldrec(tmp_path, "record", "-d", "simulated", "-r", "48000", "-c", "8", "-f", "wav32",
                             "-t", "30", "-o", str(disk), "-q")
         assert proc.returncode == 1, proc.stderr
         assert "Traceback" not in proc.stderr
