@@ -62,6 +62,13 @@ def test_record_two_seconds_through_the_gui_with_typed_metadata(window, qtbot):
     sc = read_sidecar(take.sidecar)
     assert sc["audio"]["frames"] == info.frames
     assert sc["recording"]["stop_reason"] == "user"
+    # the take's analysis, measured live while recording, agrees with the file measured afterwards
+    from fieldrec.analyze import analyze_file
+
+    whole = analyze_file(take.audio)
+    for key in ("sample_peak_dbfs", "true_peak_dbtp", "integrated_lufs"):
+        assert sc["analysis"][key] == pytest.approx(whole[key], abs=0.01), key
+    assert sc["analysis"]["clipped_samples"] == whole["clipped_samples"]
     md = sc["metadata"]
     assert md["location"]["name"] == "Reed bed north"
     assert md["location"]["latitude"] == pytest.approx(47.3769)
