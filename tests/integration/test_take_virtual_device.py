@@ -115,3 +115,16 @@ def test_unplugging_the_device_mid_take_keeps_a_valid_file(pulse_rig, tmp_path):
     lost = [e for e in meta["recording"]["overflows"] if e["kind"] == "device_lost"]
     assert len(lost) == 1 and lost[0]["frame"] == frames
     assert sox_info(audio)["frames"] == frames
+
+
+def test_devices_command_lists_the_virtual_input_and_the_simulated_source(pulse_rig, tmp_path):
+    env = isolated_env(tmp_path)
+    proc = subprocess.run(fieldrec_cmd("devices", "--json"), capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    devices = {d["name"]: d for d in json.loads(proc.stdout)}
+    rig = devices[pulse_rig.device_name]
+    assert rig["hostapi"] == "ALSA" and rig["max_input_channels"] >= 2 and rig["index"] >= 0
+    assert set(rig) == {"index", "name", "hostapi", "max_input_channels", "default_samplerate"}
+    assert devices["simulated"]["index"] == -1
+    table = subprocess.run(fieldrec_cmd("devices"), capture_output=True, text=True, env=env, timeout=60)
+    assert table.returncode == 0 and pulse_rig.device_name in table.stdout and "host API" in table.stdout
