@@ -144,12 +144,18 @@ def list_input_devices(refresh: bool = False) -> list[DeviceInfo]:
     return _devices.list_input_devices(include_simulated=True)
 
 
+def _format_problem(settings: TakeSettings) -> str | None:
+    if (settings.container, settings.subtype) in SUPPORTED_FORMATS.values():
+        return None
+    return f"{settings.container.upper()} {settings.subtype} is not offered; choose one of: " + ", ".join(
+        SUPPORTED_FORMATS)
+
+
 def check_settings(settings: TakeSettings) -> str | None:
     """None when the device can record with these settings, else a one-line reason."""
-    if (settings.container, settings.subtype) not in SUPPORTED_FORMATS.values():
-        return f"{settings.container.upper()} {settings.subtype} is not offered; choose one of: " + ", ".join(
-            SUPPORTED_FORMATS
-        )
+    problem = _format_problem(settings)
+    if problem:
+        return problem
     try:
         device = _devices.resolve_device(settings.device)
         _devices.check_input_settings(
@@ -179,6 +185,9 @@ class Recorder:
         self._meter_done = threading.Event()
         self._take_analysis: dict[str, Any] | None = None
         self._analysis_partial = False
+        problem = _format_problem(settings)
+        if problem:
+            raise RecorderError(problem)
         self._dtype = capture_dtype(settings.subtype)
         # the take
         self._take: TakePaths | None = None
@@ -216,11 +225,6 @@ class Recorder:
         with self._control:
             if self._state is not TakeState.IDLE:
                 return
-            reason = None
-            if (self.settings.container, self.settings.subtype) not in SUPPORTED_FORMATS.values():
-                reason = check_settings(self.settings)
-            if reason:
-                raise RecorderError(reason)
             s = self.settings
             try:
                 device = _devices.resolve_device(s.device)
@@ -319,6 +323,7 @@ class Recorder:
             self._take = TakePaths(audio_path, sidecar_path(audio_path))
             self._writer = writer
             self._markers = []
+            self._last_event_count = 0
             self._metadata = clean
             self._written = 0
             self._file_bytes = 0

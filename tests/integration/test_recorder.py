@@ -159,3 +159,18 @@ def test_a_starved_machine_overflows_visibly_with_positions(recorder):
     assert [e["frame"] for e in data["recording"]["overflows"]] == [e.frame for e in result.overflows]
     assert len(result.overflows) >= 1
     assert sf.info(str(paths.audio)).frames == result.frames
+
+
+def test_every_take_writes_its_own_overflows_to_its_sidecar_while_recording(recorder):
+    for _ in range(2):
+        paths = recorder.record({})
+        wait_until(lambda: recorder.status().elapsed_s >= 0.3)
+        ring = recorder._capture.ring
+        ring.record_event(INPUT_OVERFLOW, ring.write_count, 0)  # as the callback does on PortAudio's flag
+        wait_until(lambda p=paths: len(json.loads(p.sidecar.read_text())["recording"]["overflows"]) == 1)
+        assert len(recorder.stop().overflows) == 1
+
+
+def test_an_unknown_format_is_refused_in_one_line(tmp_path):
+    with pytest.raises(RecorderError, match="not offered; choose one of: WAV 16-bit"):
+        Recorder(TakeSettings(device="simulated", container="wav", subtype="ULAW", out_dir=tmp_path))
