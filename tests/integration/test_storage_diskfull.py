@@ -23,6 +23,18 @@ from fieldrec.storage.wav_writer import TakeWriter, capture_dtype
 from tests.filesystems import mounted_tmpfs
 
 
+def fill_disk(path: Path) -> None:
+    """Write zeros to ``path`` until the file system says ENOSPC."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB file system."""
@@ -87,15 +99,7 @@ def test_write_until_disk_full_then_file_is_complete(small_disk: Path, container
 def test_sidecar_write_on_a_full_disk_keeps_the_old_one(small_disk: Path) -> None:
     side = small_disk / "take.json"
     write_sidecar(side, {"schema_version": 1, "notes": "first"})
-    filler = small_disk / "filler.bin"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while os.write(fd, b"\0" * 4096):
-            pass
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
+    fill_disk(small_disk / "filler.bin")
     with pytest.raises(SidecarError, match="free space"):
         write_sidecar(side, {"schema_version": 1, "notes": "x" * 200_000})
     assert read_sidecar(side)["notes"] == "first"
@@ -128,14 +132,7 @@ def test_close_on_a_completely_full_disk_keeps_the_audio(small_disk: Path) -> No
     with pytest.raises(DiskFullError):
         while True:
             w.write(block)
-    fd = os.open(small_disk / "filler.bin", os.O_WRONLY | os.O_CREAT)  # someone else takes the margin
-    try:
-        while os.write(fd, b"\0" * 4096):
-            pass
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
+    fill_disk(small_disk / "filler.bin")  # someone else takes the margin
     w.close()
     data, _ = sf.read(path, dtype="int16", always_2d=True)
     assert len(data) == w.frames and w.frames % 4800 == 0

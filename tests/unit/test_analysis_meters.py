@@ -19,6 +19,18 @@ from fieldrec.analysis.true_peak import TruePeakMeter, oversampling_factor
 FS = 48000
 
 
+LEVEL_KEYS = (
+    "sample_peak_dbfs",
+    "true_peak_dbtp",
+    "rms_dbfs",
+    "integrated_lufs",
+    "momentary_max_lufs",
+    "short_term_max_lufs",
+    "loudness_range_lu",
+    "noise_floor_dbfs",
+    "snr_db",
+)
+
 def tone(
     freq: float, amp: float, seconds: float, fs: int = FS, phase: float = 0.0, ch: int = 2
 ) -> np.ndarray:
@@ -100,18 +112,7 @@ def test_silence_gives_none_loudness_and_no_warnings() -> None:
     bank = MeterBank(FS, 2)
     bank.process(np.zeros((5 * FS, 2), dtype=np.float32))
     r = bank.result()
-    for key in (
-        "sample_peak_dbfs",
-        "true_peak_dbtp",
-        "rms_dbfs",
-        "integrated_lufs",
-        "momentary_max_lufs",
-        "short_term_max_lufs",
-        "loudness_range_lu",
-        "noise_floor_dbfs",
-        "snr_db",
-        "spectral_centroid_hz",
-    ):
+    for key in (*LEVEL_KEYS, "spectral_centroid_hz"):
         assert r[key] is None, key
     assert r["peaks"] == [] and r["clipped_samples"] == 0
     snap = bank.snapshot()
@@ -211,17 +212,6 @@ def feed(x: np.ndarray, fs: int, block: int) -> dict:
     return bank.result()
 
 
-LEVEL_KEYS = (
-    "sample_peak_dbfs",
-    "true_peak_dbtp",
-    "rms_dbfs",
-    "integrated_lufs",
-    "momentary_max_lufs",
-    "short_term_max_lufs",
-    "loudness_range_lu",
-    "noise_floor_dbfs",
-    "snr_db",
-)
 
 
 def assert_same(a: dict, b: dict) -> None:
