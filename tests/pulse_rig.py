@@ -201,3 +201,26 @@ class PulseRig:
                 ["arecord", "-q", "-D", DEVICE_NAME, "-f", "FLOAT_LE", "-r", str(RATE), "-c", str(CHANNELS),
                  "-d", str(max(1, round(seconds))), "-t", "wav", str(path)],
                 env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=err)
+
+
+def known_signal(seconds: float, seed: int = 7, quantise_bits: int | None = None) -> np.ndarray:
+    """Deterministic noise + tones, float32 (frames, 2) at ``RATE``, starting with a recognisable 64-frame
+    marker (0.625, -0.375). ``quantise_bits`` rounds to values a PCM file of that depth holds exactly."""
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    rng = np.random.default_rng(seed)
+    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 1234.5 * t)], axis=1)
+    x += 0.05 * rng.standard_normal((n, 2))
+    x[:64] = [0.625, -0.375]
+    if quantise_bits:
+        scale = 2.0 ** (quantise_bits - 1)
+        x = np.round(x * scale) / scale
+    return x.astype(np.float32)
+
+
+def find_start(data: np.ndarray, signal: np.ndarray) -> int:
+    """Index in ``data`` where ``signal`` starts (its marker frames followed by its first samples)."""
+    for h in np.flatnonzero(np.all(data == signal[0], axis=1)):
+        if h + 80 <= data.shape[0] and np.array_equal(data[h:h + 80], signal[:80]):
+            return int(h)
+    raise AssertionError("the fed signal's start is not in the capture")

@@ -12,29 +12,10 @@ from fieldrec.audio import devices
 from fieldrec.audio.devices import DeviceError, check_input_settings, list_input_devices, resolve_device
 from fieldrec.audio.levels import to_float
 from fieldrec.audio.stream import Capture
+from tests.pulse_rig import find_start, known_signal
 
 pytestmark = pytest.mark.audio
 RATE = 48000
-
-
-def known_pattern(seconds: float, seed: int = 7) -> np.ndarray:
-    """Deterministic noise + sines, float32 (frames, 2), starting with a recognisable 64-frame marker."""
-    n = int(seconds * RATE)
-    t = np.arange(n) / RATE
-    rng = np.random.default_rng(seed)
-    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 1234.5 * t)], axis=1)
-    x += 0.05 * rng.standard_normal((n, 2))
-    x[:64] = [0.625, -0.375]
-    return x.astype(np.float32)
-
-
-def find_start(data: np.ndarray, pattern: np.ndarray) -> int:
-    """Index in ``data`` where ``pattern`` starts (its marker frames followed by its first samples)."""
-    hits = np.flatnonzero(np.all(data == pattern[0], axis=1))
-    for h in hits:
-        if h + 80 <= data.shape[0] and np.array_equal(data[h:h + 80], pattern[:80]):
-            return int(h)
-    raise AssertionError("the fed pattern's start was not found in the capture")
 
 
 def wait_until(pred, timeout: float) -> bool:
@@ -62,7 +43,7 @@ def test_rig_device_is_listed_and_resolves(pulse_rig):
 
 
 def test_capture_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path):
-    pattern = known_pattern(4.0)
+    pattern = known_signal(4.0)
     dev = resolve_device(pulse_rig.device_name)
     cap = Capture(dev, RATE, 2, "float32")
     cap.ring.guard = 0  # nothing may be lost in this test: any overrun would be an event
@@ -134,7 +115,7 @@ def test_check_input_settings_refusals_name_what_is_supported(pulse_rig):
 @pytest.mark.parametrize(("dtype", "lsb"), [("int16", 2.0**-15), ("int32", 2.0**-31)])
 def test_integer_capture_matches_the_fed_signal_within_conversion(pulse_rig, dtype, lsb):
     """The take captures PCM_16 as int16 and PCM_24/32 as int32: PulseAudio converts, we must not distort."""
-    pattern = known_pattern(2.0, seed=11)
+    pattern = known_signal(2.0, seed=11)
     cap = Capture(resolve_device(pulse_rig.device_name), RATE, 2, dtype)
     cap.start()
     feeder = pulse_rig.feed(pattern)

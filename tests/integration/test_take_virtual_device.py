@@ -13,31 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.pulse_rig import find_start, known_signal
 from tests.readers import ffprobe_info, fieldrec_cmd, isolated_env, sox_info, validate_sidecar
 
 pytestmark = pytest.mark.audio
 RATE = 48000
-
-
-def pattern(seconds: float, quantise_bits: int | None = None, seed: int = 11) -> np.ndarray:
-    """Deterministic noise + tones (frames, 2) float32 that starts with a recognisable 64-frame marker."""
-    n = int(seconds * RATE)
-    t = np.arange(n) / RATE
-    rng = np.random.default_rng(seed)
-    x = np.stack([0.4 * np.sin(2 * np.pi * 997 * t), 0.3 * np.sin(2 * np.pi * 3001 * t)], axis=1)
-    x += 0.05 * rng.standard_normal((n, 2))
-    x[:64] = [0.5, -0.25]
-    if quantise_bits:  # values a PCM file of that depth holds exactly
-        scale = 2.0 ** (quantise_bits - 1)
-        x = np.round(x * scale) / scale
-    return x.astype(np.float32)
-
-
-def locate(data: np.ndarray, pat: np.ndarray) -> int:
-    for h in np.flatnonzero(np.all(data == pat[0], axis=1)):
-        if h + len(pat) <= len(data) and np.array_equal(data[h:h + 80], pat[:80]):
-            return int(h)
-    raise AssertionError("the fed signal's start is not in the recording")
 
 
 def only_take(folder: Path, ext: str = ".wav") -> tuple[Path, dict]:
@@ -58,7 +38,7 @@ def wait_for_file(folder: Path, timeout: float = 20) -> Path:
 @pytest.mark.parametrize(("fmt", "bits", "dtype"), [("float", None, "float32"), ("wav24", 24, "int32"),
                                                      ("wav16", 16, "int16")])
 def test_recorded_file_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path, fmt, bits, dtype):
-    fed = pattern(4.0, bits)
+    fed = known_signal(4.0, quantise_bits=bits)
     out = tmp_path / "o"
     rec = subprocess.Popen(fieldrec_cmd("record", "--device", pulse_rig.device_name, "-r", str(RATE), "-c", "2",
                                         "-f", fmt, "-t", "7", "-o", str(out), "-q"),
@@ -79,10 +59,10 @@ def test_recorded_file_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path, fmt, 
     assert meta["recording"]["overflows"] == [], meta["recording"]["overflows"]
     got, sr = sf.read(str(audio), dtype="float32")
     assert sr == RATE and got.shape[1] == 2
-    start = locate(got, fed)
+    start = find_start(got, fed)
     if not np.array_equal(got[start:start + len(fed)], fed):
         ref, _ = sf.read(str(tmp_path / "arecord.wav"), dtype="float32")
-        rig_ok = np.array_equal(ref[locate(ref, fed):][: len(fed)], fed) if len(ref) else False
+        rig_ok = np.array_equal(ref[find_start(ref, fed):][: len(fed)], fed) if len(ref) else False
         bad = np.flatnonzero(np.any(got[start:start + len(fed)] != fed, axis=1))
         pytest.fail(f"{len(bad)} frames differ, first at {bad[0]}; arecord of the same input "
                     f"{'is exact, so the recorder' if rig_ok else 'differs too, so the rig'} lost them")
@@ -96,7 +76,7 @@ def test_unplugging_the_device_mid_take_keeps_a_valid_file(pulse_rig, tmp_path):
                                         "-o", str(out), "-q"),
                            env=isolated_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        feeder = pulse_rig.feed(pattern(3.0))
+        feeder = pulse_rig.feed(known_signal(3.0))
         audio = wait_for_file(out)
         time.sleep(1.0)
         pulse_rig.unload_sink()  # the interface is unplugged
