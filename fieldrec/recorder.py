@@ -513,7 +513,17 @@ class Recorder:
                     if bank is self._monitor:
                         self._monitor = self._new_bank()
                     elif take is not None:
+                        self._salvage_analysis(take)
                         take.analysis_failed(f"{type(err).__name__}: {err}")
+
+    @staticmethod
+    def _salvage_analysis(take: Take) -> None:
+        """After a meter failure: keep what the take's bank measured so far, if it can still say."""
+        try:
+            take.analysis = take.bank.result()
+        except Exception:
+            log.exception("no analysis could be salvaged")
+            take.analysis = None
 
     def _finish_analysis(self, take: Take) -> None:
         if take.meter_done.is_set():

@@ -40,7 +40,6 @@ from fieldrec.audio.stream import Capture
 from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.storage import diskspace
 from fieldrec.storage.errors import DiskFullError, SidecarError
-from fieldrec.storage.hashing import sha256_file
 from fieldrec.storage.sidecar import SCHEMA_VERSION, write_sidecar
 from fieldrec.storage.wav_writer import TakeWriter
 
@@ -338,18 +337,20 @@ class Take:
         if not self.meter_done.wait(ANALYSIS_WAIT_S):
             self.partial_reason = self.partial_reason or "the meter thread did not finish in time"
         analysis = self.analysis
-        if analysis is not None and self.partial_reason:
-            analysis = dict(analysis, partial=True, partial_reason=self.partial_reason)
+        if self.partial_reason:  # what the meters measured before they fell behind or failed, if anything
+            analysis = dict(analysis or {}, partial=True, partial_reason=self.partial_reason)
         frames = self.cursor - self.start_frame
         now = datetime.now(UTC)
         digest: str | None = None
         size = 0
         try:
-            digest = sha256_file(self.paths.audio, progress=self._hash_progress)
-            size = self.paths.audio.stat().st_size
-        except OSError as err:
+            digest = self._writer.sha256(progress=self._hash_progress)
+            size = self._writer.bytes_on_disk()
+        except OSError as err:  # an I/O error reading back from the medium
             log.error("hashing %s: %s", self.paths.audio, err)
             self.warn(f"cannot hash the audio file: {err.strerror or err}")
+        finally:
+            self._writer.release()
         reason = self.stop_reason or "user"
         with self._lock:
             doc = self.doc
