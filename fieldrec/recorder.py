@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from fieldrec import __version__
 from fieldrec.analysis.meters import MeterBank, MeterSnapshot
 from fieldrec.analyze import clip_level_for_subtype
 from fieldrec.audio import devices as _devices
@@ -38,10 +37,11 @@ from fieldrec.audio.levels import to_float
 from fieldrec.audio.stream import Capture
 from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.metadata import MetadataError, validate_metadata
+from fieldrec.metadata.sidecar import new_sidecar
 from fieldrec.storage import diskspace
 from fieldrec.storage.hashing import sha256_file
 from fieldrec.storage.naming import expand_template, reserve_take_path
-from fieldrec.storage.sidecar import SCHEMA_VERSION, sidecar_path, write_sidecar
+from fieldrec.storage.sidecar import sidecar_path, write_sidecar
 from fieldrec.storage.wav_writer import DiskFullError, StorageError, TakeWriter, capture_dtype
 
 log = logging.getLogger(__name__)
@@ -464,35 +464,12 @@ class Recorder:
     def _new_sidecar(self, now: datetime) -> dict[str, Any]:
         s = self.settings
         assert self._take is not None and self._device is not None and self._capture is not None
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "file": {"name": self._take.audio.name, "bytes": 0, "sha256": None},
-            "audio": {
-                "samplerate": s.samplerate,
-                "channels": s.channels,
-                "container": s.container,
-                "subtype": s.subtype,
-                "frames": 0,
-                "duration_s": 0.0,
-            },
-            "recording": {
-                "state": "recording",
-                "start_utc": _iso_utc(now),
-                "start_local": now.astimezone().isoformat(),
-                "end_utc": None,
-                "end_local": None,
-                "device": {"name": self._device.name, "hostapi": self._device.hostapi},
-                "blocksize": self._capture.blocksize,
-                "latency_s": self._capture.latency_seconds,
-                "overflows": [],
-                "stop_reason": None,
-                "stop_detail": None,
-            },
-            "metadata": self._metadata,
-            "markers": [],
-            "analysis": None,
-            "software": {"name": "fieldrec", "version": __version__},
-        }
+        return new_sidecar(
+            file_name=self._take.audio.name, samplerate=s.samplerate, channels=s.channels,
+            container=s.container, subtype=s.subtype, start=now, metadata=self._metadata,
+            device_name=self._device.name, hostapi=self._device.hostapi,
+            blocksize=self._capture.blocksize, latency_s=self._capture.latency_seconds,
+        ).model_dump(mode="json")
 
     def _save_sidecar(self) -> None:
         """Rewrite the sidecar atomically. A failure here never touches the audio; it becomes a warning."""
