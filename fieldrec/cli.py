@@ -179,6 +179,8 @@ def _metadata_from_args(args: argparse.Namespace) -> dict[str, Any]:
         recorder=args.equipment or "", microphone=args.microphone or "",
         notes=args.notes or "", tags=args.tag or [],
     )
+    if args.lat is not None or args.lon is not None:
+        meta["location"]["source"] = "manual"
     clean, errors = validate_metadata(meta)
     if errors:
         field, message = next(iter(errors.items()))

@@ -37,11 +37,11 @@ from fieldrec.audio.levels import to_float
 from fieldrec.audio.stream import Capture
 from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.metadata import MetadataError, validate_metadata
-from fieldrec.metadata.sidecar import new_sidecar
+from fieldrec.metadata.sidecar import Sidecar, finish_sidecar, new_sidecar
 from fieldrec.storage import diskspace
-from fieldrec.storage.hashing import sha256_file
 from fieldrec.storage.naming import expand_template, reserve_take_path
 from fieldrec.storage.sidecar import sidecar_path, write_sidecar
+from fieldrec.storage.take_file import finalise_file, rewrite_take
 from fieldrec.storage.wav_writer import DiskFullError, StorageError, TakeWriter, capture_dtype
 
 log = logging.getLogger(__name__)
@@ -397,6 +397,12 @@ class Recorder:
                 raise RecorderError("no take to edit yet")
             self._metadata = clean
             self._sidecar["metadata"] = clean
+            if self._state is not TakeState.RECORDING and self._sidecar.get("recording", {}).get("state") == "complete":
+                try:  # a finished take: its chunks follow the sidecar (new file, fsync, rename)
+                    self._sidecar = rewrite_take(self._take.audio, Sidecar.model_validate(self._sidecar)).to_json()
+                except StorageError as err:
+                    self._warning = str(err)
+                    log.error("rewriting chunks: %s", err)
             self._save_sidecar()
         return clean
 
@@ -560,30 +566,21 @@ class Recorder:
         # The meter thread analyses up to the same frame; it is usually milliseconds behind.
         analysis = self._take_analysis if self._meter_done.wait(timeout=10) else None
         now = datetime.now(UTC)
-        try:
-            digest = sha256_file(self._take.audio)
-            size = self._take.audio.stat().st_size
-        except OSError as err:
-            digest, size = None, 0
-            log.error("hashing %s: %s", self._take.audio, err)
         with self._control:
             reason = self._stop_reason or "user"
             overflows = self._overflows()
-            sr = self.settings.samplerate
-            sc = self._sidecar
-            sc["file"].update(bytes=size, sha256=digest)
-            sc["audio"].update(frames=frames, duration_s=frames / sr)
-            sc["recording"].update(
-                state="complete",
-                end_utc=_iso_utc(now),
-                end_local=now.astimezone().isoformat(),
-                overflows=[e.__dict__ for e in overflows],
-                stop_reason=reason,
-                stop_detail=self._stop_detail,
-            )
             if analysis is not None and self._analysis_partial:
                 analysis = dict(analysis, partial=True)
-            sc["analysis"] = analysis
+            final = finish_sidecar(
+                Sidecar.model_validate(self._sidecar), frames=frames, stop_reason=reason, end=now,
+                stop_detail=self._stop_detail, overflows=[e.__dict__ for e in overflows], analysis=analysis,
+            )
+        final, warning = finalise_file(self._take.audio, final)  # chunks after the audio, then both hashes
+        size = final.file.bytes
+        with self._control:
+            if warning:
+                self._warning = warning
+            self._sidecar = final.model_dump(mode="json")
             self._save_sidecar()
             self._file_bytes = size
             result = TakeResult(self._take, frames, reason, self._stop_detail, overflows, analysis)

@@ -64,7 +64,7 @@ def test_take_with_markers_metadata_and_analysis(recorder):
     validate_sidecar(data)
     frames = sf.info(str(paths.audio)).frames
     assert result.frames == frames == data["audio"]["frames"] >= 2.5 * 48000
-    assert data["markers"] == [{"frame": marker.frame, "time_s": marker.time_s, "label": "owl"}]
+    assert data["markers"] == [{"frame": marker.frame, "time_s": marker.time_s, "label": "owl", "length_frames": 0}]
     assert data["recording"]["stop_reason"] == "user"
     # the same take analysed live (streaming, in blocks) and afterwards from the file agree
     live, whole = data["analysis"], analyze_file(paths.audio)
