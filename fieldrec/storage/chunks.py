@@ -27,14 +27,15 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 # ------------------------------------------------------------------------------------------- text helpers
-def ascii_text(text: str) -> str:
-    """``text`` as printable ASCII: accents stripped (``é`` → ``e``), other characters ``?``, no controls."""
+def ascii_text(text: str, keep: str = "") -> str:
+    """``text`` as printable ASCII: accents stripped (``é`` → ``e``), other characters ``?``, control
+    characters a space (except those in ``keep``, e.g. CR LF in a bext Description)."""
     out = []
     for ch in unicodedata.normalize("NFKD", text):
         if unicodedata.combining(ch):
             continue
         code = ord(ch)
-        out.append(ch if 32 <= code < 127 else ("?" if code >= 127 else " "))
+        out.append(ch if 32 <= code < 127 or ch in keep else ("?" if code >= 127 else " "))
     return "".join(out)
 
 
@@ -47,8 +48,8 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("latin-1").strip()
 
 
-def _fixed(text: str, size: int) -> bytes:
-    return ascii_text(text).encode("ascii")[:size].ljust(size, b"\0")
+def _fixed(text: str, size: int, keep: str = "") -> bytes:
+    return ascii_text(text, keep).encode("ascii")[:size].ljust(size, b"\0")
 
 
 # ------------------------------------------------------------------------------------------- bext
@@ -79,7 +80,7 @@ class Bext:
             return max(-32768, min(32766, round(value * 100)))
 
         body = b"".join([
-            _fixed(self.description, 256), _fixed(self.originator, 32), _fixed(self.originator_reference, 32),
+            _fixed(self.description, 256, "\r\n"), _fixed(self.originator, 32), _fixed(self.originator_reference, 32),
             _fixed(self.origination_date, 10), _fixed(self.origination_time, 8),
             struct.pack("<IIH", self.time_reference & 0xFFFFFFFF, self.time_reference >> 32, self.version),
             self.umid[:64].ljust(64, b"\0"),
@@ -87,7 +88,7 @@ class Bext:
                                                    self.max_true_peak_level, self.max_momentary_loudness,
                                                    self.max_short_term_loudness))),
             b"\0" * 180,
-            ascii_text(self.coding_history.replace("\r\n", "\n")).replace("\n", "\r\n").encode("ascii"),
+            ascii_text(self.coding_history.replace("\r\n", "\n"), "\n").replace("\n", "\r\n").encode("ascii"),
         ])
         if not body.endswith(b"\r\n"):
             body += b"\r\n"

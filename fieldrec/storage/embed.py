@@ -66,7 +66,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _is_ours(riff: RiffFile, chunk) -> bool:
-    if chunk.id in _OURS:
+    if chunk.id in _OURS or chunk.id == b"JUNK":  # after data, a JUNK is what embed_in_place left
         return True
     return chunk.id == b"LIST" and riff.list_type(chunk) in _OUR_LISTS
 
@@ -96,7 +96,10 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedRe
     """Append ``chunks`` (``chunk_map.build_chunks``) after ``data`` of the closed WAV at ``path``.
 
     Anything after ``data`` (a previous, possibly interrupted, embedding) is cut off first. The audio
-    bytes are never touched. Raises ``StorageError`` (one line) when the file is not a WAVE with data.
+    bytes are never touched. The chunks are first written inside one ``JUNK`` chunk that covers them all
+    (so a kill while writing leaves only a cut-off JUNK chunk, which readers skip, never a cut-off bext
+    that ffmpeg refuses), fsynced; then that JUNK's size is set to 0 (the chunks become visible), then
+    the RIFF size; each step fsynced. Raises ``StorageError`` (one line) when the file has no whole data.
     """
     path = Path(path)
     riff = read_riff(path)
@@ -105,11 +108,15 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedRe
         raise StorageError(f"{path.name}: its data chunk runs past the end of the file; check --repair first")
     blob = b"".join(body for _name, body in chunks)
     with open(path, "r+b") as fh:
-        fh.truncate(end)
-        fh.seek(end)  # truncate() also supplies a missing pad byte (as a zero)
+        fh.truncate(end)  # also supplies a missing pad byte (as a zero)
+        fh.seek(end)
+        fh.write(b"JUNK" + struct.pack("<I", len(blob)))
         fh.write(blob)
         _fsync(fh)
-        _write_size(fh, riff, end + len(blob))
+        fh.seek(end + 4)
+        fh.write(struct.pack("<I", 0))
+        _fsync(fh)
+        _write_size(fh, riff, end + 8 + len(blob))
         _fsync(fh)
     whole, audio = hash_wav(path)
     return EmbedResult(path.stat().st_size, whole, audio, tuple(name for name, _ in chunks))
