@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from fieldrec import __version__
 from fieldrec.metadata.model import Metadata, parse_metadata
@@ -69,12 +69,23 @@ class Device(_Part):
 
 
 class Overflow(_Part):
-    """Audio that did not reach the file; ``frame`` is the file position, ``frames_lost`` 0 when unknown."""
+    """Audio that did not reach the file."""
 
     kind: OverflowKind
-    frame: int = Field(..., ge=0)
+    frame: int = Field(..., ge=0, description="position of the gap in the file: the frame at which the "
+                                              "missing audio would have started")
     time_s: float = Field(..., ge=0, description="frame / samplerate, seconds")
-    frames_lost: int = Field(0, ge=0)
+    frames_lost: int | None = Field(0, ge=0, description="frames missing at this position; 0 = the flag was set "
+                                    "but nothing was lost; null = the backend gave no timing to tell")
+
+
+class OverflowSummary(_Part):
+    """Exact totals over every event of the take, however many the list keeps."""
+
+    events: int = Field(0, ge=0)
+    frames_lost: int = Field(0, ge=0, description="sum over events of known size")
+    unknown_loss_events: int = Field(0, ge=0)
+    events_truncated: bool = Field(False, description="true when more events happened than the list holds")
 
 
 class Recording(_Part):
@@ -88,7 +99,13 @@ class Recording(_Part):
     device: Device = Field(default_factory=Device)
     blocksize: int = Field(0, ge=0, description="frames per callback; 0 = chosen by the host")
     latency_s: float | None = Field(None, ge=0, description="seconds")
-    overflows: list[Overflow] = Field(default_factory=list)
+    stream_settled: bool | None = Field(None, description="false when the take began before the input stream "
+                                        "delivered steadily (0.2 s without overflow within 4 s)")
+    overflows: list[Overflow] = Field(default_factory=list,
+                                      description="the take's events in order, at most 1000 (see overflow_summary)")
+    overflow_summary: OverflowSummary = Field(default_factory=OverflowSummary)
+    warnings: list[str] = Field(default_factory=list,
+                                description="faults during the take that did not stop it (sidecar writes, meters)")
     stop_reason: StopReason | None = None
     stop_detail: str | None = None
     repaired: str | None = Field(None, description="what `fieldrec check --repair` did, if anything")
@@ -117,7 +134,7 @@ class Peak(_Part):
 class Analysis(_Part):
     """The keys of ``fieldrec analyze --json`` (docs/analysis.md); numbers are null where undefined."""
 
-    samplerate: float | None = Field(None, ge=1)
+    samplerate: int | float | None = Field(None, ge=1)
     channels: int | None = Field(None, ge=1)
     frames: int | None = Field(None, ge=0)
     duration_s: float | None = None
@@ -137,6 +154,7 @@ class Analysis(_Part):
     peaks: list[Peak] = Field(default_factory=list)
     per_channel: list[dict[str, Any]] = Field(default_factory=list)
     partial: bool | None = Field(None, description="true when the live analysis missed part of the take")
+    partial_reason: str | None = None
 
 
 class Software(_Part):
@@ -160,6 +178,11 @@ class Sidecar(_Part):
     software: Software = Field(default_factory=Software)
     imported: dict[str, Any] | None = Field(
         None, description="for imported takes: source path and every embedded value as read, verbatim")
+
+    @field_serializer("analysis")
+    def _analysis_as_given(self, value: Analysis | None) -> dict[str, Any] | None:
+        """The analysis as the meters gave it: keys they did not give are not added."""
+        return None if value is None else value.model_dump(mode="json", exclude_unset=True)
 
     @field_validator("metadata", mode="before")
     @classmethod
@@ -225,6 +248,7 @@ def new_sidecar(
     hostapi: str = "",
     blocksize: int = 0,
     latency_s: float | None = None,
+    stream_settled: bool | None = None,
 ) -> Sidecar:
     """The sidecar of a take that starts now (state ``recording``); ``start`` is the first frame's time.
 
@@ -244,6 +268,7 @@ def new_sidecar(
         recording=Recording(
             state="recording", uid=new_uid(), start_utc=iso_utc(start), start_local=start.astimezone().isoformat(),
             device=Device(name=device_name, hostapi=hostapi), blocksize=blocksize, latency_s=latency_s,
+            stream_settled=stream_settled,
         ),
         metadata=meta,
     )

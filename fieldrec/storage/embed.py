@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,13 +183,14 @@ def flac_audio_sha256(path: str | Path, subtype: str | None = None) -> str:
     return digest.hexdigest()
 
 
-def take_hashes(path: str | Path) -> tuple[str, str]:
-    """(whole-file SHA-256, audio-samples SHA-256) of a WAV/RF64 or FLAC take; see the module text."""
+def take_hashes(path: str | Path, progress: Callable[[int, int], None] | None = None) -> tuple[str, str]:
+    """(whole-file SHA-256, audio-samples SHA-256) of a WAV/RF64 or FLAC take; see the module text.
+    ``progress(done_bytes, total_bytes)`` as the file is read."""
     path = Path(path)
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic == b"fLaC":
         from fieldrec.storage.hashing import sha256_file
 
-        return sha256_file(path), flac_audio_sha256(path)
-    return hash_wav(path)
+        return sha256_file(path, progress=progress), flac_audio_sha256(path)
+    return hash_wav(path, progress=progress)

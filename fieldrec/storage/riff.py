@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,8 +173,10 @@ def iter_subchunks(body: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def hash_wav(path: str | Path, riff: RiffFile | None = None) -> tuple[str, str]:
-    """(SHA-256 of the whole file, SHA-256 of the ``data`` chunk's sample bytes), in one read."""
+def hash_wav(path: str | Path, riff: RiffFile | None = None,
+             progress: Callable[[int, int], None] | None = None) -> tuple[str, str]:
+    """(SHA-256 of the whole file, SHA-256 of the ``data`` chunk's sample bytes), in one read;
+    ``progress(done_bytes, total_bytes)`` after each MiB."""
     riff = riff or read_riff(path)
     data = riff.data
     start, stop = data.body, min(data.body + data.size, riff.file_size)
@@ -189,4 +192,6 @@ def hash_wav(path: str | Path, riff: RiffFile | None = None) -> tuple[str, str]:
             if lo < hi:
                 audio.update(block[lo:hi])
             pos += len(block)
+            if progress is not None:
+                progress(pos, riff.file_size)
     return whole.hexdigest(), audio.hexdigest()

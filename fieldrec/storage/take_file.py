@@ -5,6 +5,7 @@ set both hashes in the sidecar. One call for the take: ``finalise_file(path, sid
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from fieldrec import __version__
@@ -16,7 +17,8 @@ from fieldrec.storage.errors import StorageError
 log = logging.getLogger(__name__)
 
 
-def finalise_file(path: str | Path, sidecar: Sidecar) -> tuple[Sidecar, str | None]:
+def finalise_file(path: str | Path, sidecar: Sidecar,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[Sidecar, str | None]:
     """Embed ``sidecar``'s chunks into the closed WAV at ``path`` (FLAC: none, see docs/metadata.md) and
     return the sidecar with size, ``sha256``, ``audio_sha256`` and ``file.chunks`` set, plus a one-line
     warning when embedding failed (the audio is then as it was and both hashes still describe it)."""
@@ -31,7 +33,7 @@ def finalise_file(path: str | Path, sidecar: Sidecar) -> tuple[Sidecar, str | No
             warning = f"metadata chunks not embedded in {path.name}: {err}"
             log.error(warning)
     try:
-        whole, audio = take_hashes(path)
+        whole, audio = take_hashes(path, progress)
         size = path.stat().st_size
     except (StorageError, OSError, RuntimeError) as err:
         log.error("hashing %s: %s", path, err)

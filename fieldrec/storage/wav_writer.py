@@ -23,6 +23,8 @@ from typing import NoReturn
 import numpy as np
 import soundfile as sf
 
+from fieldrec.formats import CONTAINERS, FORMATS, SUBTYPES, FormatError
+from fieldrec.formats import capture_dtype as _capture_dtype
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
 
@@ -32,10 +34,7 @@ SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
 SF_TRUE = 1
 
-CONTAINERS = ("wav", "flac")
-SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
-_CAPTURE_DTYPE = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32", "FLOAT": "float32"}
-_FLAC_SUBTYPES = ("PCM_16", "PCM_24")
+_FLAC_SUBTYPES = tuple(f.subtype for f in FORMATS.values() if f.container == "flac")
 
 #: Re-check free space at least after this much audio (seconds) has been written since the last check.
 SPACE_CHECK_SECONDS = 0.5
@@ -49,9 +48,9 @@ def capture_dtype(subtype: str) -> str:
     PCM_16 → ``"int16"``; PCM_24 and PCM_32 → ``"int32"`` (PCM_24 keeps the top 24 bits); FLOAT → ``"float32"``.
     """
     try:
-        return _CAPTURE_DTYPE[subtype]
-    except KeyError:
-        raise StorageError(f"unknown subtype {subtype!r}; use one of {', '.join(SUBTYPES)}") from None
+        return _capture_dtype(subtype)
+    except FormatError as err:
+        raise StorageError(str(err)) from None
 
 
 def send_command(snd: sf.SoundFile, command: int, value: int = SF_TRUE) -> int:
