@@ -32,7 +32,7 @@ _SHA = r"^[0-9a-f]{64}$"
 Container = Literal["wav", "flac"]
 Subtype = Literal["PCM_16", "PCM_24", "PCM_32", "FLOAT"]
 State = Literal["recording", "complete", "interrupted"]
-StopReason = Literal["user", "duration", "device_lost", "disk_full", "error", "interrupted"]
+StopReason = Literal["user", "duration", "device_lost", "disk_full", "error", "interrupted", "imported"]
 OverflowKind = Literal["input_overflow", "ring_overrun", "device_lost"]
 
 
