@@ -54,7 +54,8 @@ def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
     try:
         info = sf.info(str(src))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise ImportError_(f"{src}: not an audio file fieldrec can read ({' '.join(str(exc).split())[:80]})") from None
+        reason = " ".join(str(exc).split()).rsplit(": ", 1)[-1] or "unreadable"
+        raise ImportError_(f"{src}: not an audio file fieldrec can read ({reason})") from None
     container = _CONTAINERS.get(info.format)
     if container is None:
         raise ImportError_(f"{src}: {info.format} files are not imported; use WAV, RF64 or FLAC")

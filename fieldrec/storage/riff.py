@@ -21,6 +21,8 @@ from fieldrec.storage.errors import StorageError
 
 _MIB = 1024 * 1024
 _FORMS = (b"RIFF", b"RF64", b"BW64")
+_KNOWN = {b"fmt ", b"data", b"fact", b"bext", b"iXML", b"guan", b"cue ", b"LIST", b"JUNK", b"junk", b"PAD ",
+          b"ds64", b"PEAK", b"smpl", b"inst", b"axml", b"umid", b"_PMX", b"FLLR", b"minf", b"elm1", b"regn"}
 
 
 class RiffError(StorageError):
@@ -108,20 +110,18 @@ def read_riff(path: str | Path) -> RiffFile:
         while pos + 8 <= size:
             fh.seek(pos)
             cid, csize = struct.unpack("<4sI", fh.read(8))
+            prev_odd = bool(riff.chunks) and riff.chunks[-1].size & 1
+            fits = _plausible_id(cid) and pos + 8 + csize <= size
+            if prev_odd and (cid not in _KNOWN or not fits):
+                # the odd chunk before may have had no pad byte: look one byte back too
+                fh.seek(pos - 1)
+                cid2, csize2 = struct.unpack("<4sI", fh.read(8))
+                if _plausible_id(cid2) and (cid2 in _KNOWN or not fits) and pos - 1 + 8 + csize2 <= size:
+                    riff.problems.append(f"chunk {riff.chunks[-1].id!r} has an odd size and no pad byte")
+                    pos, cid, csize = pos - 1, cid2, csize2
             if not _plausible_id(cid):
-                # an odd chunk before us may have had no pad byte: try one byte back
-                if pos > 12 and riff.chunks and riff.chunks[-1].size & 1:
-                    fh.seek(pos - 1)
-                    cid2, csize2 = struct.unpack("<4sI", fh.read(8))
-                    if _plausible_id(cid2):
-                        riff.problems.append(f"chunk {riff.chunks[-1].id!r} has an odd size and no pad byte")
-                        pos, cid, csize = pos - 1, cid2, csize2
-                    else:
-                        riff.problems.append(f"garbage at byte {pos}; the rest of the file is ignored")
-                        break
-                else:
-                    riff.problems.append(f"garbage at byte {pos}; the rest of the file is ignored")
-                    break
+                riff.problems.append(f"garbage at byte {pos}; the rest of the file is ignored")
+                break
             if cid == b"ds64" and csize >= 24:
                 body = fh.read(24)
                 if len(body) == 24:

@@ -3,28 +3,45 @@ command line in subprocesses, real files, read back."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import signal
 import struct
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET  # noqa: E402,I001
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
+from fieldrec.cli import main
 from fieldrec.metadata import Metadata
-from fieldrec.storage.chunks import Bext, guano_pack, info_pack, ixml_pack, sub
+from fieldrec.storage.chunks import Bext, info_pack, ixml_pack, sub
 from fieldrec.storage.riff import pack_chunk
 from tests.readers import fieldrec_cmd, isolated_env
 
-import xml.etree.ElementTree as ET  # noqa: E402,I001
+
+@pytest.fixture(autouse=True)
+def _own_config(tmp_path, monkeypatch):
+    for key, value in isolated_env(tmp_path).items():
+        if key.startswith("XDG_"):
+            monkeypatch.setenv(key, value)
 
 
-def run(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(fieldrec_cmd(*args), capture_output=True, text=True, timeout=timeout,
-                          env=isolated_env(tmp_path))
+def run(tmp_path: Path, *args: str, timeout: float = 60, inproc: bool = False) -> subprocess.CompletedProcess:
+    """``record`` in a subprocess (a real take with its own stream); the other commands through the same
+    entry point (``fieldrec.cli.main``) in this process, which saves a Python start-up each."""
+    if args[0] == "record" and not inproc:
+        return subprocess.run(fieldrec_cmd(*args), capture_output=True, text=True, timeout=timeout,
+                              env=isolated_env(tmp_path))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def _sidecar(path: Path) -> dict:
@@ -39,7 +56,7 @@ def test_preset_record_check_edit(tmp_path):
     assert run(tmp_path, "preset", "list").stdout.split() == ["kit"]
     assert json.loads(run(tmp_path, "preset", "show", "kit").stdout)["project"] == "Alps"
     bad = run(tmp_path, "record", "--device", "simulated", "--duration", "0.5", "--out", str(out),
-              "--name", "{date}_{nonsense}")
+              "--name", "{date}_{nonsense}", inproc=True)  # refused before any device is opened
     assert bad.returncode == 2 and "unknown field {nonsense}" in bad.stderr and "Traceback" not in bad.stderr
     names = []
     for _ in range(2):
@@ -60,7 +77,7 @@ def test_preset_record_check_edit(tmp_path):
     assert [c.name for c in m.equipment.channels] == ["L", "R"] and m.location.elevation_m == 1834
     assert first["file"]["chunks"] == ["LIST/INFO", "bext", "iXML", "guan"]
     dup = run(tmp_path, "record", "--device", "simulated", "--duration", "0.5", "--out", str(out),
-              "--project", "../Alps/..", "--scene", "1/2", "--take", "2")
+              "--project", "../Alps/..", "--scene", "1/2", "--take", "2", inproc=True)
     assert dup.returncode == 2 and "exists already" in dup.stderr
     c = run(tmp_path, "check", str(out))
     assert c.returncode == 0, c.stdout + c.stderr
@@ -81,7 +98,7 @@ def test_kill_9_mid_take_then_check_repair_completes_it(tmp_path):
     out = tmp_path / "takes"
     proc = subprocess.Popen(fieldrec_cmd("record", "--device", "simulated", "--out", str(out), "--quiet",
                                          "--scene", "5", "--name", "killed"),
-                            env=isolated_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=isolated_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     wav = out / "killed.wav"
     while time.monotonic() < deadline and not (wav.exists() and wav.stat().st_size > 200_000):
@@ -141,7 +158,7 @@ def test_import_foreign_recorders_and_our_own(tmp_path):
     zroot = ET.Element("BWFXML")
     sub(zroot, "PROJECT", "Shore")
     odd = b"ZOOM" + struct.pack("<I", 3) + b"abc"  # no pad byte
-    _foreign_wav(src / "ZOOM0001.WAV", [pack_chunk(b"bext", zoom_bext), odd, pack_chunk(b"iXML", ixml_pack(zroot))], [])
+    _foreign_wav(src / "ZOOM0001.WAV", [pack_chunk(b"bext", zoom_bext)], [odd, pack_chunk(b"iXML", ixml_pack(zroot))])
     # AudioMoth: LIST/INFO comment, GUANO after data without space after the colon
     moth_guano = b"GUANO|Version:1.0\nMake:Open Acoustic Devices\nModel:AudioMoth\nLoc Position:51.5 -1.25\n" \
                  b"Temperature Ext:12.5\n"
@@ -155,16 +172,16 @@ def test_import_foreign_recorders_and_our_own(tmp_path):
     assert r.returncode == 1 and "notes.txt" in r.stderr and "Traceback" not in r.stderr  # the rest go on
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert len(lines) == 3
-    s = _sidecar(out / "S12T04.WAV")
+    s = _sidecar(out / "S12T04.wav")
     m = s["metadata"]
     assert (m["project"], m["scene"], m["take"], m["circled"], m["notes"]) == ("Forest", "S12", 4, True, "owl & wind")
     assert [c["name"] for c in m["equipment"]["channels"]] == ["Boom", "Lav"]
     assert s["imported"]["bext"]["originator"] == "Sound Devices" and s["analysis"] is not None
-    assert np.array_equal(sf.read(str(out / "S12T04.WAV"), dtype="int16")[0], sd)
-    assert (out / "S12T04.WAV").read_bytes() == (src / "S12T04.WAV").read_bytes()
-    z = _sidecar(out / "ZOOM0001.WAV")["metadata"]
+    assert np.array_equal(sf.read(str(out / "S12T04.wav"), dtype="int16")[0], sd)
+    assert (out / "S12T04.wav").read_bytes() == (src / "S12T04.WAV").read_bytes()
+    z = _sidecar(out / "ZOOM0001.wav")["metadata"]
     assert (z["project"], z["scene"], z["take"], z["notes"]) == ("Shore", "Z1", 7, "Zoom take")
-    a = _sidecar(out / "20260501_061500.WAV")
+    a = _sidecar(out / "20260501_061500.wav")
     am = a["metadata"]
     assert (am["location"]["latitude"], am["location"]["longitude"], am["location"]["source"]) == (51.5, -1.25, "imported")
     assert am["equipment"]["model"] == "AudioMoth" and am["environment"]["temperature_c"] == 12.5
