@@ -36,12 +36,18 @@ def write_take(folder: Path, name: str, *, seconds: float = 2.0, rate: int = 480
                location: str = "", lat: float | None = None, lon: float | None = None, recorder: str = "",
                tags: tuple[str, ...] = (), extra: dict[str, Any] | None = None,
                markers: tuple[tuple[int, str], ...] = (), start: str = "2026-05-01T05:00:00",
-               container: str = "wav") -> Path:
-    """Write ``<folder>/<name>.wav`` and its sidecar; returns the audio path."""
+               container: str = "wav", field_scene: bool = False) -> Path:
+    """Write ``<folder>/<name>.wav`` and its sidecar; returns the audio path. The signal: ``signal``, else
+    the simulated field scene when ``field_scene``, else seeded noise and a tone."""
     folder.mkdir(parents=True, exist_ok=True)
     audio = folder / f"{name}.{container}"
-    if signal is None:
+    if signal is None and field_scene:
         signal = FieldSignal(rate, channels, seed).render(int(round(seconds * rate))) * 0.5
+    elif signal is None:  # cheaper: seeded noise at -30 dBFS under a tone whose pitch depends on the seed
+        n = int(round(seconds * rate))
+        rng = np.random.default_rng(seed)
+        tone = 0.25 * np.sin(2 * np.pi * (500 + 371 * (seed % 17)) * np.arange(n) / rate)
+        signal = rng.normal(0, 0.03, (n, channels)) + tone[:, None]
     signal = np.asarray(signal, dtype=np.float64)
     if signal.ndim == 1:
         signal = signal[:, None]
@@ -59,7 +65,7 @@ def write_take(folder: Path, name: str, *, seconds: float = 2.0, rate: int = 480
         "audio": {"samplerate": rate, "channels": channels, "container": container, "subtype": subtype,
                   "frames": frames, "duration_s": frames / rate},
         "recording": {"state": "complete", "start_utc": start + "Z", "start_local": start + "+02:00",
-                      "end_utc": None, "end_local": None, "device": {"name": "simulated", "hostapi": "fieldrec"},
+                      "end_utc": start + "Z", "end_local": start + "+02:00", "device": {"name": "simulated", "hostapi": "fieldrec"},
                       "blocksize": 480, "latency_s": 0.01, "overflows": [], "stop_reason": "duration",
                       "stop_detail": None},
         "metadata": meta,

@@ -76,7 +76,7 @@ class DaskExecutor:
         except ImportError:
             raise ExecutorError("--dask needs Dask: pip install 'fieldrec[dask]'") from None
         try:
-            self._client = Client(address, timeout="10s", set_as_default=False)
+            self._client = Client(address, timeout="5s")
         except (OSError, TimeoutError, ValueError) as err:
             raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {err}") from None
         self.name = f"dask ({address})"
