@@ -3,7 +3,7 @@
 Named keys: ``take`` (the file stem), ``site`` / ``location`` (location name), ``session`` (the metadata's
 ``session`` or else the take's folder name), ``day`` (local date of the take's start, YYYY-MM-DD),
 ``recorder`` (equipment recorder, else the input device's name), ``tag`` (the first tag), ``tags``
-(all tags joined by ``;``), ``duration`` (seconds). Any other word is a dotted path into the sidecar
+(the list; as a group or label, joined by ``;``), ``duration`` (seconds). Any other word is a dotted path into the sidecar
 (``recording.device.name``, ``analysis.snr_db``), tried under ``metadata`` first (``habitat`` means
 ``metadata.habitat``).
 """
@@ -44,7 +44,7 @@ def key_value(take: TakeRecord, key: str) -> Any:
         tags = meta.get("tags") or []
         return tags[0] if tags else None
     if key == "tags":
-        return ";".join(meta.get("tags") or []) or None
+        return list(meta.get("tags") or []) or None
     if key == "duration":
         return take.duration_s
     path = key.split(".")
