@@ -1,4 +1,4 @@
-"""Features step: the measurement core's features of each output, saved as ``.npz`` (arrays) plus a row
+"""Features step: the measurement core's features (``fieldrec.analysis.frame_features``) of each output, saved as ``.npz`` (arrays) plus a row
 of scalars for ``features.csv``; every parameter that shaped them is in ``FeatureParams.to_dict()``.
 
 ``write_npz`` writes a NumPy ``.npz`` whose bytes depend only on the arrays (``numpy.savez`` stamps the
@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from fieldrec.dataset._interim_features import FEATURE_NAMES, FeatureParams, compute_features
+from fieldrec.analysis.frame_features import FEATURE_NAMES, FeatureParams, compute_features
 
-__all__ = ["FEATURE_NAMES", "FeatureParams", "compute_features", "parse_features", "split_features", "write_npz"]
+__all__ = ["FEATURE_NAMES", "FeatureParams", "compute_features", "params_from_dict", "parse_features", "split_features",
+           "write_npz"]
 
 
 def parse_features(word: str) -> tuple[str, ...]:
@@ -45,6 +46,11 @@ def split_features(values: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[
             v = float(value)
             scalars[name] = v if math.isfinite(v) else None
     return arrays, scalars
+
+
+def params_from_dict(data: dict[str, Any]) -> FeatureParams:
+    """``FeatureParams`` back from its ``to_dict()`` (lists back to tuples)."""
+    return FeatureParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

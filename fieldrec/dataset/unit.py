@@ -21,7 +21,13 @@ from fieldrec import __version__
 from fieldrec.dataset import convert as cv
 from fieldrec.dataset import segment as sg
 from fieldrec.dataset.coordinates import metadata_with_policy
-from fieldrec.dataset.features import FeatureParams, compute_features, split_features, write_npz
+from fieldrec.dataset.features import (
+    FeatureParams,
+    compute_features,
+    params_from_dict,
+    split_features,
+    write_npz,
+)
 from fieldrec.dataset.fingerprint import FingerprintAccumulator
 from fieldrec.dataset.journal import fingerprint, read_entry, write_entry
 from fieldrec.dataset.params import ConvertParams, FeatureChoice, SegmentParams
@@ -162,7 +168,7 @@ def _convert_take(job: TakeJob, sha: str, out_dir: Path) -> tuple[str, list[Outp
     nch = cv.output_channels(take, cp)
     gain, gain_rec = cv.normalisation_gain(take, cp)
     dither = cv.will_dither(take, cp)
-    feature_params = FeatureParams(**job.features.params) if job.features.params else FeatureParams()
+    feature_params = params_from_dict(job.features.params) if job.features.params else FeatureParams()
     want_features = bool(job.features.names)
     per_output = [None] if cp.channels != "split" else list(range(nch))
     split_dir = out_dir / job.split

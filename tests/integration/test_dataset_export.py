@@ -148,10 +148,10 @@ def test_layout_loads_in_datasets_validates_in_croissant_and_hashes_match(tmp_pa
     assert manifest["software"]["soxr"]
     # features: arrays per output, one CSV row (and Parquet row) per output
     with np.load(out / manifest["outputs"][0]["features_path"]) as z:
-        assert {"power_spectrum", "magnitude_spectrum", "log_mel", "freqs_hz", "peaks"} <= set(z.files)
+        assert {"power_spectrum", "magnitude_spectrum", "log_mel", "welch_freqs_hz", "peaks_hz"} <= set(z.files)
     with open(out / "features.csv", newline="") as fh:
         feat = list(csv.DictReader(fh))
-    assert len(feat) == 26 and {"centroid", "rms", "zcr", "flatness"} <= set(feat[0])
+    assert len(feat) == 26 and {"centroid_mean_hz", "rms_dbfs", "zcr_mean", "aci", "ndsi", "h_t"} <= set(feat[0])
     import pyarrow.parquet as pq
     assert pq.read_table(out / "features.parquet").num_rows == 26
     card = (out / "README.md").read_text()
