@@ -20,26 +20,34 @@ class ExecutorError(Exception):
     """The executor cannot start (Dask missing, scheduler unreachable); one line."""
 
 
-class _Done:
-    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
-        self._value, self._error = value, error
+class _Deferred:
+    """A job run in this process when its result is first asked for (so progress follows the work)."""
+
+    def __init__(self, fn: Callable[[Any], Any], job: Any) -> None:
+        self._fn, self._job = fn, job
+        self._done = False
+        self._value: Any = None
+        self._error: BaseException | None = None
 
     def result(self) -> Any:
+        if not self._done:
+            self._done = True
+            try:
+                self._value = self._fn(self._job)
+            except Exception as err:  # raised again below on every call, as a pool's future does
+                self._error = err
         if self._error is not None:
             raise self._error
         return self._value
 
 
 class InlineExecutor:
-    """Runs each job when it is submitted, in this process (one worker, no pickling)."""
+    """Runs each job in this process, one after the other, as its result is collected (no pickling)."""
 
     name = "inline"
 
-    def submit(self, fn: Callable[[Any], Any], job: Any) -> _Done:
-        try:
-            return _Done(fn(job))
-        except Exception as err:  # surfaced by result(), as a pool's future does
-            return _Done(error=err)
+    def submit(self, fn: Callable[[Any], Any], job: Any) -> _Deferred:
+        return _Deferred(fn, job)
 
     def as_completed(self, futures: Iterable[Any]) -> Iterator[Any]:
         return iter(list(futures))

@@ -52,7 +52,8 @@ class FingerprintAccumulator:
         return np.packbits(self.bits(), axis=None).tobytes().hex() + f":{len(self.bits())}"
 
 
-def _unpack(fp: str) -> np.ndarray:
+def unpack(fp: str) -> np.ndarray:
+    """The (frames, 16) bool array of a fingerprint string."""
     data, _, n = fp.partition(":")
     frames = int(n or 0)
     bits = np.unpackbits(np.frombuffer(bytes.fromhex(data), dtype=np.uint8))
@@ -61,7 +62,11 @@ def _unpack(fp: str) -> np.ndarray:
 
 def similarity(a: str, b: str) -> float | None:
     """Fraction of equal bits (0..1) at offset 0, or None when the lengths differ by more than 2 %."""
-    x, y = _unpack(a), _unpack(b)
+    return similarity_bits(unpack(a), unpack(b))
+
+
+def similarity_bits(x: np.ndarray, y: np.ndarray) -> float | None:
+    """``similarity`` of two unpacked fingerprints."""
     if min(len(x), len(y)) < 5 or abs(len(x) - len(y)) > 0.02 * max(len(x), len(y)) + 1:
         return None
     n = min(len(x), len(y))

@@ -15,7 +15,7 @@ import hashlib
 from collections import Counter, defaultdict
 from typing import Any
 
-from fieldrec.dataset.fingerprint import MATCH, similarity
+from fieldrec.dataset.fingerprint import MATCH, similarity_bits, unpack
 from fieldrec.dataset.keys import key_text
 from fieldrec.dataset.params import SplitParams
 from fieldrec.dataset.records import OutputRecord, TakeRecord
@@ -112,18 +112,29 @@ def leak_audit(outputs: list[OutputRecord], fingerprints: dict[str, str]) -> dic
     overlap = [{"group": g, "splits": sorted(s)} for g, s in sorted(splits_of_group.items()) if len(s) > 1]
     sources = sorted(split_of_source)
     duplicates, near = [], []
-    for i, a in enumerate(sources):
-        for b in sources[i + 1 :]:
-            if split_of_source[a] == split_of_source[b]:
+    by_sha: dict[str, list[str]] = defaultdict(list)
+    for src in sources:
+        by_sha[sha_of_source[src]].append(src)
+    for same in by_sha.values():
+        for i, a in enumerate(same):
+            for b in same[i + 1 :]:
+                if split_of_source[a] != split_of_source[b]:
+                    duplicates.append({"a": a, "b": b, "splits": [split_of_source[a], split_of_source[b]]})
+    # near-identical: only takes whose lengths agree within 2 % can match, so sweep them in length order
+    bits = {s: unpack(fingerprints[s]) for s in sources if fingerprints.get(s)}
+    order = sorted(bits, key=lambda s: (len(bits[s]), s))
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            if len(bits[b]) > 1.02 * len(bits[a]) + 1:
+                break
+            if split_of_source[a] == split_of_source[b] or sha_of_source[a] == sha_of_source[b]:
                 continue
-            pair = {"a": a, "b": b, "splits": [split_of_source[a], split_of_source[b]]}
-            if sha_of_source[a] == sha_of_source[b]:
-                duplicates.append(pair)
-                continue
-            fa, fb = fingerprints.get(a), fingerprints.get(b)
-            if fa and fb:
-                s = similarity(fa, fb)
-                if s is not None and s >= MATCH:
-                    near.append(dict(pair, similarity=round(s, 4)))
+            s = similarity_bits(bits[a], bits[b])
+            if s is not None and s >= MATCH:
+                x, y = sorted((a, b))
+                near.append({"a": x, "b": y, "splits": [split_of_source[x], split_of_source[y]],
+                             "similarity": round(s, 4)})
+    duplicates.sort(key=lambda p: (p["a"], p["b"]))
+    near.sort(key=lambda p: (p["a"], p["b"]))
     return {"group_overlap": overlap, "identical_sources": duplicates, "near_identical_audio": near,
             "clean": not (overlap or duplicates or near)}

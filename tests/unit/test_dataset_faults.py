@@ -127,3 +127,18 @@ def test_where_expressions(tmp_path):
     assert kept("duration > 0.35") == ["t2"]
     assert kept("nothing != x") == ["t0", "t1", "t2"]
     assert kept("wind > many") == []
+
+
+def test_progress_events_arrive_as_each_take_finishes(tmp_path):
+    from fieldrec.dataset.params import ConvertParams
+    from fieldrec.dataset.pipeline import ExportRequest, run_export
+
+    for i in range(3):
+        write_take(tmp_path / "src", f"t{i}", seconds=0.3, seed=i)
+    journal = tmp_path / "ds" / ".fieldrec" / "journal"
+    seen = []
+    summary = run_export(ExportRequest(sources=(str(tmp_path / "src"),), out_dir=str(tmp_path / "ds"),
+                                       convert=ConvertParams(samplerate=16000), workers=1),
+                         progress=lambda ev: seen.append((ev.done, ev.total, len(list(journal.glob("*.json"))))))
+    assert summary.exit_code == 0
+    assert seen == [(1, 3, 1), (2, 3, 2), (3, 3, 3)]
