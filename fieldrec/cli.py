@@ -1,4 +1,4 @@
-"""The command line: ``fieldrec [gui|devices|record|analyze|demo]``.
+"""The command line: ``fieldrec [gui|devices|record|analyze|export|demo]``.
 
 Bad input gets one clear line on stderr and a non-zero exit, never a traceback:
 exit 0 = done; 1 = a take ended by a fault (device lost, disk full) with its files kept, or a file could not
@@ -361,6 +361,127 @@ def _print_analysis(r: dict[str, Any]) -> None:
         print("  peaks           " + ", ".join(f"{p['hz']:.0f} Hz {p['dbfs']:.1f} dBFS" for p in peaks[:5]))
 
 
+def _export_request(args: argparse.Namespace) -> Any:
+    from datetime import date
+
+    from fieldrec.dataset import params as dp
+    from fieldrec.dataset.features import FeatureParams, parse_features
+    from fieldrec.dataset.pipeline import ExportRequest
+    from fieldrec.dataset.select import Filters, Where
+
+    def seconds(word: str) -> float:
+        w = word.strip().lower()
+        if w.endswith("ms"):
+            try:
+                value = float(w[:-2]) / 1000
+            except ValueError:
+                raise UsageError(f"cannot read the time {word!r}: use 1s, 500ms or 1m") from None
+            if value <= 0:
+                raise UsageError(f"the time must be more than zero, got {word!r}")
+            return value
+        return parse_duration(w)
+
+    def day(word: str | None, flag: str) -> date | None:
+        if word is None:
+            return None
+        try:
+            return date.fromisoformat(word)
+        except ValueError:
+            raise UsageError(f"{flag} must be a date YYYY-MM-DD, got {word!r}") from None
+
+    try:
+        container, subtype = dp.parse_format(args.format)
+        bbox = None
+        if args.bbox:
+            parts = [float(v) for v in args.bbox.split(",")]
+            if len(parts) != 4 or not (-90 <= parts[0] <= parts[2] <= 90 and -180 <= parts[1] <= parts[3] <= 180):
+                raise ValueError("--bbox must be SOUTH,WEST,NORTH,EAST in decimal degrees (south <= north, "
+                                 "west <= east)")
+            bbox = (parts[0], parts[1], parts[2], parts[3])
+        filters = Filters(
+            tags=tuple(args.tag or ()), labels=tuple(args.label or ()), label_by=args.label_by,
+            location=args.location, bbox=bbox, date_from=day(args.date_from, "--from"), date_to=day(args.date_to, "--to"),
+            min_duration=seconds(args.min_duration) if args.min_duration else None,
+            max_duration=seconds(args.max_duration) if args.max_duration else None,
+            max_clipped=args.max_clipped, min_snr=args.min_snr, max_noise_floor=args.max_noise_floor,
+            max_true_peak=args.max_true_peak, where=tuple(Where.parse(w) for w in args.where or ()),
+            include_incomplete=args.include_incomplete,
+        )
+        convert = dp.ConvertParams(samplerate=args.samplerate, container=container, subtype=subtype,
+                                   channels=dp.parse_channels(args.channels),
+                                   normalize=dp.parse_normalize(args.normalize))
+        segment = dp.parse_segment(args.segment, args.last_window, seconds)
+        names = parse_features(args.features)
+        if args.folds is not None and args.folds < 2:
+            raise ValueError("--folds must be at least 2")
+        split = dp.SplitParams(ratios=dp.parse_split(args.split), folds=args.folds, group_by=args.group_by,
+                               stratify_by=args.stratify_by, label_by=args.label_by, seed=args.seed)
+        layout = dp.LayoutParams(name=args.name or Path(args.out).name, coordinates=dp.parse_coordinates(args.coordinates))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.samplerate is not None and not 1000 <= args.samplerate <= 768000:
+        raise UsageError(f"--samplerate must be between 1000 and 768000 Hz, got {args.samplerate}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    return ExportRequest(
+        sources=tuple(args.sources), out_dir=args.out, filters=filters, convert=convert, segment=segment,
+        features=dp.FeatureChoice(names, FeatureParams().to_dict() if names else {}), split=split, layout=layout,
+        workers=args.workers, dask=args.dask, dry_run=args.dry_run,
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from fieldrec.dataset.pipeline import ExportInputError, run_export
+
+    req = _export_request(args)
+    if not req.dry_run:
+        _check_out_dir(Path(req.out_dir).expanduser())
+    bar = None
+    if sys.stderr.isatty() and not args.json and not req.dry_run:
+        from tqdm import tqdm
+        bar = tqdm(total=0, unit="take", file=sys.stderr)
+
+    def on_progress(ev: Any) -> None:
+        if bar is not None:
+            bar.total = ev.total
+            bar.set_postfix_str(ev.take_id[:30])
+            bar.update(1)
+
+    try:
+        summary = run_export(req, on_progress)
+    except ExportInputError as err:
+        raise UsageError(str(err)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(summary.to_dict(), allow_nan=False))
+        return summary.exit_code
+    for r in summary.problems:
+        print(f"skipped: {r.source}: {r.reason}", file=sys.stderr)
+    if req.dry_run:
+        print(f"dry run: {summary.found} found, {summary.selected} would be exported")
+        for split, ids in sorted(summary.planned.items()):
+            print(f"  {split}: {len(ids)} takes: {', '.join(ids)}")
+        for r in summary.rejected:
+            if r not in summary.problems:
+                print(f"  left out: {r.source}: {r.reason}")
+        return summary.exit_code
+    seconds_total = sum(o.duration_s for o in summary.outputs)
+    print(f"exported {summary.exported_takes} of {summary.found} takes ({summary.cached_takes} unchanged) to "
+          f"{summary.out_dir}: {len(summary.outputs)} files, {seconds_total:.1f} s; {len(summary.rejected)} left out "
+          f"(rejected.csv); {summary.executor}")
+    for split, row in summary.split_report.get("achieved", {}).items():
+        print(f"  {split:<10} {row['groups']:>5} groups {row['files']:>6} files {row['seconds']:>10.1f} s "
+              f"({100 * row['fraction_seconds']:.1f} % of the audio)")
+    audit = summary.leak_audit
+    if not audit.get("clean", True):
+        print(f"warning: leak audit: {len(audit['group_overlap'])} groups in two splits, "
+              f"{len(audit['identical_sources'])} identical and {len(audit['near_identical_audio'])} near-identical "
+              "takes across splits (see manifest.json)", file=sys.stderr)
+    return summary.exit_code
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Record a short take from the simulated source and show where it went and its levels."""
     ns = argparse.Namespace(
@@ -425,6 +546,42 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="one JSON object per file")
 
     add_commands(sub)
+    e = sub.add_parser("export", help="turn folders of takes into a training dataset (see docs/dataset.md)")
+    e.add_argument("sources", nargs="+", metavar="SRC", help="folders (searched recursively) and audio files")
+    e.add_argument("--out", "-o", required=True, help="dataset folder")
+    e.add_argument("--name", help="dataset name (default: the folder's name)")
+    e.add_argument("--samplerate", "-r", type=int, default=None, help="Hz (default: keep the source's)")
+    e.add_argument("--format", "-f", default="wav16", help="wav16 (default), wav24, float, flac16, flac24")
+    e.add_argument("--channels", default="keep", help="keep (default), mono, split (a file per channel) or N")
+    e.add_argument("--normalize", default=None, help="peak:-1 (dBFS) or lufs:-23 (LUFS); default none")
+    e.add_argument("--segment", default="whole", help="whole (default), window:LEN[:HOP], markers, events")
+    e.add_argument("--last-window", default="drop", help="drop (default), pad or keep the last partial window")
+    e.add_argument("--features", default="none", help="all, none (default) or NAME,NAME,...")
+    e.add_argument("--split", default="train=0.7,validation=0.15,test=0.15", help="NAME=RATIO,... (train=1: no split)")
+    e.add_argument("--folds", type=int, default=None, help="K folds instead of --split")
+    e.add_argument("--group-by", default="take", help="take (default), site, session, day, recorder or a KEY")
+    e.add_argument("--stratify-by", default=None, help="KEY to stratify the split by")
+    e.add_argument("--label-by", default="tag", help="KEY whose value is the label (default: the first tag)")
+    e.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    e.add_argument("--coordinates", default="keep", help="keep (default), round:N (decimals) or drop")
+    e.add_argument("--tag", action="append", help="only takes with this tag (repeatable: all of them)")
+    e.add_argument("--label", action="append", help="only takes with this label (repeatable: any of them)")
+    e.add_argument("--location", help="only takes whose location name contains this")
+    e.add_argument("--bbox", help="only takes inside SOUTH,WEST,NORTH,EAST (decimal degrees)")
+    e.add_argument("--from", dest="date_from", help="only takes recorded on or after YYYY-MM-DD")
+    e.add_argument("--to", dest="date_to", help="only takes recorded on or before YYYY-MM-DD")
+    e.add_argument("--min-duration", help="only takes at least this long (10s, 1m)")
+    e.add_argument("--max-duration", help="only takes at most this long")
+    e.add_argument("--max-clipped", type=int, help="only takes with at most this many clipped samples")
+    e.add_argument("--min-snr", type=float, help="only takes with at least this SNR (dB)")
+    e.add_argument("--max-noise-floor", type=float, help="only takes with a noise floor at most this (dBFS)")
+    e.add_argument("--max-true-peak", type=float, help="only takes with a true peak at most this (dBTP)")
+    e.add_argument("--where", action="append", help="KEY OP VALUE, e.g. 'habitat == forest' (repeatable)")
+    e.add_argument("--include-incomplete", action="store_true", help="also export interrupted takes")
+    e.add_argument("--workers", "-j", type=int, default=None, help="processes (default: the number of cores)")
+    e.add_argument("--dask", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS (tcp://host:8786)")
+    e.add_argument("--dry-run", action="store_true", help="print what would be exported and why the rest is not")
+    e.add_argument("--json", action="store_true", help="the summary as one JSON object")
 
     m = sub.add_parser("demo", help="record a short take from the simulated source")
     m.add_argument("--seconds", type=float, default=5.0)
@@ -450,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return {"gui": cmd_gui, "devices": cmd_devices, "record": cmd_record, "analyze": cmd_analyze,
-                    "demo": cmd_demo, **COMMANDS}[command](args)
+                    "export": cmd_export, "demo": cmd_demo, **COMMANDS}[command](args)
         except FlagError as err:
             raise UsageError(str(err)) from None
     except UsageError as err:
