@@ -27,6 +27,8 @@ import numpy as np
 
 SINK = "vin"
 DEVICE_NAME = "fieldrec_vin"  # the PortAudio (ALSA) device name
+OUT_SINK = "vout"  # a second null sink: the virtual output that playback tests play into
+OUTPUT_NAME = "rig_playback"  # its PortAudio (ALSA) playback device (no "fieldrec" in it: inputs match that)
 RATE = 48000
 CHANNELS = 2
 
@@ -75,6 +77,7 @@ class PulseRig:
         self.log_path = self.dir / "pulseaudio.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._sink_module: int | None = None
+        self._out_module: int | None = None
         self._feeds = 0
         (self.dir / "home").mkdir()
         (self.dir / "config" / "pulse").mkdir(parents=True)
@@ -88,7 +91,8 @@ class PulseRig:
         self.alsa_conf = self.dir / "alsa-fieldrec.conf"
         self.alsa_conf.write_text("".join(
             f'pcm.{name} {{\n    type pulse\n    device "{SINK}.monitor"\n}}\nctl.{name} {{\n    type pulse\n}}\n'
-            for name in (DEVICE_NAME, DEVICE_NAME + "2")))
+            for name in (DEVICE_NAME, DEVICE_NAME + "2"))
+            + f'pcm.{OUTPUT_NAME} {{\n    type pulse\n    device "{OUT_SINK}"\n}}\nctl.{OUTPUT_NAME} {{\n    type pulse\n}}\n')
         #: environment for clients (subprocesses and this process): where the daemon and the PCM are
         self.env = {
             "PULSE_SERVER": f"unix:{self.socket}",
@@ -123,6 +127,9 @@ class PulseRig:
         else:
             self.stop()
             raise RigError(f"pulseaudio did not answer within 15 s: {self.log_tail()}")
+        out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
+                          f"channels={CHANNELS}", "format=float32le")
+        self._out_module = int(out.stdout.strip())
         self.reload_sink()
 
     def stop(self) -> None:
@@ -161,6 +168,7 @@ class PulseRig:
                           f"channels={CHANNELS}", "format=float32le")
         self._sink_module = int(out.stdout.strip())
         self._pactl("set-default-source", f"{SINK}.monitor", check=False)
+        self._pactl("set-default-sink", SINK, check=False)
 
     def unload_sink(self) -> None:
         """Remove the sink: the virtual device is 'unplugged' (captures of it end)."""
@@ -201,6 +209,20 @@ class PulseRig:
                 ["arecord", "-q", "-D", DEVICE_NAME, "-f", "FLOAT_LE", "-r", str(RATE), "-c", str(CHANNELS),
                  "-d", str(max(1, round(seconds))), "-t", "wav", str(path)],
                 env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=err)
+
+
+    # ---- the virtual output --------------------------------------------------------------------------------
+    output_name = OUTPUT_NAME
+
+    def record_output(self, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
+        """Record what is played into the virtual output (its sink's monitor) as raw float32le, 48 kHz,
+        2 ch, until the returned ``parec`` is terminated. The monitor of an idle sink delivers its first
+        block about 1 s after the recording starts: wait that long before playing."""
+        with open(path, "wb") as out, open(self.dir / "parec-out.log", "ab") as err:
+            return subprocess.Popen(
+                ["parec", "--raw", "--format=float32le", f"--rate={RATE}", f"--channels={CHANNELS}",
+                 f"--device={OUT_SINK}.monitor", "--latency-msec=100", "--client-name=fieldrec-test-out"],
+                stdout=out, stderr=err, env={**os.environ, **self.env})
 
 
 def known_signal(seconds: float, seed: int = 7, quantise_bits: int | None = None) -> np.ndarray:

@@ -333,7 +333,10 @@ class LibraryWidget(QWidget):
         existing = [f for f in self.folders if f.is_dir()]
         missing = [f for f in self.folders if not f.is_dir()]
         records = scan(existing)
+        first = self.model.rowCount() == 0
         self.model.set_records(records)
+        if first and records:
+            self.table.resizeColumnsToContents()
         self._signature = self._folder_signature()
         watched = set(self.watcher.directories())
         wanted = {str(f) for f in folders_under(existing)}
