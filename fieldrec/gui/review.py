@@ -53,9 +53,9 @@ from fieldrec.library.index import load_sidecar
 from fieldrec.review.exchange import ExchangeError, export_markers, import_markers, merge_markers
 from fieldrec.review.frames import TakeReader
 from fieldrec.review.markers import MarkerError, TakeMarker, markers_from_sidecar, save_markers
-from fieldrec.review.overview import Overview, OverviewCancelled, load_or_build
+from fieldrec.review.overview import SPEC_NFFT, Overview, OverviewCancelled, load_or_build
 from fieldrec.review.selection import SelectionCancelled, selection_meters
-from fieldrec.review.spectra import FFT_SIZES, average_spectrum, range_spectrogram
+from fieldrec.review.spectra import FFT_SIZES, Spectrogram, average_spectrum, range_spectrogram
 from fieldrec.storage.errors import SidecarError
 from fieldrec.storage.sidecar import sidecar_path
 
@@ -73,6 +73,61 @@ class _Bridge(QObject):
 
     done = Signal(str, object, int)  # kind, result (or Exception), generation
     progress = Signal(float)
+
+
+class _SpectrogramWorker:
+    """One thread that computes the spectrogram of the newest requested range (older requests are dropped),
+    so the GUI thread never waits on the file. Wide views come from the overview's spectral columns."""
+
+    def __init__(self, audio: Path, bridge: _Bridge, gen: int) -> None:
+        self.audio, self.bridge, self.gen = audio, bridge, gen
+        self.overview: Overview | None = None
+        self._cond = threading.Condition()
+        self._request: tuple | None = None
+        self._closed = False
+        self.thread = threading.Thread(target=self._run, name="fieldrec-review-spectrogram", daemon=True)
+        self.thread.start()
+
+    def request(self, *args: Any) -> None:
+        with self._cond:
+            self._request = args
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        reader = None
+        try:
+            while True:
+                with self._cond:
+                    while self._request is None and not self._closed:
+                        self._cond.wait()
+                    if self._closed:
+                        return
+                    a, b, nfft, cols, channel = self._request
+                    self._request = None
+                try:
+                    ov = self.overview
+                    wide = ov.spectrogram(a, b, cols) if ov is not None and nfft == SPEC_NFFT and channel is None \
+                        else None
+                    if wide is not None:
+                        centres, db = wide
+                        freqs = np.fft.rfftfreq(SPEC_NFFT, 1.0 / ov.samplerate)
+                        sg: Any = Spectrogram(freqs, centres / ov.samplerate, db, a, b)
+                    else:
+                        if reader is None:
+                            reader = TakeReader(self.audio)
+                        sg = range_spectrogram(reader, a, b, nfft=nfft, max_columns=cols, channel=channel)
+                except Exception as err:  # said on the status line; the next request tries again
+                    sg = err
+                self.bridge.done.emit("spectrogram", sg, self.gen)
+        finally:
+            if reader is not None:
+                reader.close()
 
 
 class _SelectViewBox(pg.ViewBox):
@@ -140,6 +195,7 @@ class ReviewWidget(QWidget):
     overview_ready = Signal(object)
     meters_ready = Signal(dict)
     spectrum_ready = Signal(object)
+    spectrogram_ready = Signal(object)
 
     def __init__(self, config: GuiConfig | None = None, parent: QWidget | None = None,
                  cache_folder: Path | None = None) -> None:
@@ -162,6 +218,7 @@ class ReviewWidget(QWidget):
         self.last_meters: dict[str, Any] | None = None
         self.last_spectrum = None
         self.last_spectrogram = None
+        self.spectrogram_pending = False
         self.status_text = ""
         self._generation = 0
         self._threads: list[threading.Thread] = []
@@ -171,6 +228,7 @@ class ReviewWidget(QWidget):
         self._bridge.progress.connect(self._overview_progress)
         self.undo_stack = QUndoStack(self)
         self._player = None
+        self._spec_worker: _SpectrogramWorker | None = None
         self._build_ui()
 
     # ---------------------------------------------------------------- layout
@@ -404,14 +462,17 @@ class ReviewWidget(QWidget):
         self.set_cursor(0)
         self.busy_text.setText("building the overview…")
         self.busy_text.setPos(dur / 2, -LANE * (self.channels - 1) / 2)
+        self._spec_worker = _SpectrogramWorker(audio, self._bridge, self._generation)
         self._start_worker("overview", self._overview_job)
-        self._start_worker("spectrum", self._spectrum_job(0, self.frames))
         self._spec_timer.start(0)
 
     def close_take(self) -> None:
         """Stop playback and workers and release the file."""
         self.stop_playback()
         self._cancel.set()
+        if self._spec_worker is not None:
+            self._spec_worker.close()
+            self._spec_worker = None
         for t in self._threads:
             t.join(timeout=30)
         self._threads = []
@@ -477,8 +538,15 @@ class ReviewWidget(QWidget):
         if kind == "overview":
             self.overview, self.overview_cached = result
             self.busy_text.setText("")
+            if self._spec_worker is not None:
+                self._spec_worker.overview = self.overview
             self._redraw_waveform()
+            self._redraw_spectrogram()
+            # the whole take's spectrum after the overview pass, not competing with it for the disk
+            self._start_worker("spectrum", self._spectrum_job(0, self.frames))
             self.overview_ready.emit(self.overview)
+        elif kind == "spectrogram":
+            self._show_spectrogram(result)
         elif kind == "spectrum":
             self._show_spectrum(*result)
         elif kind == "meters":
@@ -523,16 +591,21 @@ class ReviewWidget(QWidget):
             curve.setData(x, y - c * LANE)
 
     def _redraw_spectrogram(self) -> None:
-        if self.reader is None:
+        """Ask the spectrogram worker for the visible range (the image follows when it is ready)."""
+        if self._spec_worker is None:
             return
         a, b = self.visible_frames()
-        nfft = int(self.fft_combo.currentData())
         cols = max(50, int(self.spec_plot.vb.width()) or 800)
-        sg = range_spectrogram(self.reader, a, b, nfft=nfft, max_columns=cols,
-                               channel=self.channel_combo.currentData())
+        self.spectrogram_pending = True
+        self._spec_worker.request(a, b, int(self.fft_combo.currentData()), cols, self.channel_combo.currentData())
+
+    def _show_spectrogram(self, sg: Spectrogram) -> None:
         self.last_spectrogram = sg
+        self.spectrogram_pending = False
+        a, b = sg.start, sg.stop
         self.image.setImage(sg.db, autoLevels=False, levels=(self.db_low.value(), self.db_high.value()))
         self.image.setRect(QRectF(a / self.samplerate, 0, (b - a) / self.samplerate, self.samplerate / 2))
+        self.spectrogram_ready.emit(sg)
 
     def _levels_changed(self, *_: object) -> None:
         lo, hi = self.db_low.value(), self.db_high.value()

@@ -7,6 +7,10 @@ frames (512 by default: an hour at 192 kHz gives 1.35 M buckets, 21.6 MB for 2 c
 (``platformdirs.user_cache_dir("fieldrec")/overview``) keyed by the file's resolved path, size and
 modification time, so the second open reads a few MB instead of the file.
 
+The same pass keeps a spectral overview: the power spectrum (dBFS, channels averaged, float16) of the first
+``SPEC_NFFT`` frames of every coarse bucket (32768 frames: 21,000 columns, 22 MB for an hour at 192 kHz), so
+a spectrogram of a view wider than one coarse bucket per screen column needs no file access.
+
 ``envelope(start, stop, columns)`` answers a view: per column the min and max of the frames it covers (full
 scale = 1.0), from the coarsest level that still has a bucket per column; when the view is narrower than
 that, from the file itself (at most ``columns * bucket`` frames are read).
@@ -26,12 +30,16 @@ import numpy as np
 import platformdirs
 import soundfile as sf
 
+from fieldrec.analysis.db import power_to_db
+from fieldrec.analysis.spectrum import get_window
+
 log = logging.getLogger(__name__)
 
 BUCKET = 512
 COARSE = 64  #: buckets per coarse bucket
-BLOCK_BUCKETS = 2048  #: buckets read per block (1 Mframe at 512)
-CACHE_VERSION = 1
+BLOCK_BUCKETS = 2048  #: buckets read per block (1 Mframe at 512); a multiple of COARSE
+SPEC_NFFT = 1024  #: FFT size of the spectral overview: one hann-windowed FFT at the start of each coarse bucket
+CACHE_VERSION = 2
 
 _INT_SCALE = {"PCM_16": 2.0**15, "PCM_24": 2.0**31, "PCM_32": 2.0**31}  # libsndfile scales 24-bit to int32
 
@@ -51,6 +59,28 @@ class Overview:
     mins: np.ndarray
     maxs: np.ndarray
     path: Path | None = None
+    spec_db: np.ndarray | None = None  #: (coarse buckets, SPEC_NFFT//2+1) float16 dBFS, or None
+
+    @property
+    def spec_hop(self) -> int:
+        """Frames between spectral-overview columns."""
+        return self.bucket * COARSE
+
+    def spectrogram(self, start: int, stop: int, columns: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(column centre frames, dBFS (bins, columns)) from the spectral overview: per screen column the
+        loudest value of each bin over the overview columns it covers. None when the view is too narrow
+        (fewer overview columns than ``columns``) or there is no spectral overview."""
+        if self.spec_db is None:
+            return None
+        hop = self.spec_hop
+        c0, c1 = max(0, int(start) // hop), min(self.spec_db.shape[0], -(-int(stop) // hop))
+        n = c1 - c0
+        if n < columns or n == 0:
+            return None
+        edges = np.unique(np.linspace(0, n, columns + 1).astype(np.int64))
+        db = np.maximum.reduceat(self.spec_db[c0:c1], edges[:-1], axis=0).astype(np.float32)
+        centres = (c0 + (edges[:-1] + edges[1:]) / 2) * hop
+        return centres, db.T
 
     def __post_init__(self) -> None:
         self._coarse = _reduce_level(self.mins, self.maxs, COARSE)
@@ -61,7 +91,8 @@ class Overview:
 
     @property
     def nbytes(self) -> int:
-        return self.mins.nbytes + self.maxs.nbytes + self._coarse[0].nbytes * 2
+        spec = 0 if self.spec_db is None else self.spec_db.nbytes
+        return self.mins.nbytes + self.maxs.nbytes + self._coarse[0].nbytes * 2 + spec
 
     def envelope(self, start: int, stop: int, columns: int,
                  reader: Callable[[int, int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,7 +159,12 @@ def build_overview(path: str | os.PathLike[str], bucket: int = BUCKET,
         maxs = np.empty((n_buckets, channels), np.float32)
         block = bucket * BLOCK_BUCKETS
         buf = np.empty((block, channels), dtype=dtype)
+        hop = bucket * COARSE
+        spec = np.empty((-(-frames // hop), SPEC_NFFT // 2 + 1), np.float16)
+        window = get_window("hann", SPEC_NFFT)
+        spec_scale = (2.0 / window.sum()) ** 2 / (scale or 1.0) ** 2
         done_b = 0
+        done_c = 0
         read = 0
         while read < frames:
             if cancelled is not None and cancelled():
@@ -138,25 +174,36 @@ def build_overview(path: str | os.PathLike[str], bucket: int = BUCKET,
                 break
             full = n // bucket
             if full:
-                view = buf[: full * bucket].reshape(full, bucket, channels)
-                mins[done_b:done_b + full] = view.min(axis=1)
-                maxs[done_b:done_b + full] = view.max(axis=1)
+                for c in range(channels):  # one channel at a time: ~15x faster than reducing the middle axis
+                    col = buf[: full * bucket, c].reshape(full, bucket)
+                    mins[done_b:done_b + full, c] = col.min(axis=1)
+                    maxs[done_b:done_b + full, c] = col.max(axis=1)
             if n % bucket:
                 tail = buf[full * bucket:n]
                 mins[done_b + full] = tail.min(axis=0)
                 maxs[done_b + full] = tail.max(axis=0)
                 full += 1
             done_b += full
+            firsts = np.arange(0, n, hop)  # block starts are multiples of hop (BLOCK_BUCKETS % COARSE == 0)
+            segs = np.zeros((firsts.size, SPEC_NFFT, channels), np.float64)
+            for i, f0 in enumerate(firsts):
+                part = buf[f0:min(n, f0 + SPEC_NFFT)]
+                segs[i, :part.shape[0]] = part
+            fft = np.fft.rfft(segs * window[None, :, None], axis=1)
+            power = (fft.real ** 2 + fft.imag ** 2).mean(axis=2) * spec_scale
+            spec[done_c:done_c + firsts.size] = power_to_db(power)
+            done_c += firsts.size
             read += n
             if progress is not None:
                 progress(read / frames)
     if done_b < n_buckets:  # a file shorter than its header: the rest is silence on screen
         mins[done_b:] = 0
         maxs[done_b:] = 0
+        spec[done_c:] = -np.inf
     if scale:
         mins /= scale
         maxs /= scale
-    return Overview(sr, channels, frames, bucket, mins, maxs, path)
+    return Overview(sr, channels, frames, bucket, mins, maxs, path, spec)
 
 
 def cache_dir() -> Path:
@@ -183,7 +230,8 @@ def load_or_build(path: str | os.PathLike[str], folder: Path | None = None, buck
     try:
         with np.load(cached) as z:
             meta = z["meta"]
-            ov = Overview(int(meta[0]), int(meta[1]), int(meta[2]), int(meta[3]), z["mins"], z["maxs"], path)
+            ov = Overview(int(meta[0]), int(meta[1]), int(meta[2]), int(meta[3]), z["mins"], z["maxs"], path,
+                          z["spec_db"])
         return ov, True
     except FileNotFoundError:
         pass
@@ -196,7 +244,7 @@ def load_or_build(path: str | os.PathLike[str], folder: Path | None = None, buck
         fd, tmp = tempfile.mkstemp(prefix=".overview-", suffix=".npz", dir=folder)
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, meta=np.array([ov.samplerate, ov.channels, ov.frames, ov.bucket], np.int64),
-                     mins=ov.mins, maxs=ov.maxs)
+                     mins=ov.mins, maxs=ov.maxs, spec_db=ov.spec_db)
         os.replace(tmp, cached)
     except OSError as err:
         log.warning("overview cache not written in %s: %s", folder, err)

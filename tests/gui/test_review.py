@@ -53,7 +53,8 @@ def view(qtbot, tmp_path, qapp):
 def _open(qtbot, view: ReviewWidget, take: Path) -> None:
     with qtbot.waitSignal(view.overview_ready, timeout=30000):
         view.open_take(take)
-    qtbot.waitUntil(lambda: view.last_spectrum is not None, timeout=30000)
+    qtbot.waitUntil(lambda: view.last_spectrum is not None and view.last_spectrogram is not None
+                    and not view.spectrogram_pending, timeout=30000)
 
 
 def test_overview_and_spectrogram_cover_the_take(qtbot, view, take):
@@ -72,7 +73,8 @@ def test_overview_and_spectrogram_cover_the_take(qtbot, view, take):
     assert np.isclose(rect.left(), 0) and np.isclose(rect.width(), frames / sr)
     assert np.isclose(rect.height(), sr / 2)
 
-    view.set_fft_size(4096)
+    with qtbot.waitSignal(view.spectrogram_ready, timeout=30000):
+        view.set_fft_size(4096)
     view.set_colour_range(-100, -30)
     assert view.last_spectrogram.db.shape[0] == 2049 and view.image.levels.tolist() == [-100, -30]
 

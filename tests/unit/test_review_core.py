@@ -151,3 +151,19 @@ def test_overview_of_16_bit_and_float(tmp_path):
         assert np.array_equal(ov.mins[:, 2], back.reshape(50, 100, 3).min(axis=1)[:, 2])
         edges, mins, maxs = ov.envelope(0, 5000, 10)
         assert mins.shape == (10, 3) and np.array_equal(maxs.max(axis=0), back.max(axis=0))
+
+
+def test_spectral_overview_shows_a_tone(tmp_path):
+    sr = 8000
+    t = np.arange(60 * sr) / sr
+    x = np.stack([0.5 * np.sin(2 * np.pi * 1000 * t), np.zeros_like(t)], axis=1)
+    path = tmp_path / "tone.wav"
+    sf.write(str(path), x, sr, subtype="PCM_24")
+    ov = build_overview(path)
+    centres, db = ov.spectrogram(0, x.shape[0], 10)
+    assert db.shape == (513, 10) and 0 < centres[0] < centres[-1] < x.shape[0]
+    freqs = np.fft.rfftfreq(1024, 1 / sr)
+    assert np.all(freqs[db.argmax(axis=0)] == 1000.0)
+    # half the power (one of two channels) of a 0.5-amplitude sine: 20 log10(0.5) - 3 dB
+    assert np.allclose(db.max(axis=0), 20 * np.log10(0.5) - 10 * np.log10(2), atol=0.1)
+    assert ov.spectrogram(0, 40000, 10) is None  # too narrow: the view computes it from the file
