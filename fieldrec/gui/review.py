@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QGraphicsItem,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -177,7 +178,11 @@ def _style(plot: pg.PlotItem) -> None:
     font = QFont()
     font.setPointSize(9)
     for ax in ("left", "bottom"):
-        plot.getAxis(ax).setTickFont(font)
+        axis = plot.getAxis(ax)
+        axis.setTickFont(font)
+        # axis text is the costliest thing to paint in software: keep it as a pixmap, redrawn when ticks change
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def _fmt_db(v: Any, unit: str = "") -> str:
