@@ -5,6 +5,10 @@ PortAudio lists devices once when it initialises). It owns a temporary runtime d
 runs a null sink ``vin`` (48 kHz, 2 ch, float32) and exposes the sink's monitor to ALSA as the PCM
 ``fieldrec_vin`` (and a twin, ``fieldrec_vin2``, so name-ambiguity can be tested against real devices).
 Whatever is played into ``vin`` (``feed``) is what a capture of ``fieldrec_vin`` records, bit for bit.
+A second null sink ``vout`` is the virtual output for playback tests: PortAudio plays into it as the ALSA PCM
+``rig_playback`` and ``record_output`` records its monitor with ``parec`` (bit-exact, except that a stream
+connecting to the idle sink loses its first ~0.1-0.25 s to PulseAudio's rewind, and an underrun inserts
+silence without losing frames).
 
 Measured traps: a ``pacat`` feeder at 20 ms latency underruns on a busy 2-core box and leaves gaps in the
 virtual device itself, so ``feed`` plays a pre-generated file with a 500 ms buffer; when a stream connects

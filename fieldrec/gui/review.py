@@ -249,6 +249,8 @@ class ReviewWidget(QWidget):
         self.db_low.setToolTip("spectrogram colour range: bottom (dBFS)")
         self.db_high.setToolTip("spectrogram colour range: top (dBFS)")
         self.channel_combo = QComboBox()
+        self.channel_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.channel_combo.setMinimumContentsLength(12)
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("play the selection, or from the cursor (Space)")
         self.output_combo = QComboBox()

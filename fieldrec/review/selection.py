@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fieldrec.analysis.meters import MeterBank
-from fieldrec.analyze import clip_level_for_subtype
+from fieldrec.formats import clip_level_for_subtype
 from fieldrec.review.frames import TakeReader
 
 BLOCK_FRAMES = 65536
