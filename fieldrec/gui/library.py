@@ -272,6 +272,7 @@ class LibraryWidget(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
+        header.setResizeContentsPrecision(40)  # fit columns to the first rows only: a thousand rows cost seconds
         self.table.setStyleSheet(
             f"QTableView {{ background: {theme.PANEL}; selection-background-color: #2f4f6f; }}"
             f"QHeaderView::section {{ background: {theme.PANEL_2}; color: {theme.TEXT}; padding: 3px; border: 0; }}")

@@ -15,6 +15,7 @@ changes (it must keep returning a v1-shaped dict, or ``record_from_sidecar`` cha
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable
@@ -27,13 +28,26 @@ import soundfile as sf
 
 from fieldrec.storage.errors import SidecarError
 from fieldrec.storage.hashing import sha256_file
-from fieldrec.storage.sidecar import read_sidecar
+from fieldrec.storage.sidecar import SCHEMA_VERSION, read_sidecar
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".rf64")
 
 
 def load_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """THE way the library and review read a sidecar: a schema-v1 dict; raises ``SidecarError``."""
+    """THE way the library and review read a sidecar: a schema-v1 dict; raises ``SidecarError``.
+
+    A sidecar already at ``SCHEMA_VERSION`` is returned as parsed (``read_sidecar`` deep-copies it to
+    migrate, which triples the cost of listing a thousand takes); anything else (an old version, a file that
+    is missing, not UTF-8, not JSON, not an object) goes through ``read_sidecar`` for its migration or its
+    one-line error.
+    """
+    try:
+        data = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return read_sidecar(path)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if type(version) is int and version == SCHEMA_VERSION:
+        return data
     return read_sidecar(path)
 
 
@@ -172,7 +186,8 @@ def check_record(record: TakeRecord, *, header: bool = True) -> TakeRecord:
             problems.append("the sidecar names no audio file")
         return replace(record, problems=tuple(problems))
     try:
-        size = record.audio.stat().st_size
+        st = record.audio.stat()
+        size = st.st_size
     except FileNotFoundError:
         problems.append(f"audio file {record.audio.name} is missing")
         return replace(record, problems=tuple(problems))
@@ -187,7 +202,7 @@ def check_record(record: TakeRecord, *, header: bool = True) -> TakeRecord:
             problems.append(f"size mismatch: the audio file has {size} bytes, the sidecar says "
                             f"{record.sidecar_bytes}")
     if header and record.frames is not None and record.state != "recording" and (
-            size != record.sidecar_bytes or _newer_than_sidecar(record)):
+            size != record.sidecar_bytes or _newer_than_sidecar(record, st.st_mtime)):
         try:
             frames = sf.info(str(record.audio)).frames
         except (sf.LibsndfileError, RuntimeError, OSError):
@@ -199,13 +214,13 @@ def check_record(record: TakeRecord, *, header: bool = True) -> TakeRecord:
     return replace(record, problems=tuple(problems))
 
 
-def _newer_than_sidecar(record: TakeRecord) -> bool:
+def _newer_than_sidecar(record: TakeRecord, audio_mtime: float) -> bool:
     """True when the audio was modified after its sidecar was last written (by more than 2 s)."""
-    if record.sidecar is None or record.audio is None:
+    if record.sidecar is None:
         return True
     try:
-        return record.audio.stat().st_mtime > record.sidecar.stat().st_mtime + 2.0
-    except OSError:
+        return audio_mtime > record.sidecar.stat().st_mtime + 2.0
+    except FileNotFoundError:  # removed since it was read: check the header
         return True
 
 

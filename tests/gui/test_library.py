@@ -3,6 +3,8 @@ when a take is added, and marks the problems `fieldrec check` reports."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -192,3 +194,30 @@ def test_library_window_opens_the_activated_take_in_review(qtbot, folder, tmp_pa
     w.open_take(broken)
     assert "cannot open broken.wav" in w.review.status_text
     w.close()
+
+
+def test_index_faults_are_rows_not_crashes(tmp_path):
+    from fieldrec.library.index import check_record, record_from_sidecar, verify_hash
+
+    take = record_take(tmp_path, 1.0, location="faults")
+    side = take.with_suffix(".json")
+    data = load_sidecar(side)
+    data["recording"]["start_local"] = "yesterday at dawn"
+    data["recording"]["start_utc"] = None
+    side.write_text(json.dumps(data))
+    (r,) = scan([tmp_path])
+    assert r.start is None and r.problems == ()  # an unreadable time sorts last, the take is still listed
+    side.unlink()  # removed after it was read: the header is checked instead of the dates
+    assert check_record(record_from_sidecar(side, data)).problems == ()
+    take.unlink()
+    assert any("cannot hash" in p for p in verify_hash(r).problems)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)  # stat fails with ELOOP, not "missing"
+    side.write_text(json.dumps(dict(data, file=dict(data["file"], name="loop.wav"))))
+    (r,) = [x for x in scan([tmp_path]) if x.sidecar == side]
+    assert any("cannot be read" in p for p in r.problems)
+    take.write_bytes(b"RIFF....WAVEjunk" * 10)  # not audio, and newer than its sidecar
+    side.write_text(json.dumps(data))
+    os.utime(side, (1, 1))
+    (r,) = [x for x in scan([tmp_path]) if x.sidecar == side]
+    assert any("not readable audio" in p for p in r.problems)

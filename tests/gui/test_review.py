@@ -242,3 +242,37 @@ def test_playback_errors_are_said(qtbot, view, take, pulse_rig):
     view.config.output_device = "no-such-output"
     _open(qtbot, view, take)
     assert not view.start_playback() and "no output device matches" in view.status_text
+
+
+def test_faults_said_on_the_status_line(qtbot, view, take, tmp_path):
+    _open(qtbot, view, take)
+    view.add_marker(view.frames + 10, "late")  # outside the take: refused, nothing saved
+    assert "markers not saved" in view.status_text and "outside the take" in view.status_text
+    assert json.loads(take.with_suffix(".json").read_text())["markers"] == []
+    with qtbot.waitSignal(view.spectrogram_ready, timeout=10000, raising=False):
+        view._spec_worker.request(0, 1000, 0, 50, None)  # FFT size 0: the worker says why and goes on
+    qtbot.waitUntil(lambda: "spectrogram failed" in view.status_text, timeout=10000)
+    view._redraw_spectrogram()
+    qtbot.waitUntil(lambda: not view.spectrogram_pending, timeout=10000)
+
+    def broken(cancel):
+        raise OSError("disk unplugged")
+
+    view._start_worker("meters", broken)
+    qtbot.waitUntil(lambda: "meters failed: disk unplugged" in view.status_text, timeout=10000)
+
+    view.output_combo.setCurrentIndex(view.output_combo.count() - 1)  # saved in the settings file
+    saved = json.loads(view.config.settings_path.read_text())
+    assert saved["output_device"] == view.output_combo.currentData()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    view.config.settings_path = blocker / "gui.json"
+    view.output_combo.setCurrentIndex(0)
+    assert "settings not saved" in view.status_text
+
+
+def test_overview_build_can_be_cancelled(take):
+    from fieldrec.review.overview import OverviewCancelled, build_overview
+
+    with pytest.raises(OverviewCancelled):
+        build_overview(take, cancelled=lambda: True)
