@@ -29,13 +29,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QGraphicsItem,
     QHBoxLayout,
     QHeaderView,
@@ -50,85 +49,22 @@ from PySide6.QtWidgets import (
 
 from fieldrec.gui import theme
 from fieldrec.gui.config import GuiConfig, save_config
+from fieldrec.gui.review_markers import MarkerEditing
+from fieldrec.gui.review_workers import Bridge, SpectrogramWorker
 from fieldrec.library.index import load_sidecar
-from fieldrec.review.exchange import ExchangeError, export_markers, import_markers, merge_markers
 from fieldrec.review.frames import TakeReader
-from fieldrec.review.markers import MarkerError, TakeMarker, markers_from_sidecar, save_markers
-from fieldrec.review.overview import SPEC_NFFT, Overview, OverviewCancelled, load_or_build
+from fieldrec.review.markers import TakeMarker, markers_from_sidecar
+from fieldrec.review.overview import Overview, OverviewCancelled, load_or_build
 from fieldrec.review.selection import SelectionCancelled, selection_meters
-from fieldrec.review.spectra import FFT_SIZES, Spectrogram, average_spectrum, range_spectrogram
+from fieldrec.review.spectra import FFT_SIZES, Spectrogram, average_spectrum
 from fieldrec.storage.errors import SidecarError
 from fieldrec.storage.sidecar import sidecar_path
 
 log = logging.getLogger(__name__)
 
 LANE = 2.4  # vertical distance between channel lanes (a lane spans -1..1)
-MARKER_COLOUR = theme.ORANGE
-REGION_BRUSH = QColor(255, 159, 28, 40)
 SELECTION_BRUSH = QColor(79, 179, 255, 50)
 AXIS_WIDTH = 62  # px: the waveform and spectrogram must start at the same x for their time axes to line up
-
-
-class _Bridge(QObject):
-    """Delivers a worker's result to the GUI thread (queued signal)."""
-
-    done = Signal(str, object, int)  # kind, result (or Exception), generation
-    progress = Signal(float)
-
-
-class _SpectrogramWorker:
-    """One thread that computes the spectrogram of the newest requested range (older requests are dropped),
-    so the GUI thread never waits on the file. Wide views come from the overview's spectral columns."""
-
-    def __init__(self, audio: Path, bridge: _Bridge, gen: int) -> None:
-        self.audio, self.bridge, self.gen = audio, bridge, gen
-        self.overview: Overview | None = None
-        self._cond = threading.Condition()
-        self._request: tuple | None = None
-        self._closed = False
-        self.thread = threading.Thread(target=self._run, name="fieldrec-review-spectrogram", daemon=True)
-        self.thread.start()
-
-    def request(self, *args: Any) -> None:
-        with self._cond:
-            self._request = args
-            self._cond.notify()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self.thread.join(timeout=30)
-
-    def _run(self) -> None:
-        reader = None
-        try:
-            while True:
-                with self._cond:
-                    while self._request is None and not self._closed:
-                        self._cond.wait()
-                    if self._closed:
-                        return
-                    a, b, nfft, cols, channel = self._request
-                    self._request = None
-                try:
-                    ov = self.overview
-                    wide = ov.spectrogram(a, b, cols) if ov is not None and nfft == SPEC_NFFT and channel is None \
-                        else None
-                    if wide is not None:
-                        centres, db = wide
-                        freqs = np.fft.rfftfreq(SPEC_NFFT, 1.0 / ov.samplerate)
-                        sg: Any = Spectrogram(freqs, centres / ov.samplerate, db, a, b)
-                    else:
-                        if reader is None:
-                            reader = TakeReader(self.audio)
-                        sg = range_spectrogram(reader, a, b, nfft=nfft, max_columns=cols, channel=channel)
-                except Exception as err:  # said on the status line; the next request tries again
-                    sg = err
-                self.bridge.done.emit("spectrogram", sg, self.gen)
-        finally:
-            if reader is not None:
-                reader.close()
 
 
 class _SelectViewBox(pg.ViewBox):
@@ -156,21 +92,6 @@ class _SelectViewBox(pg.ViewBox):
         super().mouseClickEvent(ev)
 
 
-class _MarkersCommand(QUndoCommand):
-    """One marker edit: the whole marker list before and after (markers are few; this is always right)."""
-
-    def __init__(self, view: ReviewWidget, before: tuple[TakeMarker, ...], after: tuple[TakeMarker, ...],
-                 text: str) -> None:
-        super().__init__(text)
-        self.view, self.before, self.after = view, before, after
-
-    def redo(self) -> None:
-        self.view._apply_markers(self.after)
-
-    def undo(self) -> None:
-        self.view._apply_markers(self.before)
-
-
 def _style(plot: pg.PlotItem) -> None:
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setMenuEnabled(False)
@@ -193,7 +114,7 @@ def _fmt_db(v: Any, unit: str = "") -> str:
     return f"{v:.1f}{unit}"
 
 
-class ReviewWidget(QWidget):
+class ReviewWidget(MarkerEditing, QWidget):
     """Review of one take; ``open_take(path)`` loads it. Emits ``markers_saved`` after every marker save."""
 
     markers_saved = Signal(list)
@@ -228,12 +149,12 @@ class ReviewWidget(QWidget):
         self._generation = 0
         self._threads: list[threading.Thread] = []
         self._cancel = threading.Event()
-        self._bridge = _Bridge()
+        self._bridge = Bridge()
         self._bridge.done.connect(self._worker_done)
         self._bridge.progress.connect(self._overview_progress)
         self.undo_stack = QUndoStack(self)
         self._player = None
-        self._spec_worker: _SpectrogramWorker | None = None
+        self._spec_worker: SpectrogramWorker | None = None
         self._build_ui()
 
     # ---------------------------------------------------------------- layout
@@ -469,7 +390,7 @@ class ReviewWidget(QWidget):
         self.set_cursor(0)
         self.busy_text.setText("building the overview…")
         self.busy_text.setPos(dur / 2, -LANE * (self.channels - 1) / 2)
-        self._spec_worker = _SpectrogramWorker(audio, self._bridge, self._generation)
+        self._spec_worker = SpectrogramWorker(audio, self._bridge, self._generation)
         self._start_worker("overview", self._overview_job)
         self._spec_timer.start(0)
 
@@ -807,139 +728,6 @@ class ReviewWidget(QWidget):
             (t0, t1), _ = self.wave_plot.viewRange()
             if t > t1:  # page along when the cursor leaves the view
                 self.wave_plot.setXRange(t, t + (t1 - t0), padding=0)
-
-    # ---------------------------------------------------------------- markers
-    def _apply_markers(self, markers: tuple[TakeMarker, ...]) -> None:
-        """Show and save ``markers`` (called by the undo commands)."""
-        self.markers = tuple(sorted(markers))
-        if self.sidecar is not None:
-            try:
-                saved = save_markers(self.sidecar, self.markers)
-            except (SidecarError, MarkerError) as err:
-                self._say(f"markers not saved: {err}")
-            else:
-                self.markers = tuple(saved)
-                self._say(f"{len(saved)} marker(s) saved to {self.sidecar.name}")
-                self.markers_saved.emit(list(saved))
-        self._draw_markers()
-        self._fill_marker_table()
-
-    def edit_markers(self, after: tuple[TakeMarker, ...] | list[TakeMarker], text: str) -> None:
-        """Replace the markers as one undoable edit."""
-        self.undo_stack.push(_MarkersCommand(self, self.markers, tuple(sorted(after)), text))
-
-    def add_marker(self, frame: int | None = None, label: str = "") -> None:
-        frame = self.cursor_frame if frame is None else int(frame)
-        self.edit_markers((*self.markers, TakeMarker(frame, 0, label or f"marker {len(self.markers) + 1}")),
-                          "add marker")
-
-    def add_region(self, frames: tuple[int, int] | None = None, label: str = "") -> None:
-        frames = frames or self.selection
-        if frames is None:
-            self._say("select a range first (Shift+drag), then add a region")
-            return
-        a, b = frames
-        self.edit_markers((*self.markers, TakeMarker(a, b - a, label or f"region {len(self.markers) + 1}")),
-                          "add region")
-
-    def move_marker(self, index: int, frame: int, length: int | None = None) -> None:
-        m = self.markers[index]
-        new = TakeMarker(int(max(0, min(self.frames, frame))), m.length if length is None else int(length), m.label)
-        rest = [x for i, x in enumerate(self.markers) if i != index]
-        self.edit_markers((*rest, new), "move marker")
-
-    def rename_marker(self, index: int, label: str) -> None:
-        m = self.markers[index]
-        rest = [x for i, x in enumerate(self.markers) if i != index]
-        self.edit_markers((*rest, TakeMarker(m.frame, m.length, label)), "rename marker")
-
-    def delete_marker(self, index: int) -> None:
-        self.edit_markers(tuple(x for i, x in enumerate(self.markers) if i != index), "delete marker")
-
-    def _delete_selected_marker(self) -> None:
-        rows = self.marker_table.selectionModel().selectedRows()
-        if rows:
-            self.delete_marker(rows[0].row())
-
-    def _draw_markers(self) -> None:
-        for item in self.marker_items:
-            self.wave_plot.removeItem(item)
-        self.marker_items = []
-        for i, m in enumerate(self.markers):
-            t = m.frame / self.samplerate
-            if m.is_region:
-                item = pg.LinearRegionItem((t, m.end / self.samplerate), brush=REGION_BRUSH,
-                                           pen=pg.mkPen(MARKER_COLOUR), movable=True)
-                item.setZValue(8)
-                label = pg.InfLineLabel(item.lines[0], text=m.label, position=0.92, anchors=[(0, 0), (0, 0)],
-                                        color=MARKER_COLOUR)
-                item._fieldrec_label = label
-                item.sigRegionChangeFinished.connect(lambda it, i=i: self._region_dragged(i, it))
-            else:
-                item = pg.InfiniteLine(pos=t, angle=90, movable=True, pen=pg.mkPen(MARKER_COLOUR, width=2),
-                                       hoverPen=pg.mkPen(theme.YELLOW, width=3), label=m.label,
-                                       labelOpts={"color": MARKER_COLOUR, "position": 0.92})
-                item.setZValue(10)
-                item.sigPositionChangeFinished.connect(lambda line, i=i: self._marker_dragged(i, line))
-            self.wave_plot.addItem(item, ignoreBounds=True)
-            self.marker_items.append(item)
-
-    def _marker_dragged(self, index: int, line: pg.InfiniteLine) -> None:
-        self.move_marker(index, round(line.value() * self.samplerate))
-
-    def _region_dragged(self, index: int, item: pg.LinearRegionItem) -> None:
-        t0, t1 = item.getRegion()
-        a, b = round(t0 * self.samplerate), round(t1 * self.samplerate)
-        self.move_marker(index, a, b - a)
-
-    def _fill_marker_table(self) -> None:
-        self.marker_table.blockSignals(True)
-        self.marker_table.setRowCount(len(self.markers))
-        for i, m in enumerate(self.markers):
-            cells = (f"{m.frame / self.samplerate:.3f}", f"{m.length / self.samplerate:.3f}" if m.length else "",
-                     m.label)
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if j < 2:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.marker_table.setItem(i, j, item)
-        self.marker_table.blockSignals(False)
-
-    def _marker_item_changed(self, item: QTableWidgetItem) -> None:
-        if item.column() == 2 and item.row() < len(self.markers) and item.text() != self.markers[item.row()].label:
-            self.rename_marker(item.row(), item.text())
-
-    # ---------------------------------------------------------------- exchange
-    def export_markers_to(self, path: str | Path, fmt: str) -> None:
-        Path(path).write_text(export_markers(self.markers, self.samplerate, fmt), encoding="utf-8")
-        self._say(f"{len(self.markers)} marker(s) exported to {Path(path).name} ({fmt})")
-
-    def import_markers_from(self, path: str | Path, replace: bool = False) -> int:
-        """Add (or with ``replace`` put in place of) the markers of an Audacity/Raven file; one undo step."""
-        try:
-            new = import_markers(Path(path).read_text(encoding="utf-8-sig"), self.samplerate)
-        except (OSError, UnicodeDecodeError, ExchangeError) as err:
-            self._say(f"cannot import {Path(path).name}: {err}")
-            return 0
-        self.edit_markers(new if replace else merge_markers(self.markers, new), "import markers")
-        return len(new)
-
-    def _export_dialog(self) -> None:
-        if self.audio is None:
-            return
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export markers", str(self.audio.with_suffix(".txt")),
-            "Audacity label track (*.txt);;Raven selection table (*.selections.txt)")
-        if path:
-            self.export_markers_to(path, "raven" if "Raven" in chosen else "audacity")
-
-    def _import_dialog(self) -> None:
-        if self.audio is None:
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Import markers", str(self.audio.parent),
-                                              "Label tracks and selection tables (*.txt);;All files (*)")
-        if path:
-            self.import_markers_from(path)
 
     def _say(self, text: str) -> None:
         self.status_text = text
