@@ -1,4 +1,4 @@
-"""The command line: ``fieldrec [gui|devices|record|analyze|export|demo]``.
+"""The command line: ``fieldrec [gui|devices|record|analyze|export|library|markers|demo|...]``.
 
 Bad input gets one clear line on stderr and a non-zero exit, never a traceback:
 exit 0 = done; 1 = a take ended by a fault (device lost, disk full) with its files kept, or a file could not
@@ -511,6 +511,62 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run([])
 
 
+def cmd_library(args: argparse.Namespace) -> int:
+    folders = [Path(f).expanduser() for f in args.folders]
+    for f in folders:
+        if not f.is_dir():
+            raise UsageError(f"{f} is not a folder; give the folders that hold your takes")
+    if not _have_display():
+        raise UsageError("no display (DISPLAY is not set); the library is a window")
+    try:
+        from fieldrec.gui.library_window import run_library
+    except ImportError as err:
+        raise UsageError(f"the window cannot start: {err}") from None
+    return run_library(folders)
+
+
+def cmd_markers(args: argparse.Namespace) -> int:
+    from fieldrec.review.exchange import ExchangeError, export_markers, import_markers, merge_markers
+    from fieldrec.review.markers import MarkerError, load_markers, resolve_take, save_markers
+    from fieldrec.storage.errors import SidecarError
+
+    try:
+        _audio, side = resolve_take(args.take)
+        markers, samplerate, _frames = load_markers(side)
+    except (SidecarError, MarkerError) as err:
+        raise UsageError(str(err)) from None
+    if args.export:
+        text = export_markers(markers, samplerate, args.export)
+        if args.out:
+            try:
+                Path(args.out).write_text(text, encoding="utf-8")
+            except OSError as err:
+                raise UsageError(f"cannot write {args.out}: {err.strerror or err}") from None
+            print(f"{len(markers)} marker(s) written to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    if args.out:
+        raise UsageError("--out goes with --export")
+    try:
+        text = Path(args.import_file).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{args.import_file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {args.import_file}: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        new = import_markers(text, samplerate)
+        merged = new if args.replace else merge_markers(markers, new)
+        saved = save_markers(side, merged)
+    except ExchangeError as err:
+        raise UsageError(f"{args.import_file}: {err}") from None
+    except (SidecarError, MarkerError) as err:
+        raise UsageError(str(err)) from None
+    print(f"{len(new)} marker(s) read from {args.import_file}; the take has {len(saved)} now ({side.name})",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 
@@ -583,6 +639,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dry-run", action="store_true", help="print what would be exported and why the rest is not")
     e.add_argument("--json", action="store_true", help="the summary as one JSON object")
 
+    lib = sub.add_parser("library", help="open the library of takes under folders, with the review view")
+    lib.add_argument("folders", nargs="+", metavar="DIR")
+
+    mk = sub.add_parser("markers", help="export a take's markers for Audacity or Raven, or import them")
+    mk.add_argument("take", metavar="TAKE", help="the take's audio file or its sidecar (.json)")
+    how = mk.add_mutually_exclusive_group(required=True)
+    how.add_argument("--export", choices=("audacity", "raven"), help="write the markers in this format")
+    how.add_argument("--import", dest="import_file", metavar="FILE",
+                     help="add the markers of an Audacity label track or a Raven selection table")
+    mk.add_argument("--out", metavar="FILE", help="with --export: write here instead of to stdout")
+    mk.add_argument("--replace", action="store_true", help="with --import: replace the take's markers")
+
     m = sub.add_parser("demo", help="record a short take from the simulated source")
     m.add_argument("--seconds", type=float, default=5.0)
     m.add_argument("--out", default=str(default_out_dir()))
@@ -607,7 +675,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return {"gui": cmd_gui, "devices": cmd_devices, "record": cmd_record, "analyze": cmd_analyze,
-                    "export": cmd_export, "demo": cmd_demo, **COMMANDS}[command](args)
+                    "export": cmd_export, "demo": cmd_demo,
+                    "library": cmd_library, "markers": cmd_markers, **COMMANDS}[command](args)
         except FlagError as err:
             raise UsageError(str(err)) from None
     except UsageError as err:

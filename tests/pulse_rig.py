@@ -5,6 +5,10 @@ PortAudio lists devices once when it initialises). It owns a temporary runtime d
 runs a null sink ``vin`` (48 kHz, 2 ch, float32) and exposes the sink's monitor to ALSA as the PCM
 ``fieldrec_vin`` (and a twin, ``fieldrec_vin2``, so name-ambiguity can be tested against real devices).
 Whatever is played into ``vin`` (``feed``) is what a capture of ``fieldrec_vin`` records, bit for bit.
+A second null sink ``vout`` is the virtual output for playback tests: PortAudio plays into it as the ALSA PCM
+``rig_playback`` and ``record_output`` records its monitor with ``parec`` (bit-exact, except that a stream
+connecting to the idle sink loses its first ~0.1-0.25 s to PulseAudio's rewind, and an underrun inserts
+silence without losing frames).
 
 Measured traps: a ``pacat`` feeder at 20 ms latency underruns on a busy 2-core box and leaves gaps in the
 virtual device itself, so ``feed`` plays a pre-generated file with a 500 ms buffer; when a stream connects
@@ -27,6 +31,8 @@ import numpy as np
 
 SINK = "vin"
 DEVICE_NAME = "fieldrec_vin"  # the PortAudio (ALSA) device name
+OUT_SINK = "vout"  # a second null sink: the virtual output that playback tests play into
+OUTPUT_NAME = "rig_playback"  # its PortAudio (ALSA) playback device (no "fieldrec" in it: inputs match that)
 RATE = 48000
 CHANNELS = 2
 
@@ -75,6 +81,7 @@ class PulseRig:
         self.log_path = self.dir / "pulseaudio.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._sink_module: int | None = None
+        self._out_module: int | None = None
         self._feeds = 0
         (self.dir / "home").mkdir()
         (self.dir / "config" / "pulse").mkdir(parents=True)
@@ -88,7 +95,8 @@ class PulseRig:
         self.alsa_conf = self.dir / "alsa-fieldrec.conf"
         self.alsa_conf.write_text("".join(
             f'pcm.{name} {{\n    type pulse\n    device "{SINK}.monitor"\n}}\nctl.{name} {{\n    type pulse\n}}\n'
-            for name in (DEVICE_NAME, DEVICE_NAME + "2")))
+            for name in (DEVICE_NAME, DEVICE_NAME + "2"))
+            + f'pcm.{OUTPUT_NAME} {{\n    type pulse\n    device "{OUT_SINK}"\n}}\nctl.{OUTPUT_NAME} {{\n    type pulse\n}}\n')
         #: environment for clients (subprocesses and this process): where the daemon and the PCM are
         self.env = {
             "PULSE_SERVER": f"unix:{self.socket}",
@@ -123,6 +131,9 @@ class PulseRig:
         else:
             self.stop()
             raise RigError(f"pulseaudio did not answer within 15 s: {self.log_tail()}")
+        out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
+                          f"channels={CHANNELS}", "format=float32le")
+        self._out_module = int(out.stdout.strip())
         self.reload_sink()
 
     def stop(self) -> None:
@@ -161,6 +172,7 @@ class PulseRig:
                           f"channels={CHANNELS}", "format=float32le")
         self._sink_module = int(out.stdout.strip())
         self._pactl("set-default-source", f"{SINK}.monitor", check=False)
+        self._pactl("set-default-sink", SINK, check=False)
 
     def unload_sink(self) -> None:
         """Remove the sink: the virtual device is 'unplugged' (captures of it end)."""
@@ -201,6 +213,20 @@ class PulseRig:
                 ["arecord", "-q", "-D", DEVICE_NAME, "-f", "FLOAT_LE", "-r", str(RATE), "-c", str(CHANNELS),
                  "-d", str(max(1, round(seconds))), "-t", "wav", str(path)],
                 env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=err)
+
+
+    # ---- the virtual output --------------------------------------------------------------------------------
+    output_name = OUTPUT_NAME
+
+    def record_output(self, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
+        """Record what is played into the virtual output (its sink's monitor) as raw float32le, 48 kHz,
+        2 ch, until the returned ``parec`` is terminated. The monitor of an idle sink delivers its first
+        block about 1 s after the recording starts: wait that long before playing."""
+        with open(path, "wb") as out, open(self.dir / "parec-out.log", "ab") as err:
+            return subprocess.Popen(
+                ["parec", "--raw", "--format=float32le", f"--rate={RATE}", f"--channels={CHANNELS}",
+                 f"--device={OUT_SINK}.monitor", "--latency-msec=100", "--client-name=fieldrec-test-out"],
+                stdout=out, stderr=err, env={**os.environ, **self.env})
 
 
 def known_signal(seconds: float, seed: int = 7, quantise_bits: int | None = None) -> np.ndarray:

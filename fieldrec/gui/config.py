@@ -52,6 +52,7 @@ class GuiConfig:
     waveform_zoom: float = 1.0
     arm_on_start: bool = True
     fps: int = 30
+    output_device: str | None = None  # playback in the review view; None = the system's default output
     version: int = CONFIG_VERSION
     settings_path: Path | None = field(default=None, metadata={"persist": False})
     log_dir: Path | None = field(default=None, metadata={"persist": False})
