@@ -162,7 +162,7 @@ def build(bundle: Path, man: Path, out: Path, work: Path) -> Path:
         f"Description: {DESCRIPTION}\n")
     out.mkdir(parents=True, exist_ok=True)
     deb = out / f"fieldrec_{__version__}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(stage), str(deb)], check=True,
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z3", "--build", str(stage), str(deb)], check=True,
                    stdout=subprocess.DEVNULL)
     optional = sorted(missing)
     print(f"build_deb: {deb} ({deb.stat().st_size / 1e6:.1f} MB, installed {size_kib / 1024:.0f} MiB)")
