@@ -53,7 +53,7 @@ deb: man
 
 # the bundle copied out of the checkout, then the .deb installed into a chroot (host if none can be made)
 smoke: sysdeps-package $(PKGSTAMP)
-	packaging/timed.sh smoke $(PY) packaging/smoke_all.py --bundle dist/fieldrec --deb dist/fieldrec_$(VERSION)_$(ARCH).deb --report build/smoke
+	packaging/timed.sh smoke $(PY) packaging/smoke_all.py --wheel dist/fieldrec-$(VERSION)-py3-none-any.whl --bundle dist/fieldrec --deb dist/fieldrec_$(VERSION)_$(ARCH).deb --report build/smoke
 
 screenshots: sysdeps-test $(STAMP)
 	$(PY) tools/screenshot.py --all docs/images

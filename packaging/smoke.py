@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke test of an installed or bundled fieldrec, run from outside the checkout with an empty environment.
 
-    packaging/smoke.py EXE [--root DIR] [--report DIR] [--no-window] [--no-device]
+    packaging/smoke.py EXE [--root DIR] [--report DIR] [--gui-exe PROG] [--no-window] [--no-device]
 
 EXE is the program to test (``dist/fieldrec/fieldrec``, ``/usr/bin/fieldrec``); with ``--root`` it is run
 inside that chroot (``chroot DIR env -i ... EXE``) and EXE is its path there. Each program run gets only
@@ -75,8 +75,12 @@ class Runner:
         return subprocess.run(self.argv(args, extra_env), capture_output=True, text=True, timeout=timeout,
                               cwd=self.work, stdin=subprocess.DEVNULL)
 
-    def popen(self, args: list[str], extra_env: dict[str, str] | None = None, **kw) -> subprocess.Popen:
-        return subprocess.Popen(self.argv(args, extra_env), cwd=self.work, stdin=subprocess.DEVNULL, **kw)
+    def popen(self, args: list[str], extra_env: dict[str, str] | None = None, exe: str | None = None,
+              **kw) -> subprocess.Popen:
+        argv = self.argv(args, extra_env)
+        if exe is not None:
+            argv[argv.index(self.exe)] = exe
+        return subprocess.Popen(argv, cwd=self.work, stdin=subprocess.DEVNULL, **kw)
 
 
 def _libs_of(pid: int) -> dict[str, str]:
@@ -245,12 +249,13 @@ def grab_screen(display: str, png: Path) -> int:
     return int(p.stdout.strip().splitlines()[-1])
 
 
-def step_window(r: Runner, report: Path) -> str:
+def step_window(r: Runner, report: Path, gui_exe: str | None = None) -> str:
+    """The window from ``EXE gui``, or from ``gui_exe`` with no arguments (the wheel's fieldrec-gui)."""
     with xvfb(r.root) as display:
         err_path = r.work / "gui.stderr"
         with open(err_path, "w") as err:
-            proc = r.popen(["gui"], extra_env={"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"},
-                           stdout=subprocess.DEVNULL, stderr=err)
+            proc = r.popen([] if gui_exe else ["gui"], extra_env={"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"},
+                           exe=gui_exe, stdout=subprocess.DEVNULL, stderr=err)
         try:
             env = {**os.environ, "DISPLAY": display}
             t0 = time.monotonic()
@@ -265,13 +270,18 @@ def step_window(r: Runner, report: Path) -> str:
             else:
                 raise StepFailed("no fieldrec window mapped within 60 s")
             mapped_after = time.monotonic() - t0
-            time.sleep(4)
-            if proc.poll() is not None:
-                raise StepFailed(f"the window died after mapping ({proc.returncode}): {err_path.read_text()[-400:]}")
             png = report / "window.png"
-            colours = grab_screen(display, png)
+            colours = 0
+            while time.monotonic() - t0 < 90 and colours < 20:  # mapped first, painted a moment later
+                time.sleep(1)
+                colours = grab_screen(display, png)
             if colours < 20:
                 raise StepFailed(f"the grabbed screen has {colours} colours: nothing painted")
+            painted_after = time.monotonic() - t0
+            time.sleep(4)
+            if proc.poll() is not None:
+                raise StepFailed(f"the window died after painting ({proc.returncode}): {err_path.read_text()[-400:]}")
+            colours = grab_screen(display, png)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -283,7 +293,8 @@ def step_window(r: Runner, report: Path) -> str:
         stderr = err_path.read_text()
         if "Could not load the Qt platform plugin" in stderr or "could not find or load" in stderr.lower():
             raise StepFailed(f"Qt platform plugin error: {stderr[-400:]}")
-    return f"window mapped after {mapped_after:.1f} s, up 4 s more, {png} ({colours} colours sampled)"
+    return (f"window mapped after {mapped_after:.1f} s, painted after {painted_after:.1f} s, still up 4 s later; "
+            f"{png} ({colours} colours sampled)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("exe", help="the program to test (its path inside --root when given)")
     ap.add_argument("--root", type=Path, help="run the program inside this chroot")
     ap.add_argument("--report", type=Path, default=None, help="folder for window.png and the log")
+    ap.add_argument("--gui-exe", help="open the window with this program (no arguments) instead of `EXE gui`")
     ap.add_argument("--no-window", action="store_true")
     ap.add_argument("--no-device", action="store_true", help="skip the PulseAudio virtual device step")
     try:
@@ -298,9 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return 0 if exc.code in (0, None) else 2
     root = args.root.resolve() if args.root else None
-    exe_host = (root / args.exe.lstrip("/")) if root else Path(args.exe)
-    if not os.access(exe_host, os.X_OK):
-        print(f"smoke: {exe_host} is not an executable", file=sys.stderr)
+    runnable = (subprocess.run(["chroot", str(root), "test", "-x", args.exe]).returncode == 0 if root
+                else os.access(args.exe, os.X_OK))  # inside a chroot, /usr/bin/fieldrec links to its /opt
+    if not runnable:
+        print(f"smoke: {args.exe} is not an executable" + (f" in {root}" if root else ""), file=sys.stderr)
         return 2
     report = (args.report or Path(tempfile.mkdtemp(prefix="fieldrec-smoke-report-"))).resolve()
     report.mkdir(parents=True, exist_ok=True)
@@ -311,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_device:
         steps.append(("real device", lambda: step_real_device(r)))
     if not args.no_window:
-        steps.append(("window", lambda: step_window(r, report)))
+        steps.append(("window", lambda: step_window(r, report, args.gui_exe)))
     failed = 0
     where = f"{args.exe} in chroot {root}" if root else args.exe
     print(f"smoke: {where}, fieldrec {__version__}, scratch {work}", flush=True)
