@@ -19,8 +19,7 @@ bench: sysdeps-test $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/run_all.py
 
-screenshot: sysdeps-test $(STAMP)
-	$(PY) tools/screenshot.py docs/images/main-window.png
+screenshot: screenshots
 
 # ---- packaging (docs/packaging.md): not part of `make test`; `make package` does it all and smoke-tests it
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' fieldrec/__init__.py)
