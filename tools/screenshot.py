@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--all", type=Path, metavar="DIR", help="write every image of the docs into DIR")
     ap.add_argument("--state", choices=("recording", "armed"), default="recording",
                     help="recording: a take runs and gets a marker; armed: input live, no take")
-    ap.add_argument("--seconds", type=float, default=10.0, help="time before the grab (s)")
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="recorded seconds (recording) or displayed seconds (armed) before the grab")
+    ap.add_argument("--timeout", type=float, default=180.0, help="give up after this many wall-clock seconds")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--samplerate", type=int, default=48000)
     args = ap.parse_args(argv)
@@ -105,23 +107,47 @@ def main(argv: list[str] | None = None) -> int:
         w.resize(1600, 1000)
         w.show()
         t_start = time.monotonic()
-        if args.state == "recording":
-            QTimer.singleShot(300, w.record)
-            w.marker_label_edit.setText("wren")
-            QTimer.singleShot(int(300 + 1000 * args.seconds * 0.6), w.add_marker)
         ok = {"saved": False}
+        progress = {"started": False, "marked": False}
+        # Progress is counted on the take's own clock and the display's frames, not on the wall clock, so a
+        # busy machine gives the same picture later rather than an empty one.
+        if args.state == "recording":
+            w.marker_label_edit.setText("wren")
+            QTimer.singleShot(300, w.record)
 
-        def grab() -> None:
-            app.processEvents()
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            ok["saved"] = w.grab().save(str(args.out))
-            print(f"screenshot: {args.out} after {time.monotonic() - t_start:.1f} s, {w.frame_count} frames, "
-                  f"take {w.recorder.status().take.audio.name if w.recorder and w.recorder.status().take else '-'}")
+        def elapsed() -> float:
+            st = w.recorder.status() if w.recorder else None
+            return st.elapsed_s if st is not None and st.take is not None else 0.0
+
+        def finish(saved: bool, why: str) -> None:
+            take = w.recorder.status().take if w.recorder else None
+            print(f"screenshot: {args.out if saved else 'NOT saved'} after {time.monotonic() - t_start:.1f} s, "
+                  f"{w.frame_count} display frames, take {take.audio.name if take else '-'} at {elapsed():.1f} s"
+                  + (f" ({why})" if why else ""))
+            ok["saved"] = saved
             w.auto_answer_close = True
             w.close()
             app.quit()
 
-        QTimer.singleShot(int(300 + 1000 * args.seconds), grab)
+        def poll() -> None:
+            if time.monotonic() - t_start > args.timeout:
+                finish(False, f"not there within {args.timeout:g} s")
+                return
+            if args.state == "recording":
+                if not progress["marked"] and elapsed() >= args.seconds * 0.6:
+                    w.add_marker()
+                    progress["marked"] = True
+                ready = elapsed() >= args.seconds and progress["marked"]
+            else:
+                ready = w.frame_count >= args.seconds * 25  # the display runs at up to 30 frames a second
+            if ready and w.frame_count >= 30:
+                app.processEvents()
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                finish(w.grab().save(str(args.out)), "")
+                return
+            QTimer.singleShot(100, poll)
+
+        QTimer.singleShot(300, poll)
         app.exec()
         shutil.rmtree(tmp, ignore_errors=True)
         return 0 if ok["saved"] else 1
