@@ -38,7 +38,7 @@ wheel: $(STAMP)
 	packaging/timed.sh wheel+sdist sh -c '$(PY) -m build --outdir dist . >build/wheel.log 2>&1 || { tail -20 build/wheel.log; exit 1; }'
 	@ls -l dist/fieldrec-$(VERSION)*
 
-man: $(PKGSTAMP)
+man: $(STAMP)
 	$(PY) packaging/make_man.py docs/man/fieldrec.1 build/man/fieldrec.1
 
 bundle: sysdeps-package $(PKGSTAMP)
@@ -77,5 +77,6 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-clean:
+clean:  # refuses while a stopped smoke test left a mount in build/chroot (rm would follow it into /dev)
+	@! grep -q " $(CURDIR)/build/" /proc/mounts 2>/dev/null || { echo "clean: unmount what is mounted under build/ first:"; grep " $(CURDIR)/build/" /proc/mounts; exit 1; }
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

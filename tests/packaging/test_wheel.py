@@ -123,6 +123,19 @@ def test_appstream_metainfo_from_the_wheel_validates(built):
     assert f'<release version="{_version()}"' in text, "the AppStream file has no <release> for this version"
 
 
+def test_window_icon_loads_in_qt(qapp):
+    """The icon the window sets (fieldrec.gui.app.app_icon_path) is a real image at every shipped size."""
+    from PySide6.QtGui import QImage
+
+    from fieldrec.gui.app import app_icon_path
+
+    for size in (16, 32, 48, 64, 128, 256):
+        image = QImage(str(app_icon_path(size)))
+        assert (image.width(), image.height()) == (size, size)
+    svg = ROOT / "fieldrec" / "resources" / "icons" / "hicolor" / "scalable" / "apps" / "fieldrec.svg"
+    assert not QImage(str(svg)).isNull()  # Qt's SVG image plugin reads the scalable icon
+
+
 def test_committed_man_page_matches_the_parser():
     sys.path.insert(0, str(ROOT / "packaging"))
     try:
