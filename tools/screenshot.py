@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Screenshot of the real recording window: ``tools/screenshot.py OUT.png [--seconds 10]``.
+"""Screenshots of the real recording window: ``tools/screenshot.py OUT.png [--seconds 10] [--state S]``,
+or ``tools/screenshot.py --all DIR`` for every image the docs use (``make screenshots``; the table SHOTS).
 
 Starts ``Xvfb :99 -screen 0 1600x1000x24 -noreset`` when there is no DISPLAY (without -noreset Xvfb resets
 when its last client leaves and the next Qt start aborts), runs the window with the simulated source armed,
@@ -42,13 +43,45 @@ def ensure_display() -> subprocess.Popen | None:
     return proc
 
 
+#: the docs' images: file name, state of the window, seconds before the grab, extra arguments
+SHOTS = [
+    ("main-window.png", "recording", 10.0, []),  # README, guide: a take running, a marker set
+    ("armed.png", "armed", 6.0, []),  # guide, at the site: levels and spectra before the take starts
+    ("recording-4ch.png", "recording", 8.0, ["--channels", "4"]),  # guide: a multichannel take
+]
+
+
+def shoot_all(folder: Path) -> int:
+    """Every image in SHOTS, each from its own run of the window (one Xvfb for all)."""
+    xvfb = ensure_display()
+    failed = 0
+    try:
+        for name, state, seconds, extra in SHOTS:
+            cmd = [sys.executable, __file__, str(folder / name), "--state", state, "--seconds", str(seconds), *extra]
+            failed += subprocess.run(cmd).returncode != 0
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--seconds", type=float, default=10.0, help="recording time before the grab (s)")
+    ap.add_argument("out", type=Path, nargs="?", help="the PNG to write")
+    ap.add_argument("--all", type=Path, metavar="DIR", help="write every image of the docs into DIR")
+    ap.add_argument("--state", choices=("recording", "armed"), default="recording",
+                    help="recording: a take runs and gets a marker; armed: input live, no take")
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="recorded seconds (recording) or displayed seconds (armed) before the grab")
+    ap.add_argument("--timeout", type=float, default=180.0, help="give up after this many wall-clock seconds")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--samplerate", type=int, default=48000)
     args = ap.parse_args(argv)
+    if args.all is not None:
+        return shoot_all(args.all)
+    if args.out is None:
+        ap.error("give OUT.png or --all DIR")
     xvfb = ensure_display()
     try:
         from PySide6.QtCore import QTimer
@@ -74,22 +107,47 @@ def main(argv: list[str] | None = None) -> int:
         w.resize(1600, 1000)
         w.show()
         t_start = time.monotonic()
-        QTimer.singleShot(300, w.record)
-        w.marker_label_edit.setText("wren")
-        QTimer.singleShot(int(300 + 1000 * args.seconds * 0.6), w.add_marker)
         ok = {"saved": False}
+        progress = {"started": False, "marked": False}
+        # Progress is counted on the take's own clock and the display's frames, not on the wall clock, so a
+        # busy machine gives the same picture later rather than an empty one.
+        if args.state == "recording":
+            w.marker_label_edit.setText("wren")
+            QTimer.singleShot(300, w.record)
 
-        def grab() -> None:
-            app.processEvents()
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            ok["saved"] = w.grab().save(str(args.out))
-            print(f"screenshot: {args.out} after {time.monotonic() - t_start:.1f} s, {w.frame_count} frames, "
-                  f"take {w.recorder.status().take.audio.name if w.recorder and w.recorder.status().take else '-'}")
+        def elapsed() -> float:
+            st = w.recorder.status() if w.recorder else None
+            return st.elapsed_s if st is not None and st.take is not None else 0.0
+
+        def finish(saved: bool, why: str) -> None:
+            take = w.recorder.status().take if w.recorder else None
+            print(f"screenshot: {args.out if saved else 'NOT saved'} after {time.monotonic() - t_start:.1f} s, "
+                  f"{w.frame_count} display frames, take {take.audio.name if take else '-'} at {elapsed():.1f} s"
+                  + (f" ({why})" if why else ""))
+            ok["saved"] = saved
             w.auto_answer_close = True
             w.close()
             app.quit()
 
-        QTimer.singleShot(int(300 + 1000 * args.seconds), grab)
+        def poll() -> None:
+            if time.monotonic() - t_start > args.timeout:
+                finish(False, f"not there within {args.timeout:g} s")
+                return
+            if args.state == "recording":
+                if not progress["marked"] and elapsed() >= args.seconds * 0.6:
+                    w.add_marker()
+                    progress["marked"] = True
+                ready = elapsed() >= args.seconds and progress["marked"]
+            else:
+                ready = w.frame_count >= args.seconds * 25  # the display runs at up to 30 frames a second
+            if ready and w.frame_count >= 30:
+                app.processEvents()
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                finish(w.grab().save(str(args.out)), "")
+                return
+            QTimer.singleShot(100, poll)
+
+        QTimer.singleShot(300, poll)
         app.exec()
         shutil.rmtree(tmp, ignore_errors=True)
         return 0 if ok["saved"] else 1

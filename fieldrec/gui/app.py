@@ -41,6 +41,13 @@ def create_window(config: GuiConfig, recorder_factory=None):
     return MainWindow(recorder_factory=recorder_factory or Recorder, config=config)
 
 
+def app_icon_path(size: int = 256) -> Path:
+    """The application icon shipped in ``fieldrec/resources`` (PNG of ``size`` px, one of 16…256)."""
+    from importlib.resources import files
+
+    return Path(str(files("fieldrec") / "resources" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "fieldrec.png"))
+
+
 def run(argv: list[str] | None = None, settings_path: Path | None = None) -> int:
     """Open the recording window; returns the exit code of the Qt event loop."""
     from PySide6.QtWidgets import QApplication
@@ -54,6 +61,10 @@ def run(argv: list[str] | None = None, settings_path: Path | None = None) -> int
     app = QApplication.instance() or QApplication(["fieldrec", *(argv or [])])
     app.setApplicationName("fieldrec")
     app.setOrganizationName("fieldrec")
+    app.setDesktopFileName("org.fieldrec.fieldrec")  # Wayland: the menu entry and icon the window belongs to
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(app_icon_path())))
     apply_dark_theme(app)
     window = create_window(config)
     window.show()
