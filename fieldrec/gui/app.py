@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
+from typing import Any
 
 from fieldrec.gui.config import GuiConfig, default_log_dir, load_config
 
@@ -41,13 +42,34 @@ def create_window(config: GuiConfig, recorder_factory=None):
     return MainWindow(recorder_factory=recorder_factory or Recorder, config=config)
 
 
-def run(argv: list[str] | None = None, settings_path: Path | None = None) -> int:
-    """Open the recording window; returns the exit code of the Qt event loop."""
+def apply_start_values(config: GuiConfig, start: dict[str, Any]) -> GuiConfig:
+    """Put ``fieldrec gui`` flags into the remembered settings (they stay remembered, as if chosen in the window).
+
+    ``start`` keys: device (name), samplerate (Hz), channels, container + subtype, out_dir."""
+    if "device" in start:
+        config.device = start["device"]
+    if "samplerate" in start:
+        config.samplerate = int(start["samplerate"])
+    if "channels" in start:
+        config.channels = int(start["channels"])
+    if "container" in start:
+        from fieldrec.recorder import SUPPORTED_FORMATS
+
+        wanted = (start["container"], start["subtype"])
+        config.format_name = next(label for label, cs in SUPPORTED_FORMATS.items() if cs == wanted)
+    if "out_dir" in start:
+        config.out_dir = str(start["out_dir"])
+    return config
+
+
+def run(argv: list[str] | None = None, settings_path: Path | None = None,
+        start: dict[str, Any] | None = None) -> int:
+    """Open the recording window (``start``: see ``apply_start_values``); returns the Qt event loop's exit code."""
     from PySide6.QtWidgets import QApplication
 
     from fieldrec.gui.theme import apply_dark_theme
 
-    config = load_config(settings_path)
+    config = apply_start_values(load_config(settings_path), start or {})
     if config.log_dir is None and settings_path is not None:
         config.log_dir = Path(settings_path).parent / "log"
     setup_logging(config.log_dir)

@@ -18,6 +18,8 @@ import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -28,10 +30,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
     QSplitter,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +55,8 @@ FFT_SIZES = (1024, 2048, 4096, 8192, 16384, 32768)
 AVERAGING = (1, 2, 4, 8, 16, 32)
 WAVEFORM_SECONDS = 5.0
 SPECTROGRAM_COLUMN_S = 1.0 / 30.0
+#: widgets that take typed keys: Space, R and M go to them only when the user put the focus there
+TEXT_ENTRY = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
 
 
 def _spectrogram_nfft(samplerate: int) -> int:
@@ -94,6 +100,13 @@ class MainWindow(QMainWindow):
         self._building = True
         self.setWindowTitle("fieldrec — recording")
         self._build_ui()
+        # Keys (issue 11, fault 8): Space/R/M are window shortcuts; a text field keeps them only while the user
+        # is typing in it. Qt moves the focus to the next widget when the focused one is disabled or hidden
+        # (recording disables the set-up row): such a move must never land in a text field.
+        self.centralWidget().setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click off a field leaves the field
+        self._focus_hooked = QApplication.instance() is not None
+        if self._focus_hooked:
+            QApplication.instance().focusChanged.connect(self._focus_changed)
         self._populate_devices(refresh=False)
         self._restore_geometry()
         self._building = False
@@ -197,7 +210,7 @@ class MainWindow(QMainWindow):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.setMinimumHeight(44)
             b.setMinimumWidth(max(110, b.sizeHint().width()))
-        self.state_label = QLabel("IDLE", central)
+        self.state_label = QLabel("", central)  # set with the title by the first _update_transport
         self.state_label.setObjectName("stateLabel")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.state_label.setMinimumWidth(190)
@@ -356,6 +369,20 @@ class MainWindow(QMainWindow):
         for key in (Qt.Key.Key_Space, Qt.Key.Key_R):
             QShortcut(QKeySequence(key), self, self.toggle_record)
         QShortcut(QKeySequence(Qt.Key.Key_M), self, self.add_marker)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)  # leave a text field: keys work again
+
+    # ================================================================ focus
+    def park_focus(self) -> None:
+        """Put the keyboard focus on the window itself (not in a field), where Space, R and M are shortcuts."""
+        self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Undo Qt's automatic focus move into a text field (the widget that had the focus was disabled or
+        hidden); a field the user clicked or tabbed into keeps it (the old widget is still usable then)."""
+        if new is None or old is None or not isinstance(new, TEXT_ENTRY) or new.window() is not self:
+            return
+        if not old.isEnabled() or not old.isVisible():
+            self.park_focus()
 
     @staticmethod
     def _select_data(combo: QComboBox, value: Any) -> None:
@@ -698,7 +725,7 @@ class MainWindow(QMainWindow):
         self.record_button.style().polish(self.record_button)
         self.stop_button.setEnabled(recording)
         self.marker_button.setEnabled(recording)
-        for w in (
+        setup = (
             self.device_combo,
             self.refresh_button,
             self.rate_combo,
@@ -707,7 +734,10 @@ class MainWindow(QMainWindow):
             self.folder_edit,
             self.folder_button,
             self.template_edit,
-        ):
+        )
+        if recording and QApplication.focusWidget() in setup:
+            self.park_focus()  # before disabling: Qt would move the focus on, into the next (text) field
+        for w in setup:
             w.setEnabled(not recording)
         text, bg = {
             TakeState.IDLE: ("IDLE", theme.PANEL_2),
@@ -841,6 +871,9 @@ class MainWindow(QMainWindow):
                 return
             self.stop()
         self.timer.stop()
+        if self._focus_hooked:
+            self._focus_hooked = False
+            QApplication.instance().focusChanged.disconnect(self._focus_changed)
         self.metadata_panel.flush()
         self._store_settings_in_config()
         self.config.geometry = bytes(self.saveGeometry().toHex()).decode()
