@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,25 @@ def apply_start_values(config: GuiConfig, start: dict[str, Any]) -> GuiConfig:
     return config
 
 
+def preload_before_qt() -> None:
+    """Import the audio and analysis stack (numpy, scipy.signal, sounddevice, soundfile) before PySide6.
+
+    PySide6 installs an import hook that reads the source of every module imported after it
+    (``shibokensupport.feature._mod_uses_pyside`` calls ``inspect.getsource``); arming the input imports
+    scipy.signal, hundreds of modules, so importing them first saves that scan (measured in
+    docs/benchmarks.md). They are needed before the first live frame either way."""
+    import fieldrec.recorder  # noqa: F401 (sounddevice, soundfile, numpy, the analysis package)
+    from fieldrec.analysis.lazy_scipy import scipy_signal
+
+    scipy_signal()
+    import scipy.fft  # noqa: F401 (the live spectra)
+
+
 def run(argv: list[str] | None = None, settings_path: Path | None = None,
         start: dict[str, Any] | None = None) -> int:
     """Open the recording window (``start``: see ``apply_start_values``); returns the Qt event loop's exit code."""
+    if "PySide6" not in sys.modules:
+        preload_before_qt()
     from PySide6.QtWidgets import QApplication
 
     from fieldrec.gui.theme import apply_dark_theme
@@ -79,5 +96,5 @@ def run(argv: list[str] | None = None, settings_path: Path | None = None,
     apply_dark_theme(app)
     window = create_window(config)
     window.show()
-    log.info("window started (settings %s)", config.settings_path)
+    log.info("window shown at %.3f (unix time; settings %s)", time.time(), config.settings_path)
     return int(app.exec())

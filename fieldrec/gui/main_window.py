@@ -64,6 +64,11 @@ def _spectrogram_nfft(samplerate: int) -> int:
     return 1 << max(9, int(math.ceil(math.log2(samplerate * 0.04))))
 
 
+def _on_screen(w: QWidget) -> bool:
+    """The widget is shown with some area, in a window that is not minimised."""
+    return w.isVisible() and w.width() > 1 and w.height() > 1 and not w.window().isMinimized()
+
+
 class MainWindow(QMainWindow):
     """The recording window. ``recorder_factory(TakeSettings) -> Recorder``; ``config`` is remembered.
 
@@ -219,7 +224,8 @@ class MainWindow(QMainWindow):
         self.elapsed_label.setStyleSheet(
             "font-family: 'DejaVu Sans Mono', monospace; font-size: 34px; font-weight: bold;"
         )
-        self.elapsed_label.setMinimumWidth(190)
+        self.elapsed_label.setFixedSize(190, self.elapsed_label.sizeHint().height())  # text changes every frame:
+        # a fixed size keeps each new text from re-laying out the window
         self.take_label = QLabel("no take yet", central)
         self.take_label.setObjectName("takeLabel")
         self.take_label.setStyleSheet(f"color: {theme.DIM}; font-size: 14px;")
@@ -243,6 +249,7 @@ class MainWindow(QMainWindow):
         body = QSplitter(Qt.Orientation.Horizontal, central)
         plots = QSplitter(Qt.Orientation.Vertical, body)
         self.waveform = WaveformView(cfg.samplerate, cfg.channels, seconds=WAVEFORM_SECONDS)
+        self.waveform.follow_width = True  # one (min, max) pair per pixel column
         plots.addWidget(self.waveform)
         lower = QWidget(plots)
         ll = QVBoxLayout(lower)
@@ -779,6 +786,7 @@ class MainWindow(QMainWindow):
         self.frame_count += 1
         if self.first_frame_time is None:
             self.first_frame_time = time.monotonic()
+            log.info("first live frame at %.3f (unix time)", time.time())  # benchmarks read this line
         self.frameDone.emit(work)
 
     def _update_views(self, r: Recorder, dt: float) -> None:
@@ -797,18 +805,20 @@ class MainWindow(QMainWindow):
             self._sg_acc -= k * hop
             sg_nfft = _spectrogram_nfft(sr)
             n_sg = (k - 1) * hop + sg_nfft if k > 0 else 0
-            x = r.latest(max(n_wave, 2 * nfft, n_sg))
+            # a view that is not on screen (collapsed splitter, minimised window) costs nothing
+            show_wave, show_spec, show_sg = (_on_screen(v) for v in (self.waveform, self.spectrum, self.spectrogram))
+            x = r.latest(max(n_wave if show_wave else 0, 2 * nfft if show_spec else 0, n_sg if show_sg else 0))
             ch = self.chan_combo.currentData()
             # waveform: the frames that arrived since the previous frame (by the clock; capped)
-            if n_wave > 0:
+            if n_wave > 0 and show_wave:
                 self.waveform.push(x[-n_wave:])
             xs = x if ch is None else x[:, ch]
             # spectrum: FFT size x 2 newest frames, Welch (3 segments), then exponential averaging
-            if len(x) >= 64:
+            if len(x) >= 64 and show_spec:
                 f, db = dsp.spectrum_dbfs(xs[-2 * nfft :], sr, nfft, str(self.window_combo.currentData()))
                 self.spectrum.update_spectrum(f, db)
             # spectrogram: one column per 1/30 s of audio (a true time axis even when the GUI lags)
-            if k > 0 and len(x) >= sg_nfft:
+            if k > 0 and len(x) >= sg_nfft and show_sg:
                 freqs, cols = dsp.spectrogram_columns_db(xs[-n_sg:], sr, sg_nfft, hop, "hann")
                 self.spectrogram.add_columns(freqs, np.maximum(cols, self.spectrogram.levels[0]))
         self.waveform.refresh(round(st.elapsed_s * sr) if st.state is TakeState.RECORDING else None)

@@ -76,6 +76,8 @@ class HealthStrip(QWidget):
         self.format = _Cell("healthFormat", self)
         for w in (self.device, self.format, self.file_size, self.disk_left, self.overflows):
             h.addWidget(w)
+        for w, width in ((self.file_size, 160), (self.disk_left, 210)):  # their text changes at 10 Hz: a fixed
+            w.setFixedSize(width, w.sizeHint().height())  # size keeps a new text from re-laying out the window
         h.addStretch(1)
         self.overflow_count = 0
 
