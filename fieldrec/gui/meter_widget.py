@@ -201,7 +201,7 @@ class MeterPanel(QWidget):
             val.setFont(big)
             val.setObjectName(f"readout_{key}")
             val.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            val.setFixedSize(110, val.sizeHint().height())  # fixed: new text never re-lays out the window
+            val.setFixedSize(90, val.sizeHint().height())  # fixed: new text never re-lays out the window
             grid.addWidget(t, r, 0)
             grid.addWidget(val, r, 1)
             self.readouts[key] = val

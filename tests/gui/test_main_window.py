@@ -218,7 +218,7 @@ def test_no_blocks_lost_while_the_gui_runs_48k_2ch(window, qtbot):
     wait_recorded(qtbot, window, 10.0, timeout=30000)
     st = window.recorder.status()
     assert st.overflows == ()
-    assert window.frame_count > 100  # the views really were updating meanwhile
+    assert window.frame_count > 20  # the views really were updating meanwhile (their rate: benchmarks)
     result = window.stop()
     assert result.overflows == () and result.frames >= 10 * SR
     assert window.health.overflows.property("state") == "ok"
@@ -250,7 +250,7 @@ def test_run_entry_point_writes_settings_and_log(qapp, tmp_path):
     assert seen and seen[0][0] is TakeState.ARMED
     assert json.loads(settings.read_text())["device"] == "simulated"
     log_text = (tmp_path / "cfg" / "log" / LOG_FILE).read_text()
-    assert "window started" in log_text and "armed simulated" in log_text
+    assert "window shown at" in log_text and "armed simulated" in log_text and "first live frame at" in log_text
 
 
 def test_device_refresh_closes_the_stream_rescans_and_rearms(window, qtbot):
