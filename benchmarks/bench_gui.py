@@ -112,7 +112,8 @@ def run_window(samplerate: int, channels: int, seconds: float, tmp: Path, record
         res["work"] = works[res["n0"]:]
         st = w.recorder.status()
         res["elapsed_s"] = st.elapsed_s
-        result = w.stop() if record else None
+        take = w.stop() if record else None
+        result = take.wait(60) if take is not None else None
         res["overflows"] = list(result.overflows) if result else list(st.overflows)
         w.auto_answer_close = True
         w.close()

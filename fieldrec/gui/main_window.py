@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
+    QProgressDialog,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -71,6 +72,10 @@ class MainWindow(QMainWindow):
         self._devices: list[Any] = []
         self._last_tick = time.monotonic()
         self._was_recording = False
+        self._take: Any = None  # the Take recording now
+        self._finalising: list[tuple[Any, bool]] = []  # (Take, stopped by the user) whose finaliser still runs
+        self._retired: list[Recorder] = []  # closed inputs whose takes still finalise
+        self._closing = False
         self._last_display_error = ""
         self._health_red = False
         self._user_stopping = False
@@ -284,11 +289,14 @@ class MainWindow(QMainWindow):
 
     # ================================================================ transport
     def _close_recorder(self) -> None:
+        """Close the input. Takes still finalising go on on their own threads (``closeEvent`` waits for them)."""
         if self.recorder is not None:
             try:
-                self.recorder.close()
+                self.recorder.disarm()
             except Exception as err:
                 self.notify(f"Closing the input failed: {err}", "error")
+            if self.recorder.finalising:
+                self._retired.append(self.recorder)
             self.recorder = None
 
     def arm(self) -> bool:
@@ -344,7 +352,8 @@ class MainWindow(QMainWindow):
             )
         self._edit_last_take = False
         try:
-            paths = self.recorder.record(self.metadata_panel.metadata()).paths
+            self._take = self.recorder.record(self.metadata_panel.metadata())
+            paths = self._take.paths
         except RecorderError as err:
             self.notify(f"Cannot record: {err}", "error")
             self._update_transport()
@@ -364,6 +373,9 @@ class MainWindow(QMainWindow):
         return True
 
     def stop(self) -> Any:
+        """Stop the take and return it (``fieldrec.take.Take``) at once: its frames are fixed, the input is armed
+        for the next take, and the take finalises (close, hash, final sidecar) on its own thread while the
+        window shows "finalising… NN %". ``take.wait()`` gives its result."""
         if not self.is_recording():
             return None
         assert self.recorder is not None
@@ -371,18 +383,42 @@ class MainWindow(QMainWindow):
         self._user_stopping = True
         try:
             take = self.recorder.stop("user")
-            result = take.wait() if take is not None else None  # non-blocking stop comes with the window split
         finally:
             self._user_stopping = False
         self._was_recording = False
-        self._after_take(result, by_user=True)
-        return result
+        self._take = None
+        if take is not None:
+            self._finalising.append((take, True))
+            self._show_finalising()
+        self._update_transport()
+        return take
+
+    def _show_finalising(self) -> None:
+        """"finalising… NN %" for takes whose finaliser runs; their results once they are done."""
+        still = []
+        for take, by_user in self._finalising:
+            if take.result is not None:
+                self._after_take(take.result, by_user)
+            else:
+                still.append((take, by_user))
+        self._finalising = still
+        self._retired = [r for r in self._retired if r.finalising]
+        if still and not self.is_recording():
+            take = still[-1][0]
+            self.take_label.setText(f"{take.paths.audio.name} — {fmt_duration(take.frames / max(1, take.settings.samplerate))}, "
+                                    f"finalising… {take.progress:.0%}")
+        self.health.set_finalising([t.progress for t, _u in still])
 
     def _after_take(self, result: Any, by_user: bool) -> None:
+        """A take is finalised: say how it ended (and make the form edit it, unless the next take records)."""
         if result is not None:
             name = result.paths.audio.name
-            secs = result.frames / max(1, self.current_settings().samplerate)
-            self.take_label.setText(f"{name} — {fmt_duration(secs)}, {result.stop_reason}")
+            if self.is_recording():  # the next take already records: only what went wrong is worth a word
+                if result.overflows or result.stop_reason not in ("user", "duration"):
+                    self.notify(f"Take {name} ended: {result.stop_reason}; {len(result.overflows)} overflow(s)",
+                                "error")
+                return
+            self.take_label.setText(f"{name} — {fmt_duration(result.duration_s)}, {result.stop_reason}")
             self._edit_last_take = True
             self.metadata_target.setText(
                 f"Editing the last take: {name} (stopped). Edits are saved to its sidecar."
@@ -464,6 +500,8 @@ class MainWindow(QMainWindow):
         self._last_tick = now
         r = self.recorder
         if r is None:
+            if self._finalising or self._retired:
+                self._show_finalising()
             return
         try:
             self._update_views(r, dt)
@@ -514,7 +552,11 @@ class MainWindow(QMainWindow):
         self._last_warning = st.warning
         if self._was_recording and st.state is not TakeState.RECORDING and not self._user_stopping:
             self._was_recording = False  # the take ended by itself (duration, device lost, disk full, error)
-            self._after_take(r.wait(), by_user=False)  # its finalisation is shown by the window split (issue 13)
+            if self._take is not None:
+                self._finalising.append((self._take, False))
+                self._take = None
+        if self._finalising or self._retired:
+            self._show_finalising()
         if (st.state is TakeState.RECORDING) != self.stop_button.isEnabled():
             self._update_transport()
 
@@ -535,6 +577,11 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.stop()
+        if self._closing:  # a second close while waiting for the finalisers
+            event.ignore()
+            return
+        self._close_recorder()
+        self._wait_for_finalisers()
         self.timer.stop()
         if self._focus_hooked:
             self._focus_hooked = False
@@ -547,5 +594,38 @@ class MainWindow(QMainWindow):
             save_config(self.config)
         except OSError as err:
             log.error("could not save settings: %s", err)
-        self._close_recorder()
         event.accept()
+
+    def pending_finalisers(self) -> list[Any]:
+        """Takes of this window whose finaliser still runs."""
+        takes = [t for t, _u in self._finalising if t.result is None]
+        for r in self._retired + ([self.recorder] if self.recorder is not None else []):
+            takes += [t for t in r.finalising if t not in takes]
+        return takes
+
+    def _wait_for_finalisers(self) -> None:
+        """Closing never kills a finaliser: wait for every take to be closed, hashed and its sidecar written,
+        with a progress dialog (the event loop keeps running, so the window repaints)."""
+        pending = self.pending_finalisers()
+        if not pending:
+            return
+        self._closing = True
+        dialog = QProgressDialog("Finishing the last take: closing, hashing, writing its sidecar…", None, 0, 100, self)
+        dialog.setObjectName("finalisingDialog")
+        dialog.setWindowTitle("fieldrec — finalising")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.setCancelButton(None)
+        dialog.show()
+        log.info("closing: waiting for %d take(s) to finalise", len(pending))
+        while pending:
+            dialog.setValue(int(100 * min(t.progress for t in pending)))
+            dialog.setLabelText(f"Finishing {pending[0].paths.audio.name}: {pending[0].progress:.0%} "
+                                f"({len(pending)} take(s))")
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            pending[0].finalised.wait(0.05)
+            pending = self.pending_finalisers()
+        self._show_finalising()
+        dialog.close()
+        dialog.deleteLater()
+        self._closing = False

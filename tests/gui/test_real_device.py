@@ -33,7 +33,7 @@ def test_record_a_fed_sine_from_the_virtual_device_by_name(make_window, gui_conf
         qtbot.waitUntil(lambda: abs((w.spectrum.peak_frequency() or 0) - 1000) < 15, timeout=5000)
         qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= 1.5, timeout=10000)
-        result = w.stop()
+        result = w.stop().wait(30)
     finally:
         feed.wait(timeout=20)
     assert result.stop_reason == "user" and result.overflows == ()
@@ -50,6 +50,7 @@ def test_unplugging_the_device_mid_take_is_shown_and_ends_the_take(make_window, 
     qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= 0.5, timeout=10000)
     pulse_rig.unload_sink()  # the interface is gone
     qtbot.waitUntil(lambda: not w.is_recording(), timeout=20000)
+    qtbot.waitUntil(lambda: w.recorder.last_result is not None, timeout=30000)  # finalised off the GUI thread
     result = w.recorder.last_result
     assert result.stop_reason == "device_lost"
     qtbot.waitUntil(lambda: w.health.device.property("state") == "bad", timeout=5000)
