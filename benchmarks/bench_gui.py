@@ -5,10 +5,15 @@
 * frame rate and frame work with every view updating, recording, at 48 kHz/2 ch and 192 kHz/8 ch
   (target >= 30 fps; work < 30 % of the frame period). "work" is the GUI thread's CPU time per frame
   (thread_time: pulling data, FFTs, setData/setImage, layout and painting), "update" the timer slot alone;
-* launch to first painted frame (a fresh process; target < 2 s);
-* blocks lost in 60 s at 192 kHz/8 ch with the GUI running (target 0).
+* launch to the window shown and to the first live frame painted, of the real ``fieldrec gui`` process
+  (measured from process start; target < 2 s);
+* blocks lost in 60 s at 192 kHz/8 ch with the GUI running (target 0);
+* process CPU per second of audio, recording 48 kHz / 2 ch from the virtual PulseAudio input
+  (tests/pulse_rig.py) in one run: the real ``fieldrec gui`` under Xvfb with every view on (and its GUI
+  thread alone), ``fieldrec record`` without a window, Audacity (the Debian package) recording the same input
+  under Xvfb, and ``arecord`` as the anchor. Target: the window at most what Audacity uses.
 
-``--quick`` shortens the runs (10 s of loss test) for a smoke check.
+``--quick`` shortens the runs (10 s of loss test) for a smoke check; ``--only cpu|frames|launch`` runs one part.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,38 +39,42 @@ def emit(name: str, value, unit: str, target) -> None:
     print(json.dumps({"name": name, "value": value, "unit": unit, "target": target}), flush=True)
 
 
-_FIRST_FRAME_CHILD = r"""
-import sys, time, json
-sys.path.insert(0, %r)
-from pathlib import Path
-from PySide6.QtWidgets import QApplication
-from PySide6.QtCore import QTimer
-app = QApplication(["fieldrec"])
-from fieldrec.gui.theme import apply_dark_theme
-from fieldrec.gui.app import create_window
-from fieldrec.gui.config import GuiConfig
-apply_dark_theme(app)
-tmp = Path(%r)
-w = create_window(GuiConfig(device="simulated", out_dir=str(tmp / "takes"), settings_path=tmp / "gui.json"))
-w.show()
-def first(_work):
-    w.frameDone.disconnect(first)
-    w.repaint()  # the data of the first frame on screen
-    print(json.dumps({"painted": time.time()}), flush=True)
-    w.close(); app.quit()
-w.frameDone.connect(first)
-app.exec()
-"""
+def _isolated_env(tmp: Path, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(XDG_CONFIG_HOME=str(tmp / "xdg-config"), XDG_STATE_HOME=str(tmp / "xdg-state"),
+               XDG_CACHE_HOME=str(tmp / "xdg-cache"), **extra)
+    return env
 
 
-def launch_to_first_frame(tmp: Path) -> float:
+def _gui_log(tmp: Path) -> Path:
+    return tmp / "xdg-state" / "fieldrec" / "log" / "fieldrec-gui.log"
+
+
+def launch_to_first_frame(tmp: Path) -> tuple[float, float, float]:
+    """(window shown, first live frame) in seconds after the start of a fresh ``fieldrec gui`` process, and the
+    CPU seconds the process had used by its first live frame (robust to a busy machine, unlike the wall time)."""
+    run_dir = tmp / f"launch-{time.monotonic_ns()}"
+    env = _isolated_env(run_dir, QT_QPA_PLATFORM="offscreen")
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", _FIRST_FRAME_CHILD % (str(ROOT), str(tmp))],
-                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
-    for line in out.stdout.splitlines():
-        if line.startswith("{"):
-            return json.loads(line)["painted"] - t0
-    raise RuntimeError(f"child failed: {out.stderr[-2000:]}")
+    proc = subprocess.Popen([sys.executable, "-m", "fieldrec", "gui", "--device", "simulated", "--out",
+                             str(run_dir / "takes")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    shown = first = None
+    try:
+        deadline = time.monotonic() + 120
+        while first is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            text = _gui_log(run_dir).read_text() if _gui_log(run_dir).exists() else ""
+            if m := re.search(r"window shown at ([0-9.]+)", text):
+                shown = float(m.group(1)) - t0
+            if m := re.search(r"first live frame at ([0-9.]+)", text):
+                first = float(m.group(1)) - t0
+                cpu = cpu_seconds(proc.pid)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    if shown is None or first is None:
+        raise RuntimeError(f"fieldrec gui did not report its first frame: {err.decode()[-2000:]}")
+    return shown, first, cpu
 
 
 def run_window(samplerate: int, channels: int, seconds: float, tmp: Path, record: bool = True) -> dict:
@@ -100,7 +112,8 @@ def run_window(samplerate: int, channels: int, seconds: float, tmp: Path, record
         res["work"] = works[res["n0"]:]
         st = w.recorder.status()
         res["elapsed_s"] = st.elapsed_s
-        result = w.stop() if record else None
+        take = w.stop() if record else None
+        result = take.wait(60) if take is not None else None
         res["overflows"] = list(result.overflows) if result else list(st.overflows)
         w.auto_answer_close = True
         w.close()
@@ -112,14 +125,172 @@ def run_window(samplerate: int, channels: int, seconds: float, tmp: Path, record
     return res
 
 
+# ---------------------------------------------------------------------------------------------- process CPU
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """utime + stime of a process (or one of its threads), in seconds."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    with open(path) as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class Xvfb:
+    """A private X display (``-noreset``: without it the server resets when its last client leaves)."""
+
+    def __init__(self) -> None:
+        for n in range(80, 200):
+            if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+                break
+        self.display = f":{n}"
+        self.proc = subprocess.Popen(["Xvfb", self.display, "-noreset", "-nolisten", "tcp", "-screen", "0",
+                                      "1600x1000x24"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(lambda: Path(f"/tmp/.X11-unix/X{n}").exists(), 20, "Xvfb")
+
+    def xdo(self, *args: str, check: bool = True) -> str:
+        return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": self.display}, capture_output=True,
+                              text=True, timeout=60, check=check).stdout.strip()
+
+    def windows(self, name: str) -> list[str]:
+        return self.xdo("search", "--onlyvisible", "--name", name, check=False).split()
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _measure(proc: subprocess.Popen, seconds: float, xvfb: Xvfb | None = None) -> dict:
+    """CPU of ``proc`` (and of its main thread, and of the X server) over ``seconds`` of recording."""
+    c0, m0, x0, t0 = cpu_seconds(proc.pid), cpu_seconds(proc.pid, proc.pid), \
+        cpu_seconds(xvfb.proc.pid) if xvfb else 0.0, time.monotonic()
+    time.sleep(seconds)
+    c1, m1, x1, t1 = cpu_seconds(proc.pid), cpu_seconds(proc.pid, proc.pid), \
+        cpu_seconds(xvfb.proc.pid) if xvfb else 0.0, time.monotonic()
+    span = t1 - t0
+    return {"process": (c1 - c0) / span, "main_thread": (m1 - m0) / span, "xserver": (x1 - x0) / span}
+
+
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def process_cpu_figures(tmp: Path, seconds: float) -> None:
+    """Process CPU per second of audio, 48 kHz / 2 ch from the virtual input, for each recorder in one run."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pulse_rig import DEVICE_NAME, PulseRig, known_signal
+
+    for tool in ("Xvfb", "xdotool", "arecord", "audacity"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed (tools/setup-system.sh bench; apt audacity)")
+    rig = PulseRig()
+    rig.start()
+    xvfb = Xvfb()
+    feeder = None
+    try:
+        feeder = rig.feed(known_signal(4 * seconds + 150.0))
+        base = {**os.environ, **rig.env}
+        got: dict[str, dict] = {}
+        # arecord: the anchor
+        proc = subprocess.Popen(["arecord", "-q", "-D", DEVICE_NAME, "-f", "FLOAT_LE", "-r", "48000", "-c", "2",
+                                 "-t", "wav", str(tmp / "arecord.wav")], env=base, stderr=subprocess.DEVNULL)
+        time.sleep(2.0)
+        got["arecord"] = _measure(proc, seconds)
+        _stop(proc)
+        # fieldrec record, no window
+        out = tmp / "record"
+        proc = subprocess.Popen([sys.executable, "-m", "fieldrec", "record", "--device", DEVICE_NAME, "-r", "48000",
+                                 "-c", "2", "--out", str(out), "--quiet"], env=_isolated_env(tmp / "rec", **rig.env),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for(lambda: list(out.glob("*.wav")), 60, "fieldrec record to start")
+        time.sleep(2.0)
+        got["record"] = _measure(proc, seconds)
+        _stop(proc, signal.SIGINT)
+        # the window, every view on, recording
+        gui_env = _isolated_env(tmp / "gui", DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", **rig.env)
+        proc = subprocess.Popen([sys.executable, "-m", "fieldrec", "gui", "--device", DEVICE_NAME, "-r", "48000",
+                                 "-c", "2", "--out", str(tmp / "gui-takes")], env=gui_env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wid = _wait_for(lambda: xvfb.windows("^fieldrec — "), 120, "the window")[0]
+        _wait_for(lambda: "armed" in xvfb.xdo("getwindowname", wid), 120, "the window to arm")
+        xvfb.xdo("windowfocus", "--sync", wid)
+        xvfb.xdo("key", "space")
+        _wait_for(lambda: "recording" in xvfb.xdo("getwindowname", wid), 60, "the window to record")
+        time.sleep(2.0)
+        got["window"] = _measure(proc, seconds, xvfb)
+        xvfb.xdo("key", "space")
+        _wait_for(lambda: "armed" in xvfb.xdo("getwindowname", wid), 60, "the take to stop")
+        _stop(proc)
+        # Audacity 3.x, fresh HOME, recording the same input
+        home = tmp / "audacity-home"
+        (home / ".config" / "audacity").mkdir(parents=True)
+        (home / ".config" / "audacity" / "audacity.cfg").write_text(
+            "[GUI]\nShowSplashScreen=0\n[AudioIO]\nHost=ALSA\nRecordingDevice=" + DEVICE_NAME +
+            "\nRecordChannels=2\n[SamplingRate]\nDefaultProjectSampleRate=48000\n")
+        proc = subprocess.Popen(["audacity"], env={**base, "HOME": str(home), "DISPLAY": xvfb.display},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wid = _wait_for(lambda: xvfb.windows("^Audacity$"), 120, "Audacity")[0]
+        time.sleep(3.0)
+        for dialog in xvfb.windows("Welcome to Audacity"):
+            xvfb.xdo("windowfocus", "--sync", dialog, check=False)
+            xvfb.xdo("key", "Escape", check=False)
+        xvfb.xdo("windowfocus", "--sync", wid)
+        xvfb.xdo("key", "r")
+        time.sleep(3.0)
+        got["audacity"] = _measure(proc, seconds, xvfb)
+        _stop(proc, signal.SIGKILL)  # it would ask whether to save the project
+    finally:
+        if feeder is not None:
+            feeder.kill()
+            feeder.wait()
+        xvfb.close()
+        rig.stop()
+    for who in ("arecord", "record", "window", "audacity"):
+        emit(f"cpu.{who}_48k_2ch", round(got[who]["process"], 4), "CPU s per s of audio (whole process)",
+             "<= audacity" if who == "window" else None)
+    emit("cpu.window_gui_thread_48k_2ch", round(got["window"]["main_thread"], 4), "CPU s per s of audio", None)
+    emit("cpu.xserver_during_window", round(got["window"]["xserver"], 4), "CPU s per s (Xvfb)", None)
+    emit("cpu.xserver_during_audacity", round(got["audacity"]["xserver"], 4), "CPU s per s (Xvfb)", None)
+    emit("cpu.window_vs_audacity", round(got["window"]["process"] / got["audacity"]["process"], 3), "ratio", "<= 1")
+    emit("cpu.window_vs_arecord", round(got["window"]["process"] / got["arecord"]["process"], 1), "ratio", None)
+    emit("cpu.record_vs_arecord", round(got["record"]["process"] / got["arecord"]["process"], 1), "ratio", "<= 5")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=("cpu", "frames", "launch"))
     args = ap.parse_args(argv)
     loss_seconds = 10.0 if args.quick else 60.0
     with tempfile.TemporaryDirectory(prefix="fieldrec-bench-gui-") as d:
         tmp = Path(d)
-        emit("gui.launch_to_first_frame", round(launch_to_first_frame(tmp), 3), "s", "< 2")
+        emit("machine.loadavg_1min_at_start", os.getloadavg()[0], "runnable tasks", None)
+        if args.only in (None, "launch"):
+            shown, first, cpu = launch_to_first_frame(tmp)
+            emit("gui.launch_to_window_shown", round(shown, 3), "s from process start", None)
+            emit("gui.launch_to_first_frame", round(first, 3), "s from process start (first live frame)", "< 2")
+            emit("gui.launch_cpu_to_first_frame", round(cpu, 3), "CPU s used by the first live frame", None)
+        if args.only in (None, "cpu"):
+            process_cpu_figures(tmp, 10.0 if args.quick else 30.0)
+        if args.only not in (None, "frames"):
+            return 0
         for sr, ch in ((48000, 2), (192000, 8)):
             r = run_window(sr, ch, 10.0, tmp)
             span = r["t1"] - r["t0"]

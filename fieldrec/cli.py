@@ -501,14 +501,39 @@ def _have_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _gui_start_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The window's start values from ``fieldrec gui --device --samplerate --channels --format --out``."""
+    start: dict[str, Any] = {}
+    if getattr(args, "format", None) is not None:
+        start["container"], start["subtype"] = _format_from_args(args.format)
+    for flag in ("samplerate", "channels"):
+        value = getattr(args, flag, None)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{flag} must be positive")
+        if value is not None:
+            start[flag] = value
+    if getattr(args, "out", None) is not None:
+        start["out_dir"] = Path(args.out).expanduser()
+        _check_out_dir(start["out_dir"])
+    if getattr(args, "device", None) is not None:
+        from fieldrec.audio.devices import DeviceError, resolve_device
+
+        try:
+            start["device"] = resolve_device(args.device).name
+        except DeviceError as err:
+            raise UsageError(str(err)) from None
+    return start
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     if not _have_display():
         raise UsageError("no display (DISPLAY is not set); use `fieldrec record` or run under a desktop")
+    start = _gui_start_values(args)
     try:
         from fieldrec.gui.app import run
     except ImportError as err:
         raise UsageError(f"the window cannot start: {err}") from None
-    return run([])
+    return run([], start=start)
 
 
 def cmd_library(args: argparse.Namespace) -> int:
@@ -575,7 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="more detail in the log file")
     sub = p.add_subparsers(dest="command")
 
-    sub.add_parser("gui", help="open the recording window (the default when there is a display)")
+    g = sub.add_parser("gui", help="open the recording window (the default when there is a display)")
+    g.add_argument("--device", "-d", help="start with this input (as for record); otherwise the last one used")
+    g.add_argument("--samplerate", "-r", type=int, help="start at this rate (Hz)")
+    g.add_argument("--channels", "-c", type=int, help="start with this many channels")
+    g.add_argument("--format", "-f", help="start with this format: wav16, wav24, wav32, float, flac16, flac24")
+    g.add_argument("--out", "-o", help="start with this output folder")
 
     d = sub.add_parser("devices", help="list input devices")
     d.add_argument("--json", action="store_true", help="as JSON")

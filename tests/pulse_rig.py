@@ -131,9 +131,7 @@ class PulseRig:
         else:
             self.stop()
             raise RigError(f"pulseaudio did not answer within 15 s: {self.log_tail()}")
-        out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
-                          f"channels={CHANNELS}", "format=float32le")
-        self._out_module = int(out.stdout.strip())
+        self._out_module = None
         self.reload_sink()
 
     def stop(self) -> None:
@@ -171,14 +169,22 @@ class PulseRig:
         out = self._pactl("load-module", "module-null-sink", f"sink_name={SINK}", f"rate={RATE}",
                           f"channels={CHANNELS}", "format=float32le")
         self._sink_module = int(out.stdout.strip())
+        out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
+                          f"channels={CHANNELS}", "format=float32le")
+        self._out_module = int(out.stdout.strip())
         self._pactl("set-default-source", f"{SINK}.monitor", check=False)
         self._pactl("set-default-sink", SINK, check=False)
 
     def unload_sink(self) -> None:
-        """Remove the sink: the virtual device is 'unplugged' (captures of it end)."""
-        if self._sink_module is not None:
-            self._pactl("unload-module", str(self._sink_module), check=False)
-            self._sink_module = None
+        """Remove the sinks: the virtual device is 'unplugged' (captures of it end).
+
+        The output sink goes too: PulseAudio (14 and later) moves the streams of a vanished source to any
+        source that is left, so with ``vout.monitor`` still there an unplugged capture would just go on."""
+        for attr in ("_sink_module", "_out_module"):
+            module = getattr(self, attr, None)
+            if module is not None:
+                self._pactl("unload-module", str(module), check=False)
+                setattr(self, attr, None)
 
     # ---- feeding and listening ----------------------------------------------------------------------------
     def feed(self, path_or_array: str | os.PathLike[str] | np.ndarray, rate: int = RATE,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from fieldrec.gui.config import GuiConfig, default_log_dir, load_config
 
@@ -48,13 +50,50 @@ def app_icon_path(size: int = 256) -> Path:
     return Path(str(files("fieldrec") / "resources" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "fieldrec.png"))
 
 
-def run(argv: list[str] | None = None, settings_path: Path | None = None) -> int:
-    """Open the recording window; returns the exit code of the Qt event loop."""
+def apply_start_values(config: GuiConfig, start: dict[str, Any]) -> GuiConfig:
+    """Put ``fieldrec gui`` flags into the remembered settings (they stay remembered, as if chosen in the window).
+
+    ``start`` keys: device (name), samplerate (Hz), channels, container + subtype, out_dir."""
+    if "device" in start:
+        config.device = start["device"]
+    if "samplerate" in start:
+        config.samplerate = int(start["samplerate"])
+    if "channels" in start:
+        config.channels = int(start["channels"])
+    if "container" in start:
+        from fieldrec.recorder import SUPPORTED_FORMATS
+
+        wanted = (start["container"], start["subtype"])
+        config.format_name = next(label for label, cs in SUPPORTED_FORMATS.items() if cs == wanted)
+    if "out_dir" in start:
+        config.out_dir = str(start["out_dir"])
+    return config
+
+
+def preload_before_qt() -> None:
+    """Import the audio and analysis stack (numpy, scipy.signal, sounddevice, soundfile) before PySide6.
+
+    PySide6 installs an import hook that reads the source of every module imported after it
+    (``shibokensupport.feature._mod_uses_pyside`` calls ``inspect.getsource``); arming the input imports
+    scipy.signal, hundreds of modules, so importing them first saves that scan (measured in
+    docs/benchmarks.md). They are needed before the first live frame either way."""
+    import fieldrec.recorder  # noqa: F401 (sounddevice, soundfile, numpy, the analysis package)
+    from fieldrec.analysis.lazy_scipy import scipy_signal
+
+    scipy_signal()
+    import scipy.fft  # noqa: F401 (the live spectra)
+
+
+def run(argv: list[str] | None = None, settings_path: Path | None = None,
+        start: dict[str, Any] | None = None) -> int:
+    """Open the recording window (``start``: see ``apply_start_values``); returns the Qt event loop's exit code."""
+    if "PySide6" not in sys.modules:
+        preload_before_qt()
     from PySide6.QtWidgets import QApplication
 
     from fieldrec.gui.theme import apply_dark_theme
 
-    config = load_config(settings_path)
+    config = apply_start_values(load_config(settings_path), start or {})
     if config.log_dir is None and settings_path is not None:
         config.log_dir = Path(settings_path).parent / "log"
     setup_logging(config.log_dir)
@@ -68,5 +107,5 @@ def run(argv: list[str] | None = None, settings_path: Path | None = None) -> int
     apply_dark_theme(app)
     window = create_window(config)
     window.show()
-    log.info("window started (settings %s)", config.settings_path)
+    log.info("window shown at %.3f (unix time; settings %s)", time.time(), config.settings_path)
     return int(app.exec())

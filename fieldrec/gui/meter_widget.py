@@ -26,6 +26,11 @@ def db_to_fraction(db: float) -> float:
     return float(np.interp(db, _SCALE_DB, _SCALE_POS))
 
 
+def _fractions(db: np.ndarray) -> np.ndarray:
+    """``db_to_fraction`` of an array (−inf and NaN at the bottom)."""
+    return np.interp(np.nan_to_num(np.asarray(db, dtype=np.float64), nan=-1e3, neginf=-1e3), _SCALE_DB, _SCALE_POS)
+
+
 def fmt_db(value: float | None, unit: str = "", digits: int = 1) -> str:
     if value is None or not math.isfinite(value):
         return "–∞" if value is not None and value < 0 else "—"
@@ -46,6 +51,7 @@ class MeterBars(QWidget):
         self._font = QFont()
         self._font.setPointSize(9)
         self._bg: QPixmap | None = None
+        self._drawn = b""  # pixel positions last painted
         self._bg_key: tuple[int, int, int] | None = None
         zones = ((-60.0, -18.0, theme.GREEN), (-18.0, -6.0, theme.YELLOW), (-6.0, 0.0, theme.RED))
         self._zones = [(db_to_fraction(lo), db_to_fraction(hi), QColor(c).darker(135)) for lo, hi, c in zones]
@@ -54,8 +60,14 @@ class MeterBars(QWidget):
         self._hold_hot = QColor(theme.RED)
 
     def set_levels(self, peak: np.ndarray, rms: np.ndarray, hold: np.ndarray) -> None:
+        """New levels (dBFS per channel); repainted only when a bar or mark moves by a pixel or more."""
         self.peak, self.rms, self.hold = peak, rms, hold
-        self.update()
+        span = max(1, self.height() - 16)
+        levels = np.concatenate([np.ravel(peak), np.ravel(rms), np.ravel(hold)])
+        key = np.round(_fractions(levels) * span).astype(np.int32).tobytes() + bytes(np.ravel(hold) > -3.0)
+        if key != self._drawn:
+            self._drawn = key
+            self.update()
 
     SCALE_W = 34
     GAP = 6
@@ -189,7 +201,7 @@ class MeterPanel(QWidget):
             val.setFont(big)
             val.setObjectName(f"readout_{key}")
             val.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            val.setMinimumWidth(80)
+            val.setFixedSize(90, val.sizeHint().height())  # fixed: new text never re-lays out the window
             grid.addWidget(t, r, 0)
             grid.addWidget(val, r, 1)
             self.readouts[key] = val

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from pyqtgraph.Qt.internals import PrimitiveArray
+from PySide6.QtCore import QLineF, QRectF
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from fieldrec.gui import dsp, theme
@@ -17,8 +19,59 @@ pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.DIM, 
 LANE = 2.4  # vertical distance between channel lanes (a lane spans -1…1)
 
 
+def _blend(fg: str, bg: str, alpha: float) -> QColor:
+    """``fg`` over ``bg`` at ``alpha``, as one opaque colour (blending is slow in software painting)."""
+    f, b = QColor(fg), QColor(bg)
+    return QColor(*(round(alpha * getattr(f, c)() + (1 - alpha) * getattr(b, c)()) for c in ("red", "green", "blue")))
+
+
+class GridLines(pg.GraphicsObject):
+    """The plot's grid at the major ticks of its bottom and left axes, in one opaque colour.
+
+    pyqtgraph's own grid is drawn by the axes across the whole plot with alpha blending: in software painting
+    that is two translucent plot-sized layers per plot per frame. These lines are recomputed only when the
+    view range or the ticks change."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__()
+        self.plot = plot
+        self.setZValue(-1000)
+        self._pen = QPen(_blend(theme.DIM, theme.BG, 0.18))
+        self._pen.setCosmetic(True)
+        self._lines = PrimitiveArray(QLineF, 4)
+        self._key: object = None
+
+    def _values(self, name: str, lo: float, hi: float, size: float) -> list[float]:
+        axis = self.plot.getAxis(name)
+        if axis._tickLevels is not None:  # ticks given with setTicks
+            return [v for v, _text in axis._tickLevels[0] if lo <= v <= hi]
+        levels = axis.tickValues(lo, hi, size)
+        return [v for v in levels[0][1] if lo <= v <= hi] if levels else []
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self.plot.vb.viewRect()
+
+    def paint(self, p: QPainter, *_args) -> None:
+        r = self.plot.vb.viewRect()
+        vb = self.plot.vb
+        key = (r.left(), r.right(), r.top(), r.bottom(), vb.width(), vb.height(),
+               id(self.plot.getAxis("bottom")._tickLevels), id(self.plot.getAxis("left")._tickLevels))
+        if key != self._key:
+            self._key = key
+            xs = self._values("bottom", r.left(), r.right(), vb.width())
+            ys = self._values("left", r.top(), r.bottom(), vb.height())
+            self._lines.resize(len(xs) + len(ys))
+            a = self._lines.ndarray()
+            for i, x in enumerate(xs):
+                a[i] = (x, r.top(), x, r.bottom())
+            for j, y in enumerate(ys):
+                a[len(xs) + j] = (r.left(), y, r.right(), y)
+        p.setPen(self._pen)
+        p.drawLines(*self._lines.drawargs())
+
+
 def _style_plot(plot: pg.PlotItem) -> None:
-    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.addItem(GridLines(plot), ignoreBounds=True)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     font = QFont()
@@ -32,11 +85,59 @@ def _style_plot(plot: pg.PlotItem) -> None:
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+class LanesItem(pg.GraphicsObject):
+    """Every channel's waveform in one item: one vertical min→max line per column per lane.
+
+    Drawn with one ``drawLines`` per lane from a preallocated line array (no QPainterPath, no per-frame bounds
+    search): its bounding rectangle is the fixed view range set by ``set_geometry``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rect = QRectF()
+        self._lines: list[PrimitiveArray] = []
+        self._pens: list[QPen] = []
+
+    def set_geometry(self, rect: QRectF, columns: int, channels: int) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+        self._lines = []
+        self._pens = []
+        for c in range(channels):
+            arr = PrimitiveArray(QLineF, 4)
+            arr.resize(columns)
+            arr.ndarray()[:] = 0.0
+            self._lines.append(arr)
+            self._pens.append(pg.mkPen(theme.CHANNEL_COLOURS[c % len(theme.CHANNEL_COLOURS)], width=1))
+        self.update()
+
+    def set_lanes(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        """x (columns,), lo/hi (columns, channels) in view coordinates (lane offsets applied)."""
+        for c, arr in enumerate(self._lines):
+            a = arr.ndarray()
+            a[:, 0] = x
+            a[:, 1] = lo[:, c]
+            a[:, 2] = x
+            a[:, 3] = hi[:, c]
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._rect
+
+    def paint(self, p: QPainter, *_args) -> None:
+        for pen, arr in zip(self._pens, self._lines, strict=True):
+            p.setPen(pen)
+            p.drawLines(*arr.drawargs())
+
+
 class WaveformView(pg.PlotWidget):
     """Last ``seconds`` of every channel, peak-downsampled to one (min, max) pair per column.
 
-    Markers appear as labelled vertical lines at their file position.
+    The columns follow the plot's width in pixels (one pair per pixel column); the view range is fixed, so a
+    frame costs one line array per lane and no bounds search. Markers are labelled vertical lines at their
+    file position.
     """
+
+    follow_width = False  # True: the columns follow the plot's pixel width (set by the window)
 
     def __init__(self, samplerate: int, channels: int, seconds: float = 5.0, columns: int = 800, parent=None):
         super().__init__(parent=parent)
@@ -46,47 +147,69 @@ class WaveformView(pg.PlotWidget):
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("bottom", "time (s)")
         self.plot_item.setTitle("Waveform", color=theme.DIM, size="10pt")
+        self.plot_item.vb.disableAutoRange()
         self.seconds = seconds
         self.columns = columns
         self.gain = 1.0  # vertical zoom (x1 = full scale fills the lane)
-        self.curves: list[pg.PlotCurveItem] = []
+        self.lanes = LanesItem()
+        self.plot_item.addItem(self.lanes)
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
+        self._drawn_key: tuple[int, float] | None = None
         self.configure(samplerate, channels)
 
-    def configure(self, samplerate: int, channels: int) -> None:
-        for c in self.curves:
-            self.plot_item.removeItem(c)
+    def configure(self, samplerate: int, channels: int, columns: int | None = None) -> None:
         self.samplerate = int(samplerate)
         self.channels = int(channels)
+        if columns is not None:
+            self.columns = max(16, int(columns))
         fpc = max(1, int(round(self.seconds * samplerate / self.columns)))
         self.history = dsp.MinMaxHistory(self.columns, channels, fpc)
         t = (np.arange(self.columns) - self.columns + 1) * fpc / samplerate
-        self._x = np.repeat(t, 2).astype(np.float64)
-        self.curves = []
-        for c in range(channels):
-            pen = pg.mkPen(theme.CHANNEL_COLOURS[c % len(theme.CHANNEL_COLOURS)], width=1)
-            curve = pg.PlotCurveItem(pen=pen, skipFiniteCheck=True)
-            self.plot_item.addItem(curve)
-            self.curves.append(curve)
+        self._x = t.astype(np.float64)
+        self._offsets = (-LANE * np.arange(channels)).astype(np.float32)
+        y0, y1 = -LANE * (channels - 1) - 1.1, 1.1
+        self.lanes.set_geometry(QRectF(float(t[0]), y0, float(-t[0]), y1 - y0), self.columns, channels)
         self.plot_item.setXRange(float(t[0]), 0.0, padding=0)
-        self.plot_item.setYRange(-LANE * (channels - 1) - 1.1, 1.1, padding=0)
+        self.plot_item.setYRange(y0, y1, padding=0)
         ticks = [(-LANE * c, f"Ch {c + 1}") for c in range(channels)]
         self.plot_item.getAxis("left").setTicks([ticks, []])
+        self._drawn_key = None
         self.clear_markers()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(ev)
+        if self.follow_width:
+            width = int(self.plot_item.vb.width())
+            if width > 16 and abs(width - self.columns) > 8:  # one (min, max) pair per pixel column
+                self.configure(self.samplerate, self.channels, columns=width)
 
     def push(self, block: np.ndarray) -> None:
         """Add the newest frames (n, channels) to the history."""
         if block.size:
             self.history.push(block[:, : self.channels])
 
-    def refresh(self, file_frame_now: int | None = None) -> None:
-        """Redraw curves (and move marker lines relative to the current file position)."""
+    def drawn(self, channel: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x in s, min, max) per column as drawn for ``channel`` (zoom applied, lane offset removed)."""
+        mn, mx = self.history.ordered()
         g = np.float32(self.gain)
-        for c, curve in enumerate(self.curves):
-            y = self.history.interleaved(c)
+        if self.gain != 1.0:
+            mn, mx = np.clip(mn * g, -1.05, 1.05), np.clip(mx * g, -1.05, 1.05)
+        return self._x, mn[:, channel], mx[:, channel]
+
+    def refresh(self, file_frame_now: int | None = None) -> None:
+        """Redraw the lanes when new columns arrived (and move marker lines relative to the file position)."""
+        key = (self.history.total_columns, self.gain)
+        if key != self._drawn_key:
+            self._drawn_key = key
+            mn, mx = self.history.ordered()
             if self.gain != 1.0:  # zoom for quiet scenes; the lane clips, the meters stay the truth
-                y = np.clip(y * g, -1.05, 1.05)
-            curve.setData(self._x, y - np.float32(LANE * c), connect="all")
+                g = np.float32(self.gain)
+                mn, mx = np.clip(mn * g, -1.05, 1.05), np.clip(mx * g, -1.05, 1.05)
+            # each column's line also reaches its left neighbour's range, so the trace has no gaps
+            lo, hi = mn.copy(), mx.copy()
+            np.minimum(lo[1:], mx[:-1], out=lo[1:])
+            np.maximum(hi[1:], mn[:-1], out=hi[1:])
+            self.lanes.set_lanes(self._x, lo + self._offsets, hi + self._offsets)
         if file_frame_now is not None:
             keep = []
             for frame, line in self.marker_lines:
@@ -115,10 +238,23 @@ class WaveformView(pg.PlotWidget):
         self.marker_lines = []
 
 
+class FixedBoundsCurve(pg.PlotCurveItem):
+    """A curve whose data bounds are given, not searched for on every ``setData`` (the view range is fixed)."""
+
+    def __init__(self, bounds: tuple[tuple[float, float], tuple[float, float]], **kw) -> None:
+        super().__init__(**kw)
+        self.fixed_bounds = bounds
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802, N803 (pyqtgraph names)
+        return self.fixed_bounds[ax]
+
+
 class SpectrumView(pg.PlotWidget):
     """FFT magnitude in dBFS on a log frequency axis, with an averaged curve and a peak-hold curve.
 
-    The curves' x data are log10(Hz) (read ``frequencies()`` for Hz)."""
+    Averaging and peak hold run on every bin; the curves draw at most one point per pixel column (the
+    highest bin of the column, so a narrow peak is never lost). The curves' x data are log10(Hz) (read
+    ``frequencies()`` for the bins in Hz)."""
 
     def __init__(self, parent=None):
         super().__init__(parent=parent)
@@ -129,10 +265,12 @@ class SpectrumView(pg.PlotWidget):
         self.plot_item.setLabel("left", "dBFS")
         self.plot_item.setLabel("bottom", "frequency (Hz)")
         self.plot_item.setTitle("Spectrum — blue: average, orange: peak hold", color=theme.DIM, size="10pt")
+        self.plot_item.vb.disableAutoRange()
         self.plot_item.setYRange(-120, 0, padding=0)
         # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data
-        self.hold_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.ORANGE, width=1), skipFiniteCheck=True)
-        self.curve = pg.PlotCurveItem(pen=pg.mkPen(theme.BLUE, width=2), skipFiniteCheck=True)
+        bounds = ((np.log10(20.0), np.log10(24000.0)), (-160.0, 0.0))
+        self.hold_curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.ORANGE, width=1), skipFiniteCheck=True)
+        self.curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.BLUE, width=2), skipFiniteCheck=True)
         self.plot_item.addItem(self.hold_curve)
         self.plot_item.addItem(self.curve)
         self._logf: np.ndarray | None = None
@@ -140,16 +278,33 @@ class SpectrumView(pg.PlotWidget):
         self.hold_db: np.ndarray | None = None
         self.averaging = 4
         self._freqs: np.ndarray | None = None
+        self._xrange = (np.log10(20.0), np.log10(24000.0))
+        self._columns: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None  # key, starts, x
 
     def set_range(self, samplerate: float) -> None:
-        self.plot_item.setXRange(np.log10(20.0), np.log10(samplerate / 2), padding=0)
+        self._xrange = (np.log10(20.0), np.log10(samplerate / 2))
+        self.plot_item.setXRange(*self._xrange, padding=0)
+        for c in (self.curve, self.hold_curve):
+            c.fixed_bounds = (self._xrange, (-160.0, 0.0))
         ticks = [(np.log10(f), s) for f, s in dsp.db_ticks_frequency(20.0, samplerate / 2)]
         self.plot_item.getAxis("bottom").setTicks([ticks, []])
+        self._columns = None
 
     def reset(self) -> None:
         """Forget averaging and peak hold (after a change of FFT size, window or channel)."""
         self.avg_power = None
         self.hold_db = None
+
+    def _pixel_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first bin of each pixel column, its log10 frequency) for the bins now shown."""
+        width = max(64, int(self.plot_item.vb.width()))
+        key = (len(self._logf), width)
+        if self._columns is None or self._columns[0] != key:
+            lo, hi = self._xrange
+            col = np.floor((self._logf - lo) / (hi - lo) * width).astype(np.int64)
+            starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+            self._columns = (key, starts, self._logf[starts])
+        return self._columns[1], self._columns[2]
 
     def update_spectrum(self, freqs: np.ndarray, db: np.ndarray) -> None:
         """Feed one spectrum (dBFS); exponential averaging over ``averaging`` frames in power."""
@@ -166,8 +321,10 @@ class SpectrumView(pg.PlotWidget):
         if self._freqs is None or len(self._freqs) != len(f) or self._freqs[-1] != f[-1]:
             self._freqs = f
             self._logf = np.log10(f)
-        self.curve.setData(self._logf, shown)
-        self.hold_curve.setData(self._logf, self.hold_db)
+            self._columns = None
+        starts, x = self._pixel_columns()
+        self.curve.setData(x, np.maximum.reduceat(shown, starts))
+        self.hold_curve.setData(x, np.maximum.reduceat(self.hold_db, starts))
 
     def frequencies(self) -> np.ndarray | None:
         return self._freqs
@@ -179,8 +336,39 @@ class SpectrumView(pg.PlotWidget):
         return float(self._freqs[int(np.argmax(self.avg_power))])
 
 
+class RingImageItem(pg.GraphicsObject):
+    """A ring buffer of RGB32 columns painted as two pieces (oldest left, newest right): nothing is copied or
+    colour-mapped at paint time. ``buffer`` is (rows, columns) uint32 0xffRRGGBB, row 0 at y = 0."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        super().__init__()
+        self.buffer = np.zeros((rows, columns), dtype=np.uint32)
+        self._image = pg.functions.ndarray_to_qimage(self.buffer, QImage.Format.Format_RGB32)  # a view, no copy
+        self.pos = 0
+        self._rect = QRectF(0, 0, columns, rows)
+
+    def set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._rect
+
+    def paint(self, p: QPainter, *_args) -> None:
+        rows, cols = self.buffer.shape
+        r = self._rect
+        cw = r.width() / cols
+        old = cols - self.pos  # columns pos..end are the oldest: they go on the left
+        p.drawImage(QRectF(r.left(), r.top(), old * cw, r.height()), self._image, QRectF(self.pos, 0, old, rows))
+        if self.pos:
+            p.drawImage(QRectF(r.left() + old * cw, r.top(), self.pos * cw, r.height()), self._image,
+                        QRectF(0, 0, self.pos, rows))
+
+
 class SpectrogramView(pg.PlotWidget):
-    """Scrolling spectrogram: a ring-buffer image (time × log-frequency rows), fixed dB colour range."""
+    """Scrolling spectrogram: a ring of columns (time × log-frequency rows), fixed dB colour range.
+
+    New columns are colour-mapped once, when they arrive (``ring`` keeps their dB values)."""
 
     ROWS = 256
 
@@ -194,10 +382,12 @@ class SpectrogramView(pg.PlotWidget):
                                 color=theme.DIM, size="10pt")
         self.plot_item.setLabel("bottom", "time (s)")
         self.plot_item.setLabel("left", "Hz")
+        self.plot_item.vb.disableAutoRange()
         self.columns = columns
         self.levels = levels
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        self.image_item.setColorMap(pg.colormap.get("inferno"))
+        lut = pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False).astype(np.uint32)
+        self._lut = (0xFF000000 | (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]).astype(np.uint32)
+        self.image_item = RingImageItem(self.ROWS, columns)
         self.plot_item.addItem(self.image_item)
         self.ring = np.full((self.ROWS, columns), levels[0], dtype=np.float32)
         self.pos = 0
@@ -205,18 +395,30 @@ class SpectrogramView(pg.PlotWidget):
         self._map: np.ndarray | None = None
         self._map_key = None
         self.column_seconds = 1.0 / 30
-        self._rect_set = False
+        self.samplerate = 48000.0
 
     def configure(self, samplerate: float, column_seconds: float) -> None:
         self.samplerate = samplerate
         self.column_seconds = column_seconds
         span = self.columns * column_seconds
-        self._rect_set = False
         self.plot_item.setXRange(-span, 0, padding=0)
         self.plot_item.setYRange(0, self.ROWS, padding=0)
+        self.image_item.set_rect(QRectF(-span, 0, span, self.ROWS))
         self.ring[:] = self.levels[0]
-        self.pos = 0
+        self.image_item.buffer[:] = self._colours(self.ring[:, :1])
+        self.pos = self.image_item.pos = 0
         self._map_key = None
+        self.image_item.update()
+
+    def _colours(self, db: np.ndarray) -> np.ndarray:
+        lo, hi = self.levels
+        idx = np.clip((db - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.intp)
+        return self._lut[idx]
+
+    def image(self) -> np.ndarray:
+        """The dB image as shown, oldest column first: (ROWS, columns)."""
+        p = self.pos
+        return np.concatenate([self.ring[:, p:], self.ring[:, :p]], axis=1)
 
     def _row_map(self, freqs: np.ndarray) -> np.ndarray:
         key = (len(freqs), float(freqs[-1]))
@@ -236,21 +438,18 @@ class SpectrogramView(pg.PlotWidget):
             return
         rows = self._row_map(freqs)
         cols = np.asarray(db_time_freq[:, rows].T, dtype=np.float32)[:, -self.columns :]
+        rgb = self._colours(cols)
         k = cols.shape[1]
         first = min(k, self.columns - self.pos)
+        buf = self.image_item.buffer
         self.ring[:, self.pos : self.pos + first] = cols[:, :first]
+        buf[:, self.pos : self.pos + first] = rgb[:, :first]
         if k > first:
             self.ring[:, : k - first] = cols[:, first:]
+            buf[:, : k - first] = rgb[:, first:]
         self.pos = (self.pos + k) % self.columns
         self.total_columns += k
 
     def refresh(self) -> None:
-        p = self.pos
-        img = np.concatenate([self.ring[:, p:], self.ring[:, :p]], axis=1)
-        self.image_item.setImage(img, autoLevels=False, levels=self.levels)
-        if not self._rect_set:  # the rect needs an image to scale against
-            span = self.columns * self.column_seconds
-            self.image_item.setRect(pg.QtCore.QRectF(-span, 0, span, self.ROWS))
-            self._rect_set = True
-
-
+        self.image_item.pos = self.pos
+        self.image_item.update()

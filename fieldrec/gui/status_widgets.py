@@ -74,8 +74,13 @@ class HealthStrip(QWidget):
         self.overflows = _Cell("healthOverflows", self)
         self.device = _Cell("healthDevice", self)
         self.format = _Cell("healthFormat", self)
-        for w in (self.device, self.format, self.file_size, self.disk_left, self.overflows):
+        self.finalising = _Cell("healthFinalising", self)
+        self.finalising.set_state("warn")
+        self.finalising.hide()
+        for w in (self.device, self.format, self.file_size, self.disk_left, self.overflows, self.finalising):
             h.addWidget(w)
+        for w, width in ((self.file_size, 160), (self.disk_left, 210)):  # their text changes at 10 Hz: a fixed
+            w.setFixedSize(width, w.sizeHint().height())  # size keeps a new text from re-laying out the window
         h.addStretch(1)
         self.overflow_count = 0
 
@@ -98,6 +103,14 @@ class HealthStrip(QWidget):
         self.device.setText(f"{st.device_name}: {state.upper() if state != 'ok' else 'OK'}")
         self.device.set_state({"ok": "ok", "stalled": "warn"}.get(state, "bad"))
         self.format.setText(f"{st.samplerate / 1000:g} kHz · {st.channels} ch")
+
+
+    def set_finalising(self, progress: list[float]) -> None:
+        """Takes being finalised after stop (closing, hashing, final sidecar), each with its share done 0..1."""
+        self.finalising.setVisible(bool(progress))
+        if progress:
+            more = f" (+{len(progress) - 1} more)" if len(progress) > 1 else ""
+            self.finalising.setText(f"finalising… {min(progress):.0%}{more}")
 
 
 class Banner(QWidget):

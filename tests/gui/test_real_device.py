@@ -33,7 +33,7 @@ def test_record_a_fed_sine_from_the_virtual_device_by_name(make_window, gui_conf
         qtbot.waitUntil(lambda: abs((w.spectrum.peak_frequency() or 0) - 1000) < 15, timeout=5000)
         qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= 1.5, timeout=10000)
-        result = w.stop()
+        result = w.stop().wait(30)
     finally:
         feed.wait(timeout=20)
     assert result.stop_reason == "user" and result.overflows == ()
