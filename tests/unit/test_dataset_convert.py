@@ -166,3 +166,13 @@ def test_markers_label_files_and_events(tmp_path):
         marker_spans(load_take(take), rate)
     res = run(take, tmp_path / "bad", subtype="FLOAT", segment=SegmentParams(mode="markers"))
     assert res["status"] == "failed" and "ev.Table.1.selections.txt" in res["message"]
+
+
+def test_an_output_libsndfile_refuses_leaves_no_open_file(tmp_path):
+    from fieldrec.dataset.convert import OutputFile
+
+    with pytest.raises(ValueError):  # soundfile checks the format, subtype pair before libsndfile opens
+        OutputFile(tmp_path / "x.flac", 16000, 1, ConvertParams(container="flac", subtype="FLOAT"))
+    import gc
+    gc.collect()  # an unclosed file would raise a ResourceWarning here (warnings are errors in this suite)
+    (tmp_path / "x.flac").unlink()
