@@ -11,22 +11,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fieldrec.analysis.clipping import pcm_clip_level
 from fieldrec.analysis.meters import MeterBank
+from fieldrec.formats import clip_level_for_subtype
 from fieldrec.storage.reader import AudioFileError, iter_blocks
 
 __all__ = ["AudioFileError", "analyze_file", "clip_level_for_subtype"]
 
-_PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "DPCM_8": 8, "DPCM_16": 16}
-
-
-def clip_level_for_subtype(subtype: str) -> float:
-    """|x| at or above which a sample of this libsndfile subtype counts as clipped (full scale = 1.0).
-
-    Integer PCM: (2^(bits-1) - 1) / 2^(bits-1), e.g. 32767/32768 for 16 bit; float and lossy: 1.0.
-    """
-    bits = _PCM_BITS.get(subtype)
-    return pcm_clip_level(bits) if bits else 1.0
 
 
 def analyze_file(path: str | os.PathLike[str], block_frames: int = 65536) -> dict[str, Any]:
@@ -38,6 +28,6 @@ def analyze_file(path: str | os.PathLike[str], block_frames: int = 65536) -> dic
         raise AudioFileError(f"{info.path.name}: cannot be measured: {e}") from None
     for block in blocks:
         bank.process(block)
-    result: dict[str, Any] = {"file": str(path), "format": info.format, "subtype": info.subtype}
+    result: dict[str, Any] = {"file": str(path), "container": info.format.lower(), "subtype": info.subtype}
     result.update(bank.result())
     return result

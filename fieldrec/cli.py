@@ -129,15 +129,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _format_from_args(fmt: str) -> tuple[str, str]:
-    table = {
-        "wav16": ("wav", "PCM_16"), "wav24": ("wav", "PCM_24"), "wav32": ("wav", "PCM_32"),
-        "float": ("wav", "FLOAT"), "wavf32": ("wav", "FLOAT"), "flac16": ("flac", "PCM_16"),
-        "flac": ("flac", "PCM_24"), "flac24": ("flac", "PCM_24"), "wav": ("wav", "PCM_24"),
-    }
-    key = fmt.lower().replace("-", "").replace("_", "")
-    if key not in table:
-        raise UsageError(f"unknown format {fmt!r}; choose one of: wav16, wav24, wav32, float, flac16, flac24")
-    return table[key]
+    from fieldrec.formats import FormatError, format_by_name
+
+    try:
+        f = format_by_name(fmt)
+    except FormatError as err:
+        raise UsageError(str(err)) from None
+    return f.container, f.subtype
 
 
 class _LiveLine:
@@ -215,7 +213,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     live = _LiveLine(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:
         try:
-            paths = rec.record(metadata)
+            paths = rec.record(metadata).paths
         except RecorderError as err:
             raise UsageError(str(err)) from None
         if not args.quiet:
@@ -232,7 +230,8 @@ def cmd_record(args: argparse.Namespace) -> int:
             if result is not None:
                 break
             if stop_requested.is_set():
-                result = rec.stop("user")
+                take = rec.stop("user")
+                result = take.wait() if take is not None else rec.wait()
                 break
             st = rec.status()
             if live is not None:
@@ -243,8 +242,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                     warned.add(key)
                     if live is not None:
                         sys.stderr.write("\n")
-                    print(f"warning: {ev.kind.replace('_', ' ')} at {ev.time_s:.3f} s (frame {ev.frame})"
-                          + (f", {ev.frames_lost} frames lost" if ev.frames_lost else ""), file=sys.stderr)
+                    print(f"warning: {_event_line(ev)}", file=sys.stderr)
             if st.warning and st.warning not in warned:
                 warned.add(st.warning)
                 print(f"\nwarning: {st.warning}", file=sys.stderr)
@@ -257,8 +255,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, old_term)
     assert result is not None
     _print_take_summary(result, settings.samplerate)
+    status = EXIT_OK
+    if result.sidecar_error is not None:
+        where = (f"its content was written to {result.sidecar_fallback}" if result.sidecar_fallback
+                 else "its content is in the log file")
+        print(f"error: the sidecar {result.paths.sidecar} could not be written ({result.sidecar_error}); "
+              f"the audio is closed and valid; {where}", file=sys.stderr)
+        status = EXIT_FAULT
     if result.stop_reason in ("user", "duration"):
-        return EXIT_OK
+        return status
     reason = {"device_lost": "the input device was lost", "disk_full": "the disk is full"}.get(
         result.stop_reason, "the take stopped on an error")
     print(f"error: {reason} at {result.frames / settings.samplerate:.3f} s; "
@@ -267,16 +272,29 @@ def cmd_record(args: argparse.Namespace) -> int:
     return EXIT_FAULT
 
 
+def _event_line(ev: Any) -> str:
+    lost = ("size unknown" if ev.frames_lost is None else f"{ev.frames_lost} frames lost" if ev.frames_lost
+            else "no frames lost")
+    return f"{ev.kind.replace('_', ' ')} at {ev.time_s:.3f} s (frame {ev.frame}), {lost}"
+
+
 def _print_take_summary(result: Any, samplerate: int) -> None:
     a = result.analysis or {}
     print(f"audio:   {result.paths.audio}")
-    print(f"sidecar: {result.paths.sidecar}")
+    print(f"sidecar: {result.paths.sidecar if result.sidecar_error is None else result.sidecar_fallback}")
+    print(f"sha256:  {result.sha256}")
     line = f"{result.frames / samplerate:.3f} s, {result.frames} frames, stop: {result.stop_reason}"
     if a:
         line += (f"; peak {_db(a.get('sample_peak_dbfs'), 0)} dBFS, true peak {_db(a.get('true_peak_dbtp'), 0)}"
                  f" dBTP, {_db(a.get('integrated_lufs'), 0)} LUFS, clipped samples {a.get('clipped_samples')}")
-    if result.overflows:
-        line += f"; {len(result.overflows)} overflow event(s) — see the sidecar"
+    totals = result.totals
+    if totals is not None and totals.events:
+        line += f"; {totals.events} overflow event(s), {totals.frames_lost} frames lost"
+        if totals.unknown_loss_events:
+            line += f" (+{totals.unknown_loss_events} of unknown size)"
+        line += " — see the sidecar"
+    if result.analysis and result.analysis.get("partial"):
+        line += f"; analysis partial: {result.analysis.get('partial_reason')}"
     print(line)
 
 

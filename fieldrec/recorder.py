@@ -1,18 +1,19 @@
-"""One take: arm, record, stop, markers, metadata, state. The only place where threads and stop order live.
+"""The recorder: one input stream, its meters, and the takes made from it.
 
 Three activities, as in python-sounddevice's examples, plus a meter thread:
 
 * the audio callback (``fieldrec.audio.stream.Capture``) copies each block into a preallocated ring and counts
   status flags; nothing else;
-* the writer thread moves frames from the ring to the file (``fieldrec.storage.wav_writer.TakeWriter``). Its
-  cursor is the ring's *guard*: the callback drops (and records) a block rather than overwrite frames the
-  writer has not saved. It also ends a take by itself (duration reached, device lost, disk full, write
-  error) and finalises it: close, hash, sidecar;
-* the meter thread feeds the same frames to ``fieldrec.analysis.meters.MeterBank`` from its own cursor. If it
-  ever falls a full ring behind, the analysis is marked partial; the file never waits for it;
+* each take (``fieldrec.take.Take``) has its own thread that moves its frames from the ring to its file and
+  then finalises it (close, hash, sidecar). Its cursor holds the ring's *guard*: the callback drops (and
+  records) a block rather than overwrite frames a take has not saved;
+* the meter thread feeds ``fieldrec.analysis.meters.MeterBank`` in batches of :data:`METER_BATCH_S` from its
+  own cursor: the frames of a take go to that take's bank (its analysis), the others to the monitor bank.
+  If it is ever lapped, the take's analysis is marked partial; the file never waits for it;
 * viewers (CLI line, GUI timer) pull ``status()``, ``meters()`` and ``latest()`` when they are ready.
 
-Frame positions in the sidecar (markers, overflows) count from the first frame of the file.
+``stop()`` returns at once: the take's last frame is fixed, the recorder is armed again and the take
+finalises on its own thread (``Take.wait()``, ``Recorder.wait_finalised()``).
 """
 
 from __future__ import annotations
@@ -21,104 +22,63 @@ import enum
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fieldrec import __version__
 from fieldrec.analysis.meters import MeterBank, MeterSnapshot
-from fieldrec.analyze import clip_level_for_subtype
 from fieldrec.audio import devices as _devices
 from fieldrec.audio.devices import DeviceError, DeviceInfo
+from fieldrec.audio.events import AudioEvent, EventTotals
 from fieldrec.audio.levels import to_float
+from fieldrec.audio.ring import EV_FRAME
 from fieldrec.audio.stream import Capture
-from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
+from fieldrec.formats import COMMON_RATES, FORMATS, FormatError, format_for
 from fieldrec.metadata import MetadataError, validate_metadata
 from fieldrec.storage import diskspace
-from fieldrec.storage.hashing import sha256_file
+from fieldrec.storage.errors import StorageError
 from fieldrec.storage.naming import expand_template, reserve_take_path
-from fieldrec.storage.sidecar import SCHEMA_VERSION, sidecar_path, write_sidecar
-from fieldrec.storage.wav_writer import DiskFullError, StorageError, TakeWriter, capture_dtype
+from fieldrec.storage.sidecar import sidecar_path
+from fieldrec.storage.wav_writer import TakeWriter
+from fieldrec.take import (
+    Marker,
+    OverflowEvent,
+    RecorderError,
+    Take,
+    TakePaths,
+    TakeResult,
+    TakeSettings,
+)
+
+__all__ = [
+    "COMMON_RATES", "SUPPORTED_FORMATS", "Marker", "OverflowEvent", "Recorder", "RecorderError", "Take",
+    "TakePaths", "TakeResult", "TakeSettings", "TakeState", "TakeStatus", "check_settings",
+    "list_input_devices",
+]
 
 log = logging.getLogger(__name__)
 
-#: Formats offered to people, label -> (container, subtype).
-SUPPORTED_FORMATS: dict[str, tuple[str, str]] = {
-    "WAV 16-bit": ("wav", "PCM_16"),
-    "WAV 24-bit": ("wav", "PCM_24"),
-    "WAV 32-bit": ("wav", "PCM_32"),
-    "WAV 32-bit float": ("wav", "FLOAT"),
-    "FLAC 16-bit": ("flac", "PCM_16"),
-    "FLAC 24-bit": ("flac", "PCM_24"),
-}
-COMMON_RATES = (44100, 48000, 88200, 96000, 176400, 192000)
-_POLL_S = 0.01
-_WRITE_CHUNK_S = 0.25
-_CHECK_S = 1.0
-
-
-class RecorderError(RuntimeError):
-    """A take could not start or go on; ``str(err)`` is one line a person can act on."""
+#: Formats offered to people, label -> (container, subtype): a view of ``fieldrec.formats.FORMATS``.
+SUPPORTED_FORMATS: dict[str, tuple[str, str]] = {f.label: (f.container, f.subtype) for f in FORMATS.values()}
+#: The meter thread wakes this often and processes everything that arrived (seconds).
+METER_BATCH_S = 0.05
+#: A take that starts with its stream waits until the stream has delivered this much audio with no overflow
+#: (seconds of audio), at most :data:`SETTLE_TIMEOUT_S` of wall time; the sidecar says if it did not.
+SETTLE_AUDIO_S = 0.2
+SETTLE_TIMEOUT_S = 4.0
+#: How long ``record()`` waits for the previous take to save its last frames before it starts a new one.
+DRAIN_WAIT_S = 10.0
 
 
 class TakeState(enum.Enum):
     IDLE = "idle"
     ARMED = "armed"
     RECORDING = "recording"
-
-
-@dataclass
-class TakeSettings:
-    """What to record and where. ``device`` None = the system's default input (or the simulated source)."""
-
-    device: str | int | None = None
-    samplerate: int = 48000
-    channels: int = 2
-    container: str = "wav"
-    subtype: str = "PCM_24"
-    out_dir: Path = field(default_factory=default_out_dir)
-    name_template: str = DEFAULT_TEMPLATE
-    duration_s: float | None = None  #: stop by itself after this many seconds (sample-exact)
-    blocksize: int = 0  #: frames per callback; 0 lets PortAudio choose
-    latency: str | float = "high"
-
-
-@dataclass(frozen=True)
-class TakePaths:
-    audio: Path
-    sidecar: Path
-
-
-@dataclass(frozen=True)
-class Marker:
-    frame: int
-    time_s: float
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class OverflowEvent:
-    """Audio that did not reach the file: ``kind`` input_overflow (PortAudio), ring_overrun (writer too slow)
-    or device_lost; ``frame`` is the position in the file, ``frames_lost`` 0 when unknown."""
-
-    kind: str
-    frame: int
-    time_s: float
-    frames_lost: int
-
-
-@dataclass(frozen=True)
-class TakeResult:
-    paths: TakePaths
-    frames: int
-    stop_reason: str
-    stop_detail: str | None
-    overflows: tuple[OverflowEvent, ...]
-    analysis: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -128,13 +88,15 @@ class TakeStatus:
     frames_written: int
     file_bytes: int
     disk_seconds_left: float | None
-    overflows: tuple[OverflowEvent, ...]
+    overflows: tuple[AudioEvent, ...]
     device_name: str
     device_state: str  #: "ok", "stalled" (no audio for a moment), "lost" or "error"
     warning: str | None
     samplerate: int
     channels: int
     take: TakePaths | None
+    totals: EventTotals | None = None
+    finalising: tuple[tuple[TakePaths, float], ...] = ()  #: takes still being finalised, with progress 0..1
 
 
 def list_input_devices(refresh: bool = False) -> list[DeviceInfo]:
@@ -145,10 +107,11 @@ def list_input_devices(refresh: bool = False) -> list[DeviceInfo]:
 
 
 def _format_problem(settings: TakeSettings) -> str | None:
-    if (settings.container, settings.subtype) in SUPPORTED_FORMATS.values():
-        return None
-    return f"{settings.container.upper()} {settings.subtype} is not offered; choose one of: " + ", ".join(
-        SUPPORTED_FORMATS)
+    try:
+        format_for(settings.container, settings.subtype)
+    except FormatError as err:
+        return str(err)
+    return None
 
 
 def check_settings(settings: TakeSettings) -> str | None:
@@ -158,56 +121,41 @@ def check_settings(settings: TakeSettings) -> str | None:
         return problem
     try:
         device = _devices.resolve_device(settings.device)
-        _devices.check_input_settings(
-            device, settings.samplerate, settings.channels, capture_dtype(settings.subtype)
-        )
-    except (DeviceError, StorageError, ValueError) as err:
+        _devices.check_input_settings(device, settings.samplerate, settings.channels,
+                                      format_for(settings.container, settings.subtype).dtype)
+    except (DeviceError, ValueError) as err:
         return str(err)
     return None
 
 
 class Recorder:
-    """One input stream and, while recording, one take. Thread-safe for one controlling thread (CLI or GUI)."""
+    """One input stream and the takes recorded from it. For one controlling thread (CLI or GUI)."""
 
     def __init__(self, settings: TakeSettings, *, on_take_end: Callable[[TakeResult], None] | None = None):
-        self.settings = settings
-        self._on_take_end = on_take_end
-        self._control = threading.RLock()  # state changes and sidecar writes; never touched by the callback
-        self._state = TakeState.IDLE
-        self._device: DeviceInfo | None = None
-        self._capture: Capture | None = None
-        self._meters: MeterBank | None = None
-        self._meter_thread: threading.Thread | None = None
-        self._meter_quit = threading.Event()
-        self._meter_lock = threading.Lock()  # mark/limit hand-over to the meter thread (not the callback)
-        self._meter_mark: int | None = None  # stream frame where the meter thread resets for a take
-        self._meter_limit: int | None = None  # stream frame where the take's analysis ends
-        self._meter_done = threading.Event()
-        self._take_analysis: dict[str, Any] | None = None
-        self._analysis_partial = False
         problem = _format_problem(settings)
         if problem:
             raise RecorderError(problem)
-        self._dtype = capture_dtype(settings.subtype)
-        # the take
-        self._take: TakePaths | None = None
-        self._writer: TakeWriter | None = None
-        self._writer_thread: threading.Thread | None = None
-        self._start_frame = 0
-        self._stop_frame: int | None = None
-        self._stop_reason: str | None = None
-        self._stop_detail: str | None = None
-        self._written = 0
-        self._file_bytes = 0
-        self._disk_left: float | None = None
-        self._warning: str | None = None
-        self._sidecar: dict[str, Any] = {}
-        self._markers: list[Marker] = []
-        self._metadata: dict[str, Any] = {}
+        self.settings = settings
+        self._on_take_end = on_take_end
+        self._format = format_for(settings.container, settings.subtype)
+        self._dtype = self._format.dtype
+        self._control = threading.RLock()  # state changes; never held during file I/O, never by the callback
+        self._guard_lock = threading.Lock()  # the ring guard, moved by take threads
+        self._meter_lock = threading.Lock()  # orders a take's first frame against the meter thread's cursor
+        self._state = TakeState.IDLE
+        self._device: DeviceInfo | None = None
+        self._capture: Capture | None = None
+        self._monitor: MeterBank | None = None
+        self._meter_thread: threading.Thread | None = None
+        self._meter_quit = threading.Event()
+        self._metering: deque[Take] = deque()  # takes whose analysis the meter thread still owes
+        self._take: Take | None = None  # the take now recording
+        self._open_takes: list[Take] = []  # takes whose frames are not all in their file yet (guard holders)
+        self._finalising: list[Take] = []
+        self._last_take: Take | None = None
         self._last_result: TakeResult | None = None
-        self._last_event_count = 0
 
-    # ---------------------------------------------------------------- monitoring
+    # ---------------------------------------------------------------- the input
     @property
     def state(self) -> TakeState:
         return self._state
@@ -217,8 +165,19 @@ class Recorder:
         return self._device
 
     @property
+    def take(self) -> Take | None:
+        """The take now recording, or None."""
+        return self._take
+
+    @property
     def last_result(self) -> TakeResult | None:
         return self._last_result
+
+    @property
+    def finalising(self) -> list[Take]:
+        """Takes that have stopped and are still being closed, hashed and described."""
+        with self._control:
+            return list(self._finalising)
 
     def arm(self) -> None:
         """Open the input: the monitor tap and the meters run; nothing is written."""
@@ -229,9 +188,8 @@ class Recorder:
             try:
                 device = _devices.resolve_device(s.device)
                 _devices.check_input_settings(device, s.samplerate, s.channels, self._dtype)
-                capture = Capture(
-                    device, s.samplerate, s.channels, self._dtype, blocksize=s.blocksize, latency=s.latency
-                )
+                capture = Capture(device, s.samplerate, s.channels, self._dtype, blocksize=s.blocksize,
+                                  latency=s.latency)
                 capture.start()
             except DeviceError as err:
                 raise RecorderError(str(err)) from None
@@ -239,17 +197,23 @@ class Recorder:
                 raise RecorderError(f"cannot open input {s.device!r}: {str(err).splitlines()[0]}") from None
             self._device = device
             self._capture = capture
-            self._meters = MeterBank(s.samplerate, s.channels, clip_level=clip_level_for_subtype(s.subtype))
+            self._monitor = self._new_bank()
             self._meter_quit.clear()
-            self._meter_thread = threading.Thread(target=self._meter_loop, name="fieldrec-meters", daemon=True)
+            self._meter_thread = threading.Thread(target=self._meter_loop, args=(capture,),
+                                                  name="fieldrec-meters", daemon=True)
             self._meter_thread.start()
             self._state = TakeState.ARMED
             log.info("armed %s at %d Hz, %d ch, %s", device.name, s.samplerate, s.channels, self._dtype)
 
     def disarm(self) -> None:
-        """Close the input (stops a take first)."""
+        """Close the input. A take still recording is stopped first; every take's frames reach its file
+        and its analysis is finished before the stream closes (finalisation may go on afterwards)."""
         if self._state is TakeState.RECORDING:
             self.stop("user")
+        for take in list(self._open_takes):
+            take.ended.wait(DRAIN_WAIT_S)
+        for take in list(self._metering):
+            take.meter_done.wait(DRAIN_WAIT_S)
         with self._control:
             if self._state is TakeState.IDLE:
                 return
@@ -263,7 +227,9 @@ class Recorder:
             self._state = TakeState.IDLE
 
     def close(self) -> None:
+        """Disarm and wait for every take to be finalised."""
         self.disarm()
+        self.wait_finalised()
 
     def __enter__(self) -> Recorder:
         return self
@@ -279,16 +245,22 @@ class Recorder:
         return to_float(capture.ring.latest(frames), self._dtype)
 
     def meters(self) -> MeterSnapshot | None:
-        meters = self._meters
-        return meters.snapshot() if meters is not None else None
+        """What the meters show now: the take's while recording, else the monitor's."""
+        take = self._take
+        bank = take.bank if take is not None else self._monitor
+        return bank.snapshot() if bank is not None else None
 
     def reset_clips(self) -> None:
-        if self._meters is not None:
-            self._meters.reset_clips()
+        for bank in (self._monitor, self._take.bank if self._take else None):
+            if bank is not None:
+                bank.reset_clips()
 
-    # ---------------------------------------------------------------- the take
-    def record(self, metadata: dict[str, Any] | None = None) -> TakePaths:
-        """Start a take: reserve a file that exists nowhere yet, write the sidecar, start the writer."""
+    # ---------------------------------------------------------------- takes
+    def record(self, metadata: dict[str, Any] | None = None) -> Take:
+        """Start a take: reserve a file that exists nowhere yet, write its first sidecar, start its thread.
+
+        Raises RecorderError (one line) and leaves no file behind when the take cannot start.
+        """
         clean, errors = validate_metadata(metadata)
         if errors:
             raise RecorderError(str(MetadataError(errors)))
@@ -300,370 +272,272 @@ class Recorder:
             assert capture is not None and self._device is not None
             if capture.device_lost:
                 raise RecorderError(f"input {self._device.name!r} is gone; reconnect it and arm again")
+            for previous in list(self._open_takes):  # its last frames must be saved before the guard moves on
+                previous.ended.wait(DRAIN_WAIT_S)
+            settled = self._wait_settled(capture)
             s = self.settings
+            fmt = format_for(s.container, s.subtype)
+            if fmt.dtype != self._dtype:
+                raise RecorderError(f"{fmt.label} needs {fmt.dtype} samples but the input is open for "
+                                    f"{self._dtype}; disarm and arm again to change the sample type")
             now = datetime.now(UTC)
+            local = now.astimezone()
             try:
                 s.out_dir.mkdir(parents=True, exist_ok=True)
-                local = now.astimezone()
                 stem = expand_template(
-                    s.name_template,
-                    date=local.strftime("%Y-%m-%d"),
-                    time=local.strftime("%H%M%S"),
-                    location=clean["location"]["name"],
-                    device=self._device.name,
-                    samplerate=s.samplerate,
-                    channels=s.channels,
-                )
+                    s.name_template, when=local, location=clean["location"]["name"], device=self._device.name,
+                    samplerate=s.samplerate, channels=s.channels, recorder=clean["equipment"]["recorder"],
+                    microphone=clean["equipment"]["microphone"], tags=clean["tags"])
                 audio_path = reserve_take_path(s.out_dir, stem, "." + s.container)
-                writer = TakeWriter(audio_path, s.samplerate, s.channels, s.container, s.subtype)
-            except (StorageError, OSError, ValueError, KeyError) as err:
+            except (StorageError, OSError) as err:
                 raise RecorderError(f"cannot create the take in {s.out_dir}: {err}") from None
-            bps = diskspace.bytes_per_second(s.samplerate, s.channels, s.subtype)
-            self._disk_left = diskspace.seconds_left(s.out_dir, bps)
-            self._take = TakePaths(audio_path, sidecar_path(audio_path))
-            self._writer = writer
-            self._markers = []
-            self._last_event_count = 0
-            self._metadata = clean
-            self._written = 0
-            self._file_bytes = 0
-            self._stop_reason = None
-            self._stop_detail = None
-            self._warning = None
-            self._take_analysis = None
-            self._analysis_partial = False
-            # From here the callback will not overwrite what the writer has not saved.
-            start = capture.ring.write_count
-            capture.ring.guard = start
-            self._start_frame = start
-            self._stop_frame = start + round(s.duration_s * s.samplerate) if s.duration_s else None
-            self._meter_done.clear()
-            with self._meter_lock:
-                self._meter_mark = start
-                self._meter_limit = self._stop_frame
-            self._sidecar = self._new_sidecar(now)
             try:
-                write_sidecar(self._take.sidecar, self._sidecar)
-            except OSError as err:
-                capture.ring.guard = None
+                writer = TakeWriter(audio_path, s.samplerate, s.channels, s.container, s.subtype)
+            except StorageError as err:
+                _remove_unused(audio_path)
+                raise RecorderError(f"cannot create the take in {s.out_dir}: {err}") from None
+            paths = TakePaths(audio_path, sidecar_path(audio_path))
+            with self._meter_lock:  # the meter thread cannot pass this frame before the take is registered
+                start = capture.ring.write_count
+                take = Take(capture=capture, settings=s, paths=paths, writer=writer, start_frame=start,
+                            metadata=clean, bank=self._new_bank(), started=now, stream_settled=settled,
+                            release_guard=self._move_guard, on_end=self._take_ended, on_final=self._take_final)
+                with self._guard_lock:
+                    self._open_takes.append(take)
+                    self._set_guard()
+                self._metering.append(take)
+            bps = diskspace.bytes_per_second(s.samplerate, s.channels, s.subtype)
+            take.disk_left = diskspace.seconds_left(s.out_dir, bps)
+            _fallback, error = take._save(final=False)
+            if error is not None:  # nothing recorded yet: refuse the take rather than record blind
+                self._abandon(take)
                 writer.close()
-                raise RecorderError(f"cannot write the sidecar {self._take.sidecar}: {err}") from None
+                _remove_unused(audio_path)
+                raise RecorderError(f"cannot write the sidecar {paths.sidecar}: {error}")
+            self._take = take
+            self._last_take = take
             self._state = TakeState.RECORDING
-            self._writer_thread = threading.Thread(target=self._writer_loop, name="fieldrec-writer", daemon=True)
-            self._writer_thread.start()
+            take.start()
             log.info("recording %s", audio_path)
-            return self._take
+            return take
 
-    def stop(self, reason: str = "user", detail: str | None = None) -> TakeResult | None:
-        """End the take at the newest captured frame; every captured frame reaches the file. Blocks until the
-        file is closed, hashed and the sidecar written; then the input stays armed."""
-        thread = self._writer_thread
+    def stop(self, reason: str = "user", detail: str | None = None) -> Take | None:
+        """End the take at the newest captured frame and return it at once; every captured frame reaches the
+        file. The recorder is armed again; the take finalises on its own thread (``take.wait()``)."""
         with self._control:
-            if self._state is TakeState.RECORDING and self._stop_reason is None:
-                self._request_stop(reason, detail)
-        if thread is not None:
-            thread.join()
-        return self._last_result
+            take = self._take
+            if take is None:
+                return None
+            take.request_stop(reason, detail)
+            self._take = None
+            if self._state is TakeState.RECORDING:
+                self._state = TakeState.ARMED
+            return take
 
     def wait(self, timeout: float | None = None) -> TakeResult | None:
-        """Wait for the take to end by itself (duration, device lost, disk full)."""
-        thread = self._writer_thread
-        if thread is not None:
-            thread.join(timeout)
-        return self._last_result if self._state is not TakeState.RECORDING else None
+        """Wait for the current take to end by itself (duration, device lost, disk full) and be finalised.
+        With no take recording, the result of the last take (after its finalisation)."""
+        take = self._take or self._last_take
+        if take is None:
+            return None
+        return take.wait(timeout)
+
+    def wait_finalised(self, timeout: float | None = None) -> bool:
+        """Wait until every stopped take is finalised; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for take in self.finalising + ([self._last_take] if self._last_take else []):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if take.ended.is_set() and not take.finalised.wait(left):
+                return False
+        return True
 
     def add_marker(self, label: str = "") -> Marker:
         """A marker at the newest captured frame of the take (what the user hears now)."""
-        with self._control:
-            if self._state is not TakeState.RECORDING or self._capture is None:
-                raise RecorderError("markers can be added while recording")
-            frame = self._capture.ring.write_count - self._start_frame
-            if self._stop_frame is not None:
-                frame = min(frame, self._stop_frame - self._start_frame)
-            marker = Marker(frame, frame / self.settings.samplerate, str(label)[:200])
-            self._markers.append(marker)
-            self._sidecar["markers"] = [m.__dict__ for m in self._markers]
-            self._save_sidecar()
-            return marker
+        take = self._take
+        if take is None:
+            raise RecorderError("markers can be added while recording")
+        return take.add_marker(label)
 
     def update_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
-        """Replace the take's metadata (while recording, or for the last take after stop); the sidecar is
-        rewritten atomically. Raises RecorderError naming the invalid field."""
+        """Replace the metadata of the take recording now, or of the last take after stop. Raises
+        RecorderError naming the invalid field. The sidecar is saved off this thread while recording."""
         clean, errors = validate_metadata(metadata)
         if errors:
             raise RecorderError(str(MetadataError(errors)))
-        with self._control:
-            if self._take is None:
-                raise RecorderError("no take to edit yet")
-            self._metadata = clean
-            self._sidecar["metadata"] = clean
-            self._save_sidecar()
+        take = self._take or self._last_take
+        if take is None:
+            raise RecorderError("no take to edit yet")
+        take.update_metadata(clean)
         return clean
 
     def status(self) -> TakeStatus:
         capture = self._capture
-        overflows = self._overflows()
         lost = capture is not None and capture.device_lost
         stalled = capture is not None and not lost and capture.stalled
         error = capture.error if capture is not None else None
-        recording = self._state is TakeState.RECORDING
-        if recording and capture is not None:
-            captured = capture.ring.write_count - self._start_frame
-            if self._stop_frame is not None:
-                captured = min(captured, self._stop_frame - self._start_frame)
-        else:
-            captured = self._written
-        warning = self._warning
-        if self._disk_left is not None and self._disk_left < diskspace.LOW_SPACE_SECONDS and recording:
-            warning = f"disk nearly full: {self._disk_left / 60:.1f} min left at this data rate"
+        take = self._take or self._last_take
+        recording = self._state is TakeState.RECORDING and self._take is not None
+        warning = None
+        overflows: tuple[AudioEvent, ...] = ()
+        totals = None
+        if take is not None:
+            if take.result is not None:
+                overflows, totals = take.result.overflows, take.result.totals
+            else:
+                overflows, totals = take.events.events, take.events.totals
+            warnings = take.warnings
+            warning = warnings[-1] if warnings else None
+            if recording and take.disk_left is not None and take.disk_left < diskspace.LOW_SPACE_SECONDS:
+                warning = f"disk nearly full: {take.disk_left / 60:.1f} min left at this data rate"
+        frames = take.frames if take is not None else 0
         return TakeStatus(
             state=self._state,
-            elapsed_s=captured / self.settings.samplerate,
-            frames_written=self._written,
-            file_bytes=self._file_bytes,
-            disk_seconds_left=self._disk_left,
+            elapsed_s=frames / self.settings.samplerate,
+            frames_written=(take.cursor - take.start_frame) if take is not None else 0,
+            file_bytes=take.file_bytes if take is not None else 0,
+            disk_seconds_left=take.disk_left if take is not None else None,
             overflows=overflows,
             device_name=self._device.name if self._device else str(self.settings.device or ""),
             device_state="lost" if lost else "error" if error else "stalled" if stalled else "ok",
             warning=warning,
             samplerate=self.settings.samplerate,
             channels=self.settings.channels,
-            take=self._take,
+            take=take.paths if take is not None else None,
+            totals=totals,
+            finalising=tuple((t.paths, t.progress) for t in self.finalising),
         )
 
     # ---------------------------------------------------------------- internals
-    def _overflows(self) -> tuple[OverflowEvent, ...]:
-        capture = self._capture
-        if capture is None or self._take is None or self._state is not TakeState.RECORDING:
-            return self._last_result.overflows if self._last_result else ()  # the last take's, not the monitor's
-        sr = self.settings.samplerate
-        start = self._start_frame
-        end = self._stop_frame
-        out = []
-        for ev in capture.events():
-            if ev.frame < start or (end is not None and ev.frame > end):
-                continue
-            frame = ev.frame - start
-            out.append(OverflowEvent(ev.kind, frame, frame / sr, int(ev.frames)))
-        if capture.device_lost and not any(e.kind == "device_lost" for e in out):
-            frame = capture.ring.write_count - start
-            out.append(OverflowEvent("device_lost", frame, frame / sr, 0))
-        return tuple(out)
-
-    def _request_stop(self, reason: str, detail: str | None) -> None:
-        capture = self._capture
-        assert capture is not None
-        end = capture.ring.write_count
-        if self._stop_frame is None or end < self._stop_frame:
-            self._stop_frame = end
-        with self._meter_lock:
-            self._meter_limit = self._stop_frame
-        self._stop_reason = reason
-        self._stop_detail = detail
-
-    def _new_sidecar(self, now: datetime) -> dict[str, Any]:
+    def _new_bank(self) -> MeterBank:
         s = self.settings
-        assert self._take is not None and self._device is not None and self._capture is not None
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "file": {"name": self._take.audio.name, "bytes": 0, "sha256": None},
-            "audio": {
-                "samplerate": s.samplerate,
-                "channels": s.channels,
-                "container": s.container,
-                "subtype": s.subtype,
-                "frames": 0,
-                "duration_s": 0.0,
-            },
-            "recording": {
-                "state": "recording",
-                "start_utc": _iso_utc(now),
-                "start_local": now.astimezone().isoformat(),
-                "end_utc": None,
-                "end_local": None,
-                "device": {"name": self._device.name, "hostapi": self._device.hostapi},
-                "blocksize": self._capture.blocksize,
-                "latency_s": self._capture.latency_seconds,
-                "overflows": [],
-                "stop_reason": None,
-                "stop_detail": None,
-            },
-            "metadata": self._metadata,
-            "markers": [],
-            "analysis": None,
-            "software": {"name": "fieldrec", "version": __version__},
-        }
+        return MeterBank(s.samplerate, s.channels, clip_level=self._format.clip_level)
 
-    def _save_sidecar(self) -> None:
-        """Rewrite the sidecar atomically. A failure here never touches the audio; it becomes a warning."""
-        if self._take is None:
-            return
-        try:
-            write_sidecar(self._take.sidecar, self._sidecar)
-        except OSError as err:
-            self._warning = f"could not update the sidecar: {err}"
-            log.error("sidecar write failed: %s", err)
-
-    def _writer_loop(self) -> None:
-        capture = self._capture
-        writer = self._writer
-        assert capture is not None and writer is not None
+    def _wait_settled(self, capture: Capture) -> bool:
+        """Wait until the stream has delivered :data:`SETTLE_AUDIO_S` of audio with no overflow among it
+        (a stream armed long ago passes at once). False if it did not settle in :data:`SETTLE_TIMEOUT_S`."""
         ring = capture.ring
-        sr = self.settings.samplerate
-        chunk = max(1024, int(_WRITE_CHUNK_S * sr))
-        cursor = self._start_frame
-        bps = diskspace.bytes_per_second(sr, self.settings.channels, self.settings.subtype)
-        next_check = time.monotonic() + _CHECK_S
-        reason, detail = None, None
-        try:
-            while True:
-                now = time.monotonic()
-                if now >= next_check:  # once a second: on the medium (a power cut loses at most ~1 s),
-                    next_check = now + _CHECK_S  # disk time left, overflows into the sidecar
-                    writer.sync()
-                    self._file_bytes = writer.bytes_on_disk()
-                    self._disk_left = diskspace.seconds_left(self.settings.out_dir, bps)
-                    self._sync_overflows()
-                limit = self._stop_frame
-                available = ring.write_count - cursor
-                if limit is not None:
-                    available = min(available, limit - cursor)
-                if available > 0:
-                    data, cursor_after, lost = ring.read(cursor, min(available, chunk))
-                    if lost:  # cannot happen while the guard holds; never silent if it does
-                        log.error("writer lost %d frames at %d", lost, cursor - self._start_frame)
-                    writer.write(data)
-                    cursor = cursor_after
-                    ring.guard = cursor
-                    self._written = cursor - self._start_frame
-                    continue
-                if limit is not None and cursor >= limit:
-                    if self._stop_reason is None:  # the only limit set without a request: the duration
-                        self._stop_reason = "duration"
-                    break
-                if capture.device_lost and self._stop_reason is None:
-                    with self._control:
-                        self._request_stop("device_lost", capture.error or "the input stopped delivering audio")
-                    continue
-                time.sleep(_POLL_S)
-        except DiskFullError as err:
-            reason, detail = "disk_full", str(err)
-        except Exception as err:  # a write error must end the take with a valid file, not kill the app
-            log.exception("writer failed")
-            reason, detail = "error", f"{type(err).__name__}: {err}"
-        if reason is not None:
-            with self._control:
-                self._request_stop(reason, detail)
-                self._stop_frame = cursor
-                with self._meter_lock:
-                    self._meter_limit = cursor
-        ring.guard = None
-        self._finish_take(cursor)
+        need = int(SETTLE_AUDIO_S * capture.samplerate)
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while True:
+            wc = ring.write_count
+            count = ring.event_count
+            last_event = int(ring.event_table[(count - 1) % ring.event_table.shape[0], EV_FRAME]) if count else -1
+            if wc >= need and last_event < wc - need:
+                return True
+            if time.monotonic() >= deadline or capture.device_lost:
+                log.warning("the input did not deliver steadily within %.0f s; the take starts anyway",
+                            SETTLE_TIMEOUT_S)
+                return False
+            time.sleep(0.02)
 
-    def _sync_overflows(self) -> None:
+    def _abandon(self, take: Take) -> None:
+        """Forget a take that never started: its guard and its claim on the meters go."""
+        take.request_stop("error", "the take could not start", at=take.start_frame)
+        take.meter_done.set()
+        with self._guard_lock:
+            if take in self._open_takes:
+                self._open_takes.remove(take)
+            self._set_guard()
+
+    def _set_guard(self) -> None:
+        """The ring's guard: the oldest frame any open take has not saved yet (callers hold _guard_lock)."""
         capture = self._capture
         if capture is None:
             return
-        events = self._overflows()
-        if len(events) != self._last_event_count:
-            self._last_event_count = len(events)
-            with self._control:
-                self._sidecar["recording"]["overflows"] = [e.__dict__ for e in events]
-                self._save_sidecar()
+        cursors = [t.cursor for t in self._open_takes if not t.ended.is_set()]
+        capture.ring.guard = min(cursors) if cursors else None
 
-    def _finish_take(self, end_cursor: int) -> None:
-        writer = self._writer
-        assert writer is not None and self._take is not None
-        try:
-            writer.close()
-        except Exception as err:  # closing on a full disk may fail; the header is already current
-            log.error("closing %s: %s", self._take.audio, err)
-        frames = end_cursor - self._start_frame
-        self._written = frames
-        # The meter thread analyses up to the same frame; it is usually milliseconds behind.
-        analysis = self._take_analysis if self._meter_done.wait(timeout=10) else None
-        now = datetime.now(UTC)
-        try:
-            digest = sha256_file(self._take.audio)
-            size = self._take.audio.stat().st_size
-        except OSError as err:
-            digest, size = None, 0
-            log.error("hashing %s: %s", self._take.audio, err)
+    def _move_guard(self, take: Take) -> None:
+        with self._guard_lock:
+            if take.ended.is_set() and take in self._open_takes:
+                self._open_takes.remove(take)
+            self._set_guard()
+
+    def _take_ended(self, take: Take) -> None:
+        """On the take's thread: its stop frame is fixed and its audio saved; it is finalising now."""
         with self._control:
-            reason = self._stop_reason or "user"
-            overflows = self._overflows()
-            sr = self.settings.samplerate
-            sc = self._sidecar
-            sc["file"].update(bytes=size, sha256=digest)
-            sc["audio"].update(frames=frames, duration_s=frames / sr)
-            sc["recording"].update(
-                state="complete",
-                end_utc=_iso_utc(now),
-                end_local=now.astimezone().isoformat(),
-                overflows=[e.__dict__ for e in overflows],
-                stop_reason=reason,
-                stop_detail=self._stop_detail,
-            )
-            if analysis is not None and self._analysis_partial:
-                analysis = dict(analysis, partial=True)
-            sc["analysis"] = analysis
-            self._save_sidecar()
-            self._file_bytes = size
-            result = TakeResult(self._take, frames, reason, self._stop_detail, overflows, analysis)
-            self._last_result = result
-            self._writer = None
-            self._writer_thread = None
-            self._state = TakeState.ARMED
-            self._stop_frame = None
-        log.info("take %s ended (%s): %d frames", self._take.audio, reason, frames)
-        if self._on_take_end is not None:
+            self._finalising.append(take)
+            if self._take is take:  # it ended by itself (duration, device lost, disk full, error)
+                self._take = None
+                if self._state is TakeState.RECORDING:
+                    self._state = TakeState.ARMED
+
+    def _take_final(self, take: Take) -> None:
+        with self._control:
+            if take in self._finalising:
+                self._finalising.remove(take)
+            if take.result is not None:
+                self._last_result = take.result
+        if self._on_take_end is not None and take.result is not None:
             try:
-                self._on_take_end(result)
+                self._on_take_end(take.result)
             except Exception:
                 log.exception("on_take_end callback failed")
 
-    def _meter_loop(self) -> None:
-        """Feed the meters from the ring. At a take's first frame (the mark) the meters reset; at its last
-        frame (the limit) the take's analysis is taken; monitoring goes on in between and after."""
-        capture = self._capture
-        meters = self._meters
-        assert capture is not None and meters is not None
+    def _meter_loop(self, capture: Capture) -> None:
+        """Feed the meters from the ring every METER_BATCH_S: frames of a take to its bank, the rest to the
+        monitor bank. At a take's stop frame its analysis is taken and the monitor starts afresh."""
         ring = capture.ring
         cursor = ring.write_count
-        block = max(256, self.settings.samplerate // 50)  # 20 ms: the momentary loudness hop
-        while not self._meter_quit.is_set():
-            with self._meter_lock:
-                mark, limit = self._meter_mark, self._meter_limit
-                if mark is not None and cursor >= mark:
-                    meters.reset()
-                    self._analysis_partial = cursor > mark  # only if this thread was lapped before the take
-                    self._meter_mark = mark = None
-            end = ring.write_count
-            if mark is not None:
-                end = min(end, mark)
-            elif limit is not None:
-                end = min(end, limit)
-            if end > cursor:
-                data, cursor_after, lost = ring.read(cursor, min(4 * block, end - cursor))
-                if lost:
-                    self._analysis_partial = True
-                if len(data):
-                    meters.process(to_float(data, self._dtype))
-                cursor = max(cursor_after, cursor)
-                continue
-            if mark is None and limit is not None and cursor >= limit:
-                try:
-                    self._take_analysis = meters.result()
-                except Exception:
-                    log.exception("take analysis failed")
-                    self._take_analysis = None
+        batch = max(1, int(capture.samplerate))  # at most a second per call keeps memory flat after a stall
+        while not self._meter_quit.wait(METER_BATCH_S):
+            while True:
                 with self._meter_lock:
-                    if self._meter_limit == limit:
-                        self._meter_limit = None
-                self._meter_done.set()
-                continue
-            time.sleep(_POLL_S)
+                    take = self._metering[0] if self._metering else None
+                    if take is not None and take.meter_stop is not None and cursor >= take.meter_stop:
+                        self._metering.popleft()
+                        self._finish_analysis(take)
+                        if self._monitor is not None:
+                            self._monitor.reset()
+                        continue
+                    end = ring.write_count
+                    if take is None:
+                        bank, limit = self._monitor, end
+                    elif cursor < take.start_frame:
+                        bank, limit = self._monitor, min(end, take.start_frame)
+                    else:
+                        bank = None if take.meter_done.is_set() else take.bank
+                        limit = end if take.meter_stop is None else min(end, take.meter_stop)
+                    if limit <= cursor:
+                        break
+                    data, after, lost = ring.read(cursor, min(limit - cursor, batch))
+                if lost and take is not None and after > take.start_frame:
+                    take.partial_reason = take.partial_reason or f"the meters fell {lost} frames behind"
+                cursor = max(after, cursor)
+                if bank is None or not len(data):
+                    continue
+                try:
+                    bank.process(to_float(data, self._dtype))
+                except Exception as err:  # a meter bug must never stop the take or the monitor
+                    log.exception("meters failed")
+                    if bank is self._monitor:
+                        self._monitor = self._new_bank()
+                    elif take is not None:
+                        self._salvage_analysis(take)
+                        take.analysis_failed(f"{type(err).__name__}: {err}")
+
+    @staticmethod
+    def _salvage_analysis(take: Take) -> None:
+        """After a meter failure: keep what the take's bank measured so far, if it can still say."""
+        try:
+            take.analysis = take.bank.result()
+        except Exception:
+            log.exception("no analysis could be salvaged")
+            take.analysis = None
+
+    def _finish_analysis(self, take: Take) -> None:
+        if take.meter_done.is_set():
+            return
+        try:
+            take.analysis = take.bank.result()
+        except Exception as err:
+            log.exception("take analysis failed")
+            take.analysis_failed(f"{type(err).__name__}: {err}")
+            return
+        take.meter_done.set()
 
 
-def _iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _remove_unused(path: Path) -> None:
+    """Remove the file of a take that failed to start: it was reserved (empty) or holds a header and no
+    frame, since no frame is written before the take's thread starts. No orphan is left behind."""
+    path.unlink(missing_ok=True)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fieldrec.formats import pcm_clip_level
 
-def pcm_clip_level(bits: int) -> float:
-    """Full scale of signed integer PCM read as float: (2^(bits-1) - 1) / 2^(bits-1), e.g. 32767/32768."""
-    top = 2 ** (bits - 1)
-    return (top - 1) / top
+__all__ = ["ClipCounter", "pcm_clip_level"]
 
 
 class ClipCounter:

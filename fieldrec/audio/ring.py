@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Event kind codes stored in :attr:`FrameRing.event_table` (column 0).
+#: Event kind codes stored in :attr:`FrameRing.event_table` (column 0); names in ``fieldrec.audio.events``.
 RING_OVERRUN = 1
 INPUT_OVERFLOW = 2
 EVENT_NAMES = {RING_OVERRUN: "ring_overrun", INPUT_OVERFLOW: "input_overflow"}
+#: ``frames`` value of an event whose size the backend could not tell.
+UNKNOWN_FRAMES = -1
+#: Columns of the event table: kind, frame, frames lost (-1 unknown), and two running totals over every
+#: event ever recorded (frames lost, events of unknown size) *including this row*, so a reader that finds
+#: rows overwritten still gets exact totals from the newest row.
+EV_KIND, EV_FRAME, EV_FRAMES, EV_CUM_LOST, EV_CUM_UNKNOWN = range(5)
 
 
 class FrameRing:
@@ -40,9 +46,12 @@ class FrameRing:
         self.write_count: int = 0
         self._write_end: int = 0
         self.guard: int | None = None
-        #: (kind code, frame position, frames) rows; only the first ``event_slots`` events are kept.
-        self.event_table = np.zeros((int(event_slots), 3), dtype=np.int64)
-        self.event_count: int = 0  # every event ever recorded, including those beyond the table
+        #: A circular table of the newest ``event_slots`` events (row ``i % event_slots`` holds event ``i``);
+        #: columns ``EV_*``. Consumers drain it with :meth:`events_since`.
+        self.event_table = np.zeros((int(event_slots), 5), dtype=np.int64)
+        self.event_count: int = 0  # every event ever recorded (a Python int: it cannot overflow)
+        self.lost_total: int = 0  # frames lost over all events of known size
+        self.unknown_total: int = 0  # events whose size is unknown
         self.dropped_frames: int = 0  # frames dropped by ring overruns
 
     # ---- producer side (the audio callback only) -------------------------------------------------
@@ -100,21 +109,44 @@ class FrameRing:
         return True
 
     def record_event(self, kind: int, frame: int, frames: int) -> None:
-        """Record an event row (producer thread only; no allocation). Counted even when the table is full."""
+        """Record event number ``event_count`` in its row (producer thread only; no allocation).
+
+        ``frame`` is the stream frame where the gap is (the first frame that should have followed);
+        ``frames`` the frames lost, :data:`UNKNOWN_FRAMES` when the backend cannot tell. The row is complete
+        before ``event_count`` moves, so a reader never sees half an event.
+        """
         i = self.event_count
-        if i < self.event_table.shape[0]:
-            row = self.event_table[i]
-            row[0] = kind
-            row[1] = frame
-            row[2] = frames
+        if frames >= 0:
+            self.lost_total += frames
+        else:
+            self.unknown_total += 1
+        row = self.event_table[i % self.event_table.shape[0]]
+        row[EV_KIND] = kind
+        row[EV_FRAME] = frame
+        row[EV_FRAMES] = frames
+        row[EV_CUM_LOST] = self.lost_total
+        row[EV_CUM_UNKNOWN] = self.unknown_total
         self.event_count = i + 1
 
     # ---- consumer side -----------------------------------------------------------------------------
-    def events(self) -> list[tuple[str, int, int]]:
-        """The recorded events as ``(kind name, frame, frames)`` tuples (at most ``event_slots``)."""
-        n = min(self.event_count, self.event_table.shape[0])
-        rows = self.event_table[:n].copy()
-        return [(EVENT_NAMES.get(int(k), str(int(k))), int(f), int(c)) for k, f, c in rows]
+    def events_since(self, index: int) -> tuple[np.ndarray, int, int]:
+        """Events ``index`` .. ``event_count - 1`` still in the table.
+
+        Returns ``(rows, first_index, missed)``: a copy of the rows (columns ``EV_*``) in order, the event
+        number of the first row, and how many events after ``index`` were overwritten before this call (their
+        totals are still in the running-total columns of the later rows).
+        """
+        end = self.event_count
+        slots = self.event_table.shape[0]
+        first = max(index, end - slots)
+        rows = np.empty((max(0, end - first), 5), dtype=np.int64)
+        for j, i in enumerate(range(first, end)):
+            rows[j] = self.event_table[i % slots]
+        if self.event_count - first > slots:  # the producer lapped the rows while they were copied
+            cut = self.event_count - slots - first
+            rows = rows[cut:]
+            first += cut
+        return rows, first, first - index
 
     def _copy_range(self, start: int, n: int) -> np.ndarray:
         out = np.empty((n, self.channels), dtype=self.dtype)

@@ -1,36 +1,44 @@
 """Capture: an input stream whose callback only copies blocks into a ring and counts what went wrong.
 
-The callback (PortAudio's thread, or the simulated stream's thread) does four things: ``ring.push(indata)``,
-records an ``input_overflow`` event when PortAudio flags one, counts the callback and stores the time.
-Everything else (files, meters, screens) reads the ring from other threads.
+The callback (PortAudio's thread, or the simulated stream's thread) copies the block into the ring, and
+when the backend flags an input overflow records an event at the frame where the gap is (before this
+block) with its size from the ADC timestamps (the block's ``inputBufferAdcTime`` against where the previous
+block ended); it counts the callback and stores the time. Everything else (files, meters, screens) reads
+the ring from other threads.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from fieldrec.audio.devices import DeviceError, DeviceInfo, check_input_settings, portaudio
-from fieldrec.audio.ring import INPUT_OVERFLOW, FrameRing
+from fieldrec.audio.ring import INPUT_OVERFLOW, UNKNOWN_FRAMES, FrameRing
 from fieldrec.audio.simulated import SimulatedStream
 
 DEFAULT_RING_SECONDS = 10.0
 MIN_RING_BYTES = 2 * 1024 * 1024
 MAX_RING_BYTES = 64 * 1024 * 1024
 
-EventKind = Literal["input_overflow", "ring_overrun", "device_lost"]
+#: Environment variable that fixes the simulated source's seed (tests); otherwise each stream is seeded
+#: from the clock, so two demo takes never hold the same audio.
+SEED_ENV = "FIELDREC_SIM_SEED"
 
 
-@dataclass(frozen=True)
-class CaptureEvent:
-    """Something lost or gone: ``frame`` is the ring (file) frame position, ``frames`` the lost count (0 = unknown)."""
-
-    kind: EventKind
-    frame: int
-    frames: int
+def simulated_seed(seed: int | None = None) -> int:
+    """The seed for a new simulated stream: ``seed`` if given, else ``$FIELDREC_SIM_SEED``, else the clock."""
+    if seed is not None:
+        return int(seed)
+    env = os.environ.get(SEED_ENV, "").strip()
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            raise DeviceError(f"{SEED_ENV} must be an integer, got {env!r}") from None
+    return time.time_ns() & 0x7FFFFFFF
 
 
 def ring_frames_for(samplerate: float, channels: int, dtype: str, seconds: float) -> int:
@@ -55,7 +63,7 @@ class Capture:
 
     def __init__(self, device: DeviceInfo, samplerate: int, channels: int, dtype: str = "float32",
                  blocksize: int = 0, latency: str | float = "high",
-                 ring_seconds: float = DEFAULT_RING_SECONDS, seed: int = 0,
+                 ring_seconds: float = DEFAULT_RING_SECONDS, seed: int | None = None,
                  keep: tuple[int, ...] | None = None) -> None:
         # ``keep``: 0-based device columns to keep (a channel subset, see fieldrec.audio.channels); the stream
         # then opens max(keep)+1 channels and the ring holds len(keep). ``channels`` is the ring's count.
@@ -78,9 +86,11 @@ class Capture:
         self._lost_frame: int | None = None
         self._callback = self._make_callback()
         if device.is_simulated:
+            self.seed: int | None = simulated_seed(seed)
             self._stream: Any = SimulatedStream(self.samplerate, self.open_channels, dtype, blocksize,
-                                                self._callback, self._on_finished, seed=seed)
+                                                self._callback, self._on_finished, seed=self.seed)
         else:
+            self.seed = None
             sd = portaudio()
             try:
                 self._stream = sd.InputStream(device=device.index, samplerate=self.samplerate,
@@ -97,6 +107,9 @@ class Capture:
         ring = self.ring
         record = ring.record_event
         monotonic = time.monotonic
+        rate = float(self.samplerate)
+        period = 1.0 / rate
+        expected = [0.0]  # ADC time at which this block should start, from the previous block
         if self.keep is None:
             push = ring.push
         else:
@@ -107,9 +120,16 @@ class Capture:
                 return push_columns(indata, columns)
 
         def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-            push(indata)
+            adc = time_info.inputBufferAdcTime
             if status.input_overflow:
-                record(INPUT_OVERFLOW, ring.write_count, 0)
+                lost = UNKNOWN_FRAMES
+                if adc > 0.0 and expected[0] > 0.0:  # some backends give no timestamps (0.0)
+                    lost = int((adc - expected[0]) * rate + 0.5)
+                    if lost < frames // 2:  # timestamp jitter, not a gap
+                        lost = 0
+                record(INPUT_OVERFLOW, ring.write_count, lost)  # the gap is before this block
+            push(indata)
+            expected[0] = adc + frames * period
             self.callback_count += 1
             self.last_callback_time = monotonic()
 
@@ -201,19 +221,11 @@ class Capture:
             self._lost_frame = self.ring.write_count
         return lost
 
-    def events(self) -> list[CaptureEvent]:
-        """Overflows, ring overruns and a lost device, in the order they happened."""
-        out = [CaptureEvent(kind, frame, frames) for kind, frame, frames in self.ring.events()]  # type: ignore[arg-type]
-        self.device_lost  # noqa: B018 - records the event if the device has just gone
-        if self._lost_frame is not None:
-            out.append(CaptureEvent("device_lost", self._lost_frame, 0))
-            out.sort(key=lambda e: e.frame)
-        return out
-
     @property
-    def events_missed(self) -> int:
-        """Events counted but not kept because the event table was full."""
-        return max(0, self.ring.event_count - self.ring.event_table.shape[0])
+    def lost_frame(self) -> int | None:
+        """The ring frame at which the device was first seen lost, or None."""
+        self.device_lost  # noqa: B018 - latches the frame if the device has just gone
+        return self._lost_frame
 
     def __enter__(self) -> Capture:
         return self

@@ -586,7 +586,7 @@ class MainWindow(QMainWindow):
             )
         self._edit_last_take = False
         try:
-            paths = self.recorder.record(self.metadata_panel.metadata())
+            paths = self.recorder.record(self.metadata_panel.metadata()).paths
         except RecorderError as err:
             self.notify(f"Cannot record: {err}", "error")
             self._update_transport()
@@ -613,7 +613,8 @@ class MainWindow(QMainWindow):
         self.metadata_panel.flush()
         self._user_stopping = True
         try:
-            result = self.recorder.stop("user")
+            take = self.recorder.stop("user")
+            result = take.wait() if take is not None else None  # non-blocking stop comes with the window split
         finally:
             self._user_stopping = False
         self._was_recording = False
@@ -819,7 +820,7 @@ class MainWindow(QMainWindow):
         self._last_warning = st.warning
         if self._was_recording and st.state is not TakeState.RECORDING and not self._user_stopping:
             self._was_recording = False  # the take ended by itself (duration, device lost, disk full, error)
-            self._after_take(r.last_result, by_user=False)
+            self._after_take(r.wait(), by_user=False)  # its finalisation is shown by the window split (issue 13)
         if (st.state is TakeState.RECORDING) != self.stop_button.isEnabled():
             self._update_transport()
 

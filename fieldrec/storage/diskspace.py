@@ -3,13 +3,14 @@
 import os
 from pathlib import Path
 
+from fieldrec.formats import FORMATS
 from fieldrec.storage.errors import StorageError
 
 #: Warn the recordist when fewer than this many seconds (10 minutes) of audio still fit.
 LOW_SPACE_SECONDS = 600
 
-#: Bytes per sample as stored in the file for each supported subtype.
-SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4}
+#: Bytes per sample as stored in the file for each supported subtype (from the one format table).
+SAMPLE_BYTES = {f.subtype: f.sample_bytes for f in FORMATS.values()}
 
 
 def free_bytes(folder: str | Path) -> int:

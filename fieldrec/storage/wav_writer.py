@@ -17,14 +17,18 @@ through soundfile's cffi handle.
 import errno
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
 import soundfile as sf
 
+from fieldrec.formats import CONTAINERS, FORMATS, SUBTYPES, FormatError
+from fieldrec.formats import capture_dtype as _capture_dtype
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
+from fieldrec.storage.hashing import sha256_fd
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +36,7 @@ SFC_SET_UPDATE_HEADER_AUTO = 0x1061
 SFC_RF64_AUTO_DOWNGRADE = 0x1210
 SF_TRUE = 1
 
-CONTAINERS = ("wav", "flac")
-SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
-_CAPTURE_DTYPE = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32", "FLOAT": "float32"}
-_FLAC_SUBTYPES = ("PCM_16", "PCM_24")
+_FLAC_SUBTYPES = tuple(f.subtype for f in FORMATS.values() if f.container == "flac")
 
 #: Re-check free space at least after this much audio (seconds) has been written since the last check.
 SPACE_CHECK_SECONDS = 0.5
@@ -49,9 +50,9 @@ def capture_dtype(subtype: str) -> str:
     PCM_16 → ``"int16"``; PCM_24 and PCM_32 → ``"int32"`` (PCM_24 keeps the top 24 bits); FLOAT → ``"float32"``.
     """
     try:
-        return _CAPTURE_DTYPE[subtype]
-    except KeyError:
-        raise StorageError(f"unknown subtype {subtype!r}; use one of {', '.join(SUBTYPES)}") from None
+        return _capture_dtype(subtype)
+    except FormatError as err:
+        raise StorageError(str(err)) from None
 
 
 def send_command(snd: sf.SoundFile, command: int, value: int = SF_TRUE) -> int:
@@ -93,6 +94,9 @@ class TakeWriter:
         self._since_check = 0
         self._refresh_space()
         self._sf = self._open()
+        # Our own descriptor of the same file: fsync, size and the hash reach the file through it even if its
+        # folder is renamed or replaced while recording (the audio keeps going to the open file).
+        self._fd = os.open(self.path, os.O_RDONLY)
 
     def _check_settings(self) -> None:
         if self.container not in CONTAINERS:
@@ -163,10 +167,7 @@ class TakeWriter:
         """Current size of the file in bytes (FLAC lags by the encoder's buffer until close)."""
         if self._final_size is not None:
             return self._final_size
-        try:
-            return self.path.stat().st_size
-        except OSError:
-            return 0
+        return os.fstat(self._fd).st_size
 
     def _refresh_space(self) -> None:
         self._free_at_check = free_bytes(self.path.parent)
@@ -235,11 +236,7 @@ class TakeWriter:
         """Ask the OS to put everything written so far on the storage medium (fsync; costs milliseconds)."""
         if self._closed:
             return
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.fsync(self._fd)
 
     def close(self) -> None:
         """Finish the file (final header / FLAC STREAMINFO) and fsync it. Safe to call more than once."""
@@ -253,14 +250,25 @@ class TakeWriter:
                 f"cannot finish {self.path}: {_one_line(exc)}; the audio so far is kept"
             ) from None
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._final_size = self.path.stat().st_size
+            os.fsync(self._fd)
+            self._final_size = os.fstat(self._fd).st_size
         except OSError:
             self._final_size = None
+
+    def sha256(self, progress: Callable[[int, int], None] | None = None) -> str:
+        """SHA-256 of the whole file as it is on disk (after ``close``), read through the writer's own
+        descriptor; ``progress(done_bytes, total_bytes)`` after each MiB."""
+        return sha256_fd(self._fd, progress=progress)
+
+    def release(self) -> None:
+        """Close the writer's descriptor (after ``close`` and ``sha256``)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)
 
     def __enter__(self) -> "TakeWriter":
         return self

@@ -64,7 +64,7 @@ def test_capture_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path):
     cap.stop()
     chunks.append(cap.ring.read(cursor, 10**8)[0])
     captured = np.concatenate(chunks)
-    assert cap.events() == [] and not cap.device_lost and cap.error is None
+    assert cap.ring.event_count == 0 and not cap.device_lost and cap.error is None
     monitor.wait(timeout=20)
     try:
         start = find_start(captured, pattern)
@@ -91,8 +91,8 @@ def test_capture_notices_the_device_unplugged(pulse_rig):
     assert not cap.device_lost
     pulse_rig.unload_sink()
     assert wait_until(lambda: cap.device_lost, 8), "the unplugged device went unnoticed"
-    assert [e.kind for e in cap.events()] == ["device_lost"]
     frames = cap.ring.write_count
+    assert cap.lost_frame is not None and cap.lost_frame <= frames
     time.sleep(0.3)
     assert cap.ring.write_count == frames and not cap.active
     cap.close()  # no hang, no exception
@@ -125,7 +125,7 @@ def test_integer_capture_matches_the_fed_signal_within_conversion(pulse_rig, dty
     cap.stop()
     data, _, lost = cap.ring.read(0, 10**8)
     cap.close()
-    assert lost == 0 and data.dtype == np.dtype(dtype) and cap.events() == []
+    assert lost == 0 and data.dtype == np.dtype(dtype) and cap.ring.event_count == 0
     x = to_float(data, dtype).astype(np.float64)
     start = int(np.flatnonzero(np.abs(x[:, 0]) > 0.5)[0])
     got = x[start:start + pattern.shape[0]]

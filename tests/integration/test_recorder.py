@@ -1,9 +1,11 @@
 """The take in-process with the simulated source: arm/record/stop cycles, markers, metadata edits, overflow
-positions, device loss, and the take's streaming analysis against the whole-file analysis of the same file."""
+positions and sizes through the real mechanism (the simulated interface's buffer starved), device loss, and
+the take's streaming analysis against the whole-file analysis of the same file."""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from fieldrec.analyze import analyze_file
-from fieldrec.audio.ring import INPUT_OVERFLOW
+from fieldrec.audio.simulated import FieldSignal
 from fieldrec.metadata import new_take_metadata
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
 from tests.readers import validate_sidecar
@@ -24,6 +26,19 @@ def wait_until(predicate, timeout=20.0):
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+def starve(seconds: float) -> None:
+    """Hold the GIL, as a runaway computation in the app would, for longer than the simulated interface's
+    0.25 s buffer: the interface loses blocks exactly as a real device's buffer does. Nothing is patched."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+    finally:
+        sys.setswitchinterval(old)
 
 
 @pytest.fixture
@@ -45,62 +60,52 @@ def test_arm_monitors_without_writing(recorder, tmp_path):
 
 def test_take_with_markers_metadata_and_analysis(recorder):
     meta = new_take_metadata(location="Oak ridge", latitude=47.1, longitude=8.5, tags=["birds"])
-    paths = recorder.record(meta)
-    assert recorder.state is TakeState.RECORDING
+    take = recorder.record(meta)
+    paths = take.paths
+    assert recorder.state is TakeState.RECORDING and recorder.take is take
     on_disk = json.loads(paths.sidecar.read_text())  # written at start: a crash still leaves metadata
     validate_sidecar(on_disk)
-    assert on_disk["recording"]["state"] == "recording"
+    assert on_disk["recording"]["state"] == "recording" and on_disk["recording"]["stream_settled"] is True
     wait_until(lambda: recorder.status().elapsed_s >= 1.0)
-    before = recorder.status().elapsed_s * 48000
+    before = take.frames
     marker = recorder.add_marker("owl")
-    after = recorder.status().elapsed_s * 48000
+    after = take.frames
     assert before <= marker.frame <= after
     recorder.update_metadata(dict(meta, notes="wind picked up"))
-    assert json.loads(paths.sidecar.read_text())["metadata"]["notes"] == "wind picked up"
+    # edits are saved off the caller's thread, at the take's next tick (about a second)
+    wait_until(lambda: json.loads(paths.sidecar.read_text())["metadata"]["notes"] == "wind picked up", 5)
+    assert json.loads(paths.sidecar.read_text())["markers"][0]["label"] == "owl"
     wait_until(lambda: recorder.status().elapsed_s >= 2.5)
-    result = recorder.stop()
-    assert recorder.state is TakeState.ARMED  # still monitoring after the take
+    stopped = recorder.stop()
+    assert stopped is take and recorder.state is TakeState.ARMED  # still monitoring after the take
+    result = take.wait(30)
     data = json.loads(paths.sidecar.read_text())
     validate_sidecar(data)
     frames = sf.info(str(paths.audio)).frames
     assert result.frames == frames == data["audio"]["frames"] >= 2.5 * 48000
+    assert (result.samplerate, result.channels, result.container, result.subtype) == (48000, 2, "wav", "PCM_24")
+    assert result.sha256 == data["file"]["sha256"]
     assert data["markers"] == [{"frame": marker.frame, "time_s": marker.time_s, "label": "owl"}]
     assert data["recording"]["stop_reason"] == "user"
-    # the same take analysed live (streaming, in blocks) and afterwards from the file agree
+    # the same take analysed live (streaming, in batches) and afterwards from the file agree
     live, whole = data["analysis"], analyze_file(paths.audio)
     for key in ("sample_peak_dbfs", "true_peak_dbtp", "rms_dbfs", "integrated_lufs", "short_term_max_lufs",
                 "momentary_max_lufs", "noise_floor_dbfs"):
         assert live[key] == pytest.approx(whole[key], abs=0.01), key
     for key in ("clipped_samples", "clip_events"):
         assert live[key] == whole[key], key
-    # edits after stop go to the last take's sidecar, atomically
+    assert "partial" not in live
+    # edits after the take is final go to its sidecar at once, atomically
     recorder.update_metadata(dict(meta, notes="edited after stop"))
     data = json.loads(paths.sidecar.read_text())
     assert data["metadata"]["notes"] == "edited after stop" and data["audio"]["frames"] == frames
 
 
-def test_bad_metadata_is_refused_with_the_field_name(recorder):
+def test_bad_metadata_is_refused_with_the_field_name(recorder, tmp_path):
     with pytest.raises(RecorderError, match="location.latitude"):
         recorder.record(new_take_metadata(latitude=999))
     assert recorder.state is not TakeState.RECORDING
-
-
-def test_an_input_overflow_is_shown_at_once_and_kept_with_its_position(recorder):
-    paths = recorder.record({})
-    wait_until(lambda: recorder.status().elapsed_s >= 0.5)
-    ring = recorder._capture.ring
-    at = ring.write_count
-    ring.record_event(INPUT_OVERFLOW, at, 0)  # the very call the audio callback makes on PortAudio's flag
-    events = recorder.status().overflows
-    assert len(events) == 1 and events[0].kind == "input_overflow"
-    assert events[0].frame == at - recorder._start_frame  # counted from the file's first frame
-    assert events[0].time_s == pytest.approx(events[0].frame / 48000)
-    wait_until(lambda: json.loads(paths.sidecar.read_text())["recording"]["overflows"] != [])
-    result = recorder.stop()
-    data = json.loads(paths.sidecar.read_text())
-    assert data["recording"]["overflows"] == [
-        {"kind": "input_overflow", "frame": events[0].frame, "time_s": events[0].time_s, "frames_lost": 0}]
-    assert result.overflows == events
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_duration_is_sample_exact_and_consecutive_takes_are_separate(tmp_path):
@@ -110,67 +115,118 @@ def test_duration_is_sample_exact_and_consecutive_takes_are_separate(tmp_path):
         first = rec.record({})
         assert rec.wait(20).stop_reason == "duration"
         second = rec.record({})
-        rec.wait(20)
-    assert first.audio != second.audio
-    for p in (first, second):
-        assert sf.info(str(p.audio)).frames == round(0.75 * 44100)
-        assert json.loads(p.sidecar.read_text())["recording"]["stop_reason"] == "duration"
+        assert rec.wait(20).stop_reason == "duration"
+    assert first.paths.audio != second.paths.audio
+    for take in (first, second):
+        assert sf.info(str(take.paths.audio)).frames == round(0.75 * 44100)
+        assert json.loads(take.paths.sidecar.read_text())["recording"]["stop_reason"] == "duration"
 
 
 def test_device_lost_mid_take_closes_a_valid_file(recorder):
-    paths = recorder.record({})
+    take = recorder.record({})
     wait_until(lambda: recorder.status().elapsed_s >= 1.0)
     recorder._capture._stream.disconnect()  # the simulated interface is unplugged: callbacks just stop
     result = recorder.wait(20)
     assert result is not None and result.stop_reason == "device_lost"
-    data = json.loads(paths.sidecar.read_text())
+    data = json.loads(take.paths.sidecar.read_text())
     validate_sidecar(data)
     assert data["recording"]["stop_reason"] == "device_lost"
     lost = [e for e in data["recording"]["overflows"] if e["kind"] == "device_lost"]
-    assert len(lost) == 1 and lost[0]["frame"] == data["audio"]["frames"] == sf.info(str(paths.audio)).frames
+    assert len(lost) == 1 and lost[0]["frame"] == data["audio"]["frames"] == sf.info(str(take.paths.audio)).frames
     assert recorder.status().device_state == "lost"
+    with pytest.raises(RecorderError, match="is gone"):
+        recorder.record({})
 
 
-def test_a_starved_machine_overflows_visibly_with_positions(recorder):
-    """Hold the GIL (as a runaway computation in the app would) for longer than the simulated interface's
-    buffer: the interface overflows, the take says so at once with the position, and the file is still
-    valid. Nothing is patched: the simulated stream loses blocks exactly as a real device's buffer does."""
-    import sys
-
-    paths = recorder.record({})
-    wait_until(lambda: recorder.status().elapsed_s >= 0.5)
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(0.8)  # this thread keeps the GIL for 0.8 s at a time
-    try:
-        end = time.monotonic() + 2.0
-        while time.monotonic() < end:
-            pass
-    finally:
-        sys.setswitchinterval(old)
-    wait_until(lambda: recorder.status().overflows != ())
-    events = recorder.status().overflows
-    assert all(e.kind == "input_overflow" for e in events)
-    assert all(0.4 <= e.time_s for e in events)
-    stream = recorder._capture._stream
-    assert stream.blocks_lost > 0
-    result = recorder.stop()
-    data = json.loads(paths.sidecar.read_text())
+def test_a_starved_machine_overflows_visibly_with_exact_positions_and_sizes(tmp_path, monkeypatch):
+    """The file is the simulated signal with exactly the lost stretches cut out, at exactly the positions and
+    of exactly the sizes the sidecar gives: the signal depends only on its seed and absolute frame."""
+    monkeypatch.setenv("FIELDREC_SIM_SEED", "7")
+    rec = Recorder(TakeSettings(device="simulated", samplerate=48000, channels=2, subtype="FLOAT",
+                                out_dir=tmp_path))
+    with rec:
+        take = rec.record({})
+        wait_until(lambda: take.frames >= 0.5 * 48000)
+        starve(0.8)
+        wait_until(lambda: rec.status().overflows != ())
+        assert rec.status().totals.events >= 1  # shown at once, while recording
+        starve(0.6)
+        wait_until(lambda: take.frames >= 3 * 48000)
+        rec.stop()
+        result = take.wait(30)
+        stream = rec._capture._stream
+        lost_by_stream = stream.blocks_lost * stream.blocksize
+    data = json.loads(take.paths.sidecar.read_text())
     validate_sidecar(data)
-    assert [e["frame"] for e in data["recording"]["overflows"]] == [e.frame for e in result.overflows]
-    assert len(result.overflows) >= 1
-    assert sf.info(str(paths.audio)).frames == result.frames
+    events = result.overflows
+    assert events and all(e.kind == "input_overflow" and e.frames_lost for e in events)
+    assert [e.as_dict() for e in events] == data["recording"]["overflows"]
+    summary = data["recording"]["overflow_summary"]
+    assert summary == {"events": len(events), "frames_lost": sum(e.frames_lost for e in events),
+                       "unknown_loss_events": 0, "events_truncated": False}
+    audio, _ = sf.read(str(take.paths.audio), dtype="float32", always_2d=True)
+    assert len(audio) == result.frames == data["audio"]["frames"]
+    # rebuild the take from the seeded signal: where it started in the signal, then each gap cut out
+    reference = FieldSignal(48000, 2, seed=7).render(take.start_frame + len(audio) + lost_by_stream + 48000)
+    starts = [o for o in range(0, lost_by_stream + 1, stream.blocksize)
+              if np.array_equal(reference[take.start_frame + o:take.start_frame + o + 480], audio[:480])]
+    assert len(starts) == 1
+    pos, pieces, last = take.start_frame + starts[0], [], 0
+    for e in events:
+        pieces.append(reference[pos:pos + (e.frame - last)])
+        pos += (e.frame - last) + e.frames_lost  # the missing audio would have started exactly here
+        last = e.frame
+    pieces.append(reference[pos:pos + (len(audio) - last)])
+    np.testing.assert_array_equal(np.concatenate(pieces), audio)
 
 
-def test_every_take_writes_its_own_overflows_to_its_sidecar_while_recording(recorder):
-    for _ in range(2):
-        paths = recorder.record({})
-        wait_until(lambda: recorder.status().elapsed_s >= 0.3)
-        ring = recorder._capture.ring
-        ring.record_event(INPUT_OVERFLOW, ring.write_count, 0)  # as the callback does on PortAudio's flag
-        wait_until(lambda p=paths: len(json.loads(p.sidecar.read_text())["recording"]["overflows"]) == 1)
-        assert len(recorder.stop().overflows) == 1
+def test_every_take_keeps_only_its_own_overflows(recorder):
+    first = recorder.record({})
+    wait_until(lambda: first.frames >= 0.3 * 48000)
+    starve(0.7)
+    wait_until(lambda: first.events.totals.events >= 1)
+    wait_until(lambda: json.loads(first.paths.sidecar.read_text())["recording"]["overflows"] != [], 5)
+    recorder.stop()
+    assert first.wait(30).totals.events >= 1
+    second = recorder.record({})
+    wait_until(lambda: second.frames >= 0.5 * 48000)
+    recorder.stop()
+    result = second.wait(30)
+    assert result.overflows == () and result.totals.events == 0
+    assert json.loads(second.paths.sidecar.read_text())["recording"]["overflow_summary"]["events"] == 0
 
 
 def test_an_unknown_format_is_refused_in_one_line(tmp_path):
     with pytest.raises(RecorderError, match="not offered; choose one of: WAV 16-bit"):
         Recorder(TakeSettings(device="simulated", container="wav", subtype="ULAW", out_dir=tmp_path))
+
+
+def test_output_folder_and_name_change_between_takes_without_reopening_the_input(recorder, tmp_path):
+    recorder.arm()
+    capture = recorder._capture
+    recorder.settings.out_dir = tmp_path / "second"
+    recorder.settings.name_template = "{location}_{recorder}_{microphone}_{tags}"
+    take = recorder.record(new_take_metadata(location="Marsh", recorder="F3", microphone="MKH 8020",
+                                             tags=["dawn", "rain"]))
+    wait_until(lambda: take.frames > 4800)
+    recorder.stop()
+    take.wait(30)
+    assert recorder._capture is capture  # the same open stream
+    assert take.paths.audio == tmp_path / "second" / "Marsh_F3_MKH-8020_dawn-rain.wav"
+
+
+def test_two_simulated_streams_are_seeded_differently_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("FIELDREC_SIM_SEED", raising=False)
+    seeds = []
+    for _ in range(2):
+        rec = Recorder(TakeSettings(device="simulated", out_dir=tmp_path))
+        rec.arm()
+        seeds.append(rec._capture.seed)
+        rec.close()
+        time.sleep(0.01)
+    assert seeds[0] != seeds[1]
+    monkeypatch.setenv("FIELDREC_SIM_SEED", "42")
+    rec = Recorder(TakeSettings(device="simulated", out_dir=tmp_path))
+    rec.arm()
+    assert rec._capture.seed == 42
+    rec.close()

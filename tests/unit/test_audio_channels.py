@@ -9,7 +9,7 @@ import pytest
 
 from fieldrec.audio.channels import ChannelSpecError, parse_channel_pair, parse_channels
 from fieldrec.audio.devices import DeviceError, resolve_device
-from fieldrec.audio.ring import FrameRing
+from fieldrec.audio.ring import EV_FRAMES, EV_KIND, RING_OVERRUN, FrameRing
 from fieldrec.audio.stream import Capture
 
 
@@ -54,7 +54,8 @@ def test_push_columns_keeps_the_chosen_columns_across_the_wrap_and_honours_the_g
     assert lost == 0 and np.array_equal(data, np.concatenate([block, block])[4:, [4, 0]])
     ring.guard = ring.write_count - 5  # 5 unread + 7 new > 10
     assert not ring.push_columns(block, cols) and ring.dropped_frames == 7
-    assert ring.events()[-1][0] == "ring_overrun"
+    rows, _, _ = ring.events_since(0)
+    assert rows[-1][EV_KIND] == RING_OVERRUN and rows[-1][EV_FRAMES] == 7
     assert not FrameRing(3, 2).push_columns(block, cols)  # a block larger than the ring is dropped and counted
 
 

@@ -14,7 +14,8 @@ from fieldrec.audio.devices import (
     match_device,
     resolve_device,
 )
-from fieldrec.audio.stream import Capture, CaptureEvent, ring_frames_for
+from fieldrec.audio.events import AudioEvent, EventTally
+from fieldrec.audio.stream import Capture, ring_frames_for
 
 
 def test_simulated_resolves_by_name_and_index():
@@ -71,13 +72,13 @@ def test_capture_on_simulated_source_fills_ring_and_notices_loss():
     while cap.ring.write_count < 24000 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert cap.ring.write_count >= 24000 and cap.callback_count >= 50
-    assert cap.active and not cap.device_lost and cap.events() == []
+    assert cap.active and not cap.device_lost and cap.ring.event_count == 0 and cap.lost_frame is None
     cap._stream.disconnect()  # the simulated "unplug"
     deadline = time.monotonic() + 5
     while not cap.device_lost and time.monotonic() < deadline:
         time.sleep(0.05)
     assert cap.device_lost
-    assert [e.kind for e in cap.events()] == ["device_lost"]
+    assert cap.lost_frame == cap.ring.write_count
     cap.close()
     assert cap.error is None
 
@@ -97,14 +98,31 @@ class _Flags:
         self.input_overflow = overflow
 
 
-def test_capture_callback_records_input_overflow_at_ring_position():
-    cap = Capture(resolve_device(SIMULATED), 48000, 2, "int32", blocksize=64)
+class _Time:
+    def __init__(self, adc: float) -> None:
+        self.inputBufferAdcTime = adc
+
+
+def test_capture_callback_records_input_overflow_where_the_gap_is_with_its_size():
+    sr = 48000
+    cap = Capture(resolve_device(SIMULATED), sr, 2, "int32", blocksize=64)
     block = np.arange(128, dtype=np.int32).reshape(64, 2)
     cb = cap.callback  # the very function the stream calls
-    cb(block, 64, None, _Flags(False))
-    cb(block, 64, None, _Flags(True))
-    assert cap.callback_count == 2 and cap.ring.write_count == 128
-    assert cap.events() == [CaptureEvent("input_overflow", 128, 0)]
+    cap_events = EventTally(cap.ring, 0, sr)  # a take that starts at the stream's first frame
+    t0 = 100.0
+    cb(block, 64, _Time(t0), _Flags(False))
+    cb(block, 64, _Time(t0 + 64 / sr), _Flags(True))  # flagged, but the blocks are contiguous: nothing lost
+    cb(block, 64, _Time(t0 + (128 + 640) / sr), _Flags(True))  # 640 frames never arrived before this block
+    cb(block, 64, _Time(0.0), _Flags(True))  # a backend without timestamps: size unknown
+    assert cap.callback_count == 4 and cap.ring.write_count == 256
+    cap_events.drain()
+    assert cap_events.events == (
+        AudioEvent("input_overflow", 64, 64 / sr, 0),
+        AudioEvent("input_overflow", 128, 128 / sr, 640),
+        AudioEvent("input_overflow", 192, 192 / sr, None),
+    )
+    totals = cap_events.totals
+    assert (totals.events, totals.frames_lost, totals.unknown_loss_events) == (3, 640, 1)
     np.testing.assert_array_equal(cap.ring.latest(64), block)
     cap.close()
 
@@ -114,11 +132,14 @@ def test_capture_guarded_ring_overrun_becomes_an_event():
     cap.ring.guard = 0  # a writer that never reads
     block = np.zeros((100, 1), np.int16)
     pushes = cap.ring.capacity // 100 + 3
-    for _ in range(pushes):
-        cap.callback(block, 100, None, _Flags(False))
-    ev = cap.events()
-    assert ev and all(e.kind == "ring_overrun" and e.frames == 100 for e in ev)
+    tally = EventTally(cap.ring, 0, 8000)
+    for i in range(pushes):
+        cap.callback(block, 100, _Time(1.0 + i * 100 / 8000), _Flags(False))
+    tally.drain()
+    ev = tally.events
+    assert len(ev) == 3 and all(e.kind == "ring_overrun" and e.frames_lost == 100 for e in ev)
     assert ev[0].frame == cap.ring.write_count == (cap.ring.capacity // 100) * 100
+    assert tally.totals.frames_lost == 300
     cap.close()
 
 

@@ -5,7 +5,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldrec.audio.ring import INPUT_OVERFLOW, FrameRing
+from fieldrec.audio.events import EventTally
+from fieldrec.audio.ring import (
+    EV_CUM_LOST,
+    EV_CUM_UNKNOWN,
+    INPUT_OVERFLOW,
+    RING_OVERRUN,
+    UNKNOWN_FRAMES,
+    FrameRing,
+)
 
 
 def ramp(start: int, n: int, channels: int = 2) -> np.ndarray:
@@ -54,7 +62,8 @@ def test_guard_drops_block_and_records_overrun():
     assert ring.push(ramp(0, 8))
     assert not ring.push(ramp(8, 4))  # would overwrite frames 0..1 the guard has not read
     assert ring.write_count == 8
-    assert ring.events() == [("ring_overrun", 8, 4)]
+    rows, first, missed = ring.events_since(0)
+    assert rows[:, :3].tolist() == [[RING_OVERRUN, 8, 4]] and first == 0 and missed == 0
     assert ring.dropped_frames == 4
     data, cur, lost = ring.read(ring.guard, 5)
     ring.guard = cur
@@ -65,12 +74,30 @@ def test_guard_drops_block_and_records_overrun():
     np.testing.assert_array_equal(data, ramp(5, 7))
 
 
-def test_events_beyond_table_are_counted():
+def test_event_table_keeps_the_newest_rows_and_exact_running_totals():
     ring = FrameRing(4, 1, "float32", event_slots=2)
     for i in range(5):
-        ring.record_event(INPUT_OVERFLOW, i, 0)
+        ring.record_event(INPUT_OVERFLOW, i, 10 * i if i != 3 else UNKNOWN_FRAMES)
     assert ring.event_count == 5
-    assert ring.events() == [("input_overflow", 0, 0), ("input_overflow", 1, 0)]
+    rows, first, missed = ring.events_since(0)
+    assert first == 3 and missed == 3  # events 0..2 were overwritten before anyone read them
+    assert rows[:, 1].tolist() == [3, 4]
+    # the running totals still count every event: 0 + 10 + 20 + 40 frames, one of unknown size
+    assert rows[-1, EV_CUM_LOST] == 70 and rows[-1, EV_CUM_UNKNOWN] == 1
+
+
+def test_tally_totals_stay_exact_when_rows_were_overwritten():
+    ring = FrameRing(64, 1, "float32", event_slots=4)
+    tally = EventTally(ring, 0, 1000, keep=2)
+    for i in range(10):
+        ring.record_event(INPUT_OVERFLOW, i, 5)
+    tally.drain()  # 6 of the 10 rows are gone
+    for i in range(10, 13):
+        ring.record_event(RING_OVERRUN, i, 7)
+    tally.drain()
+    t = tally.totals
+    assert (t.events, t.frames_lost, t.unknown_loss_events, t.events_truncated) == (13, 50 + 21, 0, True)
+    assert len(tally.events) == 2
 
 
 def test_bad_cursor_is_refused():
@@ -102,7 +129,9 @@ def test_guarded_consumer_never_loses_and_sees_every_kept_frame(cap, blocks, rea
     got.append(data)
     expected = np.concatenate(kept) if kept else np.zeros((0, 2), np.int32)
     np.testing.assert_array_equal(np.concatenate(got), expected)
-    dropped = sum(f for k, _, f in ring.events() if k == "ring_overrun")
+    rows, _, missed = ring.events_since(0)
+    assert missed == 0
+    dropped = int(rows[rows[:, 0] == RING_OVERRUN, 2].sum())
     assert dropped == pos - len(expected)
 
 
