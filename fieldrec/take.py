@@ -82,6 +82,9 @@ class TakeSettings:
     duration_s: float | None = None  #: stop by itself after this many seconds (sample-exact)
     blocksize: int = 0  #: frames per callback; 0 lets PortAudio choose
     latency: str | float = "high"
+    # issue 15 (fieldrec.session): stream settings for the field controllers, fixed while the input is open
+    ring_seconds: float = 10.0  #: audio the capture ring holds; pre-roll needs more than its own length
+    keep_channels: tuple[int, ...] | None = None  #: 0-based device columns kept (``--channels 1,2,5``)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ class Take:
         self.stop_reason: str | None = None
         self.stop_detail: str | None = None
         self.cursor = start_frame  #: stream frame up to which the file holds the audio
+        #: issue 15 (fieldrec.session): frames at or after ``hold`` are not written yet, so a controller that
+        #: looks at the audio first (trigger, split) can still end the file exactly before them; None = no hold
+        self.hold: int | None = None
         self.bank = bank
         self.meter_stop: int | None = self.stop_frame  #: where the meter thread takes the analysis
         self.analysis: dict[str, Any] | None = None
@@ -277,11 +283,13 @@ class Take:
                     if self._dirty:
                         self._save(final=False)
                 limit = self.stop_frame
-                available = ring.write_count - self.cursor
+                hold = self.hold
+                top = ring.write_count if hold is None else min(ring.write_count, hold)
+                available = top - self.cursor
                 if limit is not None:
                     available = min(available, limit - self.cursor)
                 if available >= least or (available > 0 and limit is not None
-                                           and ring.write_count >= limit):
+                                           and top >= limit):
                     data, after, lost = ring.read(self.cursor, min(available, chunk))
                     if lost:  # cannot happen while the guard holds; never silent if it does
                         log.error("writer lost %d frames at %d", lost, self.cursor - self.start_frame)
