@@ -87,7 +87,14 @@ class FieldSession:
     """Drive ``recorder`` (not yet armed, or armed) with ``options``. From one controlling thread."""
 
     def __init__(self, recorder: Recorder, options: FieldOptions, metadata: dict[str, Any] | None = None,
-                 *, on_event: Callable[[str], None] | None = None) -> None:
+                 *, on_event: Callable[[str], None] | None = None,
+                 extra_start: Callable[[], dict[str, Any]] | None = None,
+                 extra_stop: Callable[[], dict[str, Any]] | None = None) -> None:
+        # extra_start(): metadata merged into each take at its start (GPS location, battery); extra_stop():
+        # fields for metadata.field at its stop (battery), written once the take is final (close()).
+        self.extra_start = extra_start
+        self.extra_stop = extra_stop
+        self._stop_info: dict[int, dict[str, Any]] = {}
         self.recorder = recorder
         self.options = options.validate()
         self.metadata = copy.deepcopy(metadata or {})
@@ -133,13 +140,47 @@ class FieldSession:
         self._cursor = self._armed_at = self._last_stop = cap.ring.write_count
         if self.options.run_for_s is not None:
             self._end_frame = self._armed_at + int(round(self.options.run_for_s * self.samplerate))
-        if self.options.trigger is not None:
-            self._detector = TriggerDetector(self.options.trigger, self.samplerate, cap.channels,
-                                             start_frame=self._cursor)
+        self._detector = None
+        if self.options.trigger is not None and self.trigger_on_start:
+            self.listen()
         self._quit.clear()
         self.ended.clear()
         self._thread = threading.Thread(target=self._run, name="fieldrec-field", daemon=True)
         self._thread.start()
+
+    #: False for a schedule: the trigger listens only inside the periods (:meth:`listen`)
+    trigger_on_start = True
+
+    def listen(self, seconds: float | None = None) -> None:
+        """Let the trigger start takes from now on (for ``seconds`` of audio, then the session ends)."""
+        with self._lock:
+            cap = self.recorder.capture
+            assert cap is not None and self.options.trigger is not None
+            self._detector = TriggerDetector(self.options.trigger, self.samplerate, cap.channels,
+                                             start_frame=self._cursor)
+            if seconds is not None:
+                self._end_frame = self._cursor + int(round(seconds * self.samplerate))
+                self.ended.clear()
+
+    def deafen(self) -> None:
+        """The trigger stops listening (a take it started goes on until stopped)."""
+        with self._lock:
+            self._detector = None
+
+    def recording(self) -> bool:
+        """True while a take runs (a split boundary, handled under the lock, never shows as a gap)."""
+        with self._lock:
+            return self.recorder.take is not None
+
+    def suspend(self) -> None:
+        """Stop the controller and any take and close the input (between a schedule's periods)."""
+        self._quit.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        if self.recorder.take is not None:
+            self.stop("schedule")
+        self.recorder.disarm()
 
     def record(self, metadata: dict[str, Any] | None = None, *, started_by: str = "user",
                duration_s: float | None = None) -> Take:
@@ -177,11 +218,16 @@ class FieldSession:
             r = t.wait(timeout)
             if r is not None:
                 results.append(r)
-        for fam in self.families:
-            for t in fam.takes:
-                meta = copy.deepcopy(t.doc["metadata"])
-                meta.setdefault("field", {}).setdefault("family", {})["total"] = len(fam.takes)
-                t.update_metadata(meta)
+        totals = {id(t): len(fam.takes) for fam in self.families for t in fam.takes}
+        for t in self.takes:
+            if id(t) not in totals and id(t) not in self._stop_info:
+                continue
+            meta = copy.deepcopy(t.doc["metadata"])
+            info = meta.setdefault("field", {})
+            if id(t) in totals:
+                info.setdefault("family", {})["total"] = totals[id(t)]
+            info.update(self._stop_info.get(id(t), {}))
+            t.update_metadata(meta)
         self.ended.set()
         return results
 
@@ -204,8 +250,12 @@ class FieldSession:
         else:
             start = frame
         meta = copy.deepcopy(self.metadata)
-        if extra:
-            meta.update(copy.deepcopy(extra))
+        for more in (self.extra_start() if self.extra_start else None, extra):
+            for key, value in (more or {}).items():
+                if isinstance(value, dict) and isinstance(meta.get(key), dict):
+                    meta[key] = {**meta[key], **copy.deepcopy(value)}
+                else:
+                    meta[key] = copy.deepcopy(value)
         info: dict[str, Any] = meta.setdefault("field", {})
         info["started_by"] = started_by
         info["pre_roll"] = {"frames": frame - start, "seconds": (frame - start) / self.samplerate,
@@ -253,7 +303,7 @@ class FieldSession:
             take = self.recorder.take
             if take is not None:  # nobody looks at the audio any more: the take writes freely
                 take.hold = None
-            if self._end_frame is not None or self.error is not None:
+            if self.error is not None:
                 self.ended.set()
 
     def _loop(self) -> None:
@@ -287,9 +337,10 @@ class FieldSession:
                     if self.recorder.take is not None:
                         self._stop_at("run_for", None, self._end_frame)
                         self._end_family()
+                    self._end_frame = None
+                    self._detector = None
                 self.on_event("session time over")
                 self.ended.set()
-                return
 
     def _stop_at(self, reason: str, detail: str | None, at: int | None) -> Take | None:
         """Stop the running take at stream frame ``at`` (None: now); its stop frame is fixed, so it may write
@@ -297,6 +348,8 @@ class FieldSession:
         take = self.recorder.stop(reason, detail, at=at)
         if take is not None:
             take.hold = None
+            if self.extra_stop is not None:
+                self._stop_info[id(take)] = self.extra_stop()
         return take
 
     def _release(self, frame: int) -> None:
@@ -334,3 +387,42 @@ class FieldSession:
                 self._stop_at("trigger", ev.reason, ev.frame)
                 self._last_stop = ev.frame
                 self._end_family()
+
+
+class ScheduleTakes:
+    """A :class:`fieldrec.field.schedule.ScheduleSession` over a :class:`FieldSession`: the input opens before
+    each period and closes after it; a period is one take (split if set), or with a trigger, a time in which
+    the trigger may start takes."""
+
+    def __init__(self, session: FieldSession) -> None:
+        self.session = session
+        session.trigger_on_start = False
+        self._trigger = session.options.trigger is not None
+
+    def open(self) -> None:
+        self.session.start()
+
+    def close(self) -> None:
+        self.session.suspend()
+
+    def start(self, period: Any, late_s: float) -> None:
+        remaining = max(0.0, period.seconds - late_s)
+        info = {"field": {"schedule": {"period_start_utc": period.start.isoformat(),
+                                       "period_end_utc": period.end.isoformat(), "names": list(period.names),
+                                       "late_s": round(late_s, 3)}}}
+        self.session.metadata = {**self.session.metadata, **{"field": {**self.session.metadata.get("field", {}),
+                                                                        **info["field"]}}}
+        if self._trigger:
+            self.session.listen(remaining)
+        else:
+            self.session.record(started_by="schedule", duration_s=remaining)
+
+    def stop(self, reason: str) -> None:
+        self.session.deafen()
+        if self.session.recorder.take is not None:
+            self.session.stop("schedule")
+
+    def running(self) -> bool:
+        if self._trigger:
+            return not self.session.ended.is_set()
+        return self.session.recording()

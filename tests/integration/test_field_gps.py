@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
-from functools import reduce
 
 import pytest
+from nmea_rig import ALT_MSL, LAT, LON, SIGMA_LAT, SIGMA_LON, epoch, free_port, gpsfake
 
 from fieldrec.field.gps import (
     GpsError,
@@ -20,54 +17,16 @@ from fieldrec.field.gps import (
     parse_gps_source,
 )
 
-LAT, LON = 47.3769, 8.541700  # 47 22.6140 N, 8 32.5020 E
-ALT_MSL, GEOID_SEP = 408.0, 48.0
-SIGMA_LAT, SIGMA_LON = 1.5, 2.5  # GST 1-sigma errors, m
-
-
-def nmea(body: str) -> str:
-    cs = reduce(lambda a, c: a ^ ord(c), body, 0)
-    return f"${body}*{cs:02X}\r\n"
-
-
-def epoch(sec: int, fix: bool = True) -> str:
-    hhmmss = f"0612{sec % 60:02d}.00"
-    q, status, mode = ("1", "A", "3") if fix else ("0", "V", "1")
-    return "".join([
-        nmea(f"GPRMC,{hhmmss},{status},4722.6140,N,00832.5020,E,0.0,0.0,010626,,,A"),
-        nmea(f"GPGGA,{hhmmss},4722.6140,N,00832.5020,E,{q},09,0.9,{ALT_MSL:.1f},M,{GEOID_SEP:.1f},M,,"),
-        nmea(f"GPGSA,A,{mode},04,05,09,12,24,25,29,31,32,,,,1.6,0.9,1.3"),
-        nmea(f"GPGST,{hhmmss},1.0,3.0,2.0,30.0,{SIGMA_LAT},{SIGMA_LON},3.0"),
-    ])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def gpsfake(tmp_path):
-    if shutil.which("gpsfake") is None:
-        pytest.fail("gpsfake is not installed; run `make test` (it installs gpsd and gpsd-clients)", pytrace=False)
-    log = tmp_path / "fix.nmea"
-    log.write_text("".join(epoch(s) for s in range(20)))
-    port = free_port()
-    with open(tmp_path / "gpsfake.log", "wb") as err:
-        proc = subprocess.Popen(["gpsfake", "-q", "-n", "-c", "0.05", "-P", str(port), str(log)],
-                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-    try:
+def gpsfake_port(tmp_path):
+    with gpsfake(tmp_path) as port:
         yield port
-    finally:
-        os.killpg(proc.pid, 15)  # gpsfake and the gpsd it started (its own session)
-        proc.wait(10)
-        print((tmp_path / "gpsfake.log").read_text(errors="replace")[-2000:])
 
 
 @pytest.mark.slow
-def test_gpsd_via_gpsfake_gives_the_logs_position_msl_altitude_and_95_percent_accuracy(gpsfake):
-    with GpsReader(f"gpsd:127.0.0.1:{gpsfake}", retry_s=0.3) as gps:
+def test_gpsd_via_gpsfake_gives_the_logs_position_msl_altitude_and_95_percent_accuracy(gpsfake_port):
+    with GpsReader(f"gpsd:127.0.0.1:{gpsfake_port}", retry_s=0.3) as gps:
         fix = gps.wait_for(lambda f: f.state == "3d" and f.accuracy_95_m is not None, timeout=30)
     assert fix.state == "3d", fix
     assert fix.latitude == pytest.approx(LAT, abs=1e-6) and fix.longitude == pytest.approx(LON, abs=1e-6)
