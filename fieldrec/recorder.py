@@ -54,6 +54,7 @@ from fieldrec.take import (
     TakeResult,
     TakeSettings,
 )
+from fieldrec.threads import name_this_thread
 
 __all__ = [
     "COMMON_RATES", "SUPPORTED_FORMATS", "Marker", "OverflowEvent", "Recorder", "RecorderError", "Take",
@@ -190,6 +191,7 @@ class Recorder:
             if self._state is not TakeState.IDLE:
                 return
             s = self.settings
+            monitor = self._new_bank()  # first: it loads scipy, which takes seconds on a slow laptop
             try:
                 device = _devices.resolve_device(s.device)
                 open_channels = s.channels if s.keep_channels is None else max(s.keep_channels) + 1
@@ -203,7 +205,7 @@ class Recorder:
                 raise RecorderError(f"cannot open input {s.device!r}: {str(err).splitlines()[0]}") from None
             self._device = device
             self._capture = capture
-            self._monitor = self._new_bank()
+            self._monitor = monitor
             self._meter_quit.clear()
             self._meter_thread = threading.Thread(target=self._meter_loop, args=(capture,),
                                                   name="fieldrec-meters", daemon=True)
@@ -491,6 +493,7 @@ class Recorder:
     def _meter_loop(self, capture: Capture) -> None:
         """Feed the meters from the ring every METER_BATCH_S: frames of a take to its bank, the rest to the
         monitor bank. At a take's stop frame its analysis is taken and the monitor starts afresh."""
+        name_this_thread("fieldrec-meters")
         ring = capture.ring
         cursor = ring.write_count
         batch = max(1, int(capture.samplerate))  # at most a second per call keeps memory flat after a stall

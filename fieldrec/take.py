@@ -42,6 +42,7 @@ from fieldrec.storage import diskspace
 from fieldrec.storage.errors import DiskFullError, SidecarError
 from fieldrec.storage.sidecar import SCHEMA_VERSION, write_sidecar
 from fieldrec.storage.wav_writer import TakeWriter
+from fieldrec.threads import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,7 @@ class Take:
 
     # ------------------------------------------------------------------------------------------ the thread
     def _run(self) -> None:
+        name_this_thread("fieldrec-take")
         ring = self.capture.ring
         writer = self._writer
         sr = self.samplerate
