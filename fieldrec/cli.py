@@ -206,10 +206,18 @@ def _check_template(template: str) -> None:
 def cmd_record(args: argparse.Namespace) -> int:
     container, subtype = _format_from_args(args.format)
     duration = parse_duration(args.duration) if args.duration else None
-    if args.samplerate <= 0 or args.channels <= 0:
+    from fieldrec.audio.channels import ChannelSpecError, parse_channels  # issue 15: --channels 1,2,5
+
+    try:
+        chans = parse_channels(args.channels)
+    except ChannelSpecError as err:
+        raise UsageError(f"--channels: {err}") from None
+    if args.samplerate <= 0:
         raise UsageError("--samplerate and --channels must be positive")
     metadata = _metadata_from_args(args)
     _check_template(args.name)
+    if not chans.is_all:  # the kept channels and their names reach the sidecar
+        metadata.setdefault("field", {})["channels"] = chans.tracks()
     out_dir = Path(args.out).expanduser()
     _check_out_dir(out_dir)
     _number_take(metadata, out_dir)
@@ -219,9 +227,16 @@ def cmd_record(args: argparse.Namespace) -> int:
         TakeSettings,
     )
     settings = TakeSettings(
-        device=args.device, samplerate=args.samplerate, channels=args.channels, container=container,
+        device=args.device, samplerate=args.samplerate, channels=chans.channels, container=container,
         subtype=subtype, out_dir=out_dir, name_template=args.name, duration_s=duration,
+        keep_channels=None if chans.is_all else chans.keep,
     )
+    from fieldrec import field_cli  # issue 15: pre-roll, triggers, splitting, schedules, monitor, GPS
+
+    if field_cli.wants_field(args):
+        if args.trigger or args.schedule:
+            settings.duration_s = None  # with a trigger --duration limits each take (its max length)
+        return field_cli.run_field_record(args, settings, metadata, duration)
     stop_requested = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -614,7 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", "-d", default=None,
                    help="input device: a part of its name (case-insensitive), its index, or 'simulated'")
     r.add_argument("--samplerate", "-r", type=int, default=48000, help="Hz (default 48000)")
-    r.add_argument("--channels", "-c", type=int, default=2, help="input channels (default 2)")
+    r.add_argument("--channels", "-c", default="2",
+                   help="input channels: a count (default 2) or device channels such as 1,2,5")
     r.add_argument("--format", "-f", default="wav24",
                    help="wav16, wav24 (default), wav32, float (32-bit float WAV), flac16, flac24")
     r.add_argument("--duration", "-t", default=None, help="stop after this long: 90, 1m30s, 2h, 00:05:00")
@@ -626,6 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_metadata_flags(r)
     r.add_argument("--preset", help="a saved preset (fieldrec preset list); flags given here win")
     r.add_argument("--quiet", "-q", action="store_true", help="no live line")
+    from fieldrec import field_cli  # issue 15
+
+    field_cli.add_record_arguments(r)
+    field_cli.add_schedule_command(sub)
 
     a = sub.add_parser("analyze", help="measure levels, loudness, clipping and spectrum of audio files")
     a.add_argument("files", nargs="+", metavar="FILE")
@@ -701,6 +721,10 @@ def main(argv: list[str] | None = None) -> int:
             if _have_display():
                 return cmd_gui(args)
             return cmd_demo(parser.parse_args(["demo"]))
+        if command == "schedule":  # issue 15
+            from fieldrec.field_cli import cmd_schedule
+
+            return cmd_schedule(args)
         from fieldrec.cli_takes import COMMANDS, FlagError
 
         try:

@@ -166,6 +166,11 @@ class Recorder:
         return self._device
 
     @property
+    def capture(self) -> Capture | None:
+        """The open input (issue 15: the field controllers read its ring with their own cursors), or None."""
+        return self._capture
+
+    @property
     def take(self) -> Take | None:
         """The take now recording, or None."""
         return self._take
@@ -189,9 +194,10 @@ class Recorder:
             monitor = self._new_bank()  # first: it loads scipy, which takes seconds on a slow laptop
             try:
                 device = _devices.resolve_device(s.device)
-                _devices.check_input_settings(device, s.samplerate, s.channels, self._dtype)
+                open_channels = s.channels if s.keep_channels is None else max(s.keep_channels) + 1
+                _devices.check_input_settings(device, s.samplerate, open_channels, self._dtype)
                 capture = Capture(device, s.samplerate, s.channels, self._dtype, blocksize=s.blocksize,
-                                  latency=s.latency)
+                                  latency=s.latency, ring_seconds=s.ring_seconds, keep=s.keep_channels)
                 capture.start()
             except DeviceError as err:
                 raise RecorderError(str(err)) from None
@@ -258,9 +264,13 @@ class Recorder:
                 bank.reset_clips()
 
     # ---------------------------------------------------------------- takes
-    def record(self, metadata: dict[str, Any] | None = None) -> Take:
+    def record(self, metadata: dict[str, Any] | None = None, *, start_frame: int | None = None,
+               hold: int | None = None) -> Take:
         """Start a take: reserve a file that exists nowhere yet, write its first sidecar, start its thread.
 
+        ``start_frame`` (issue 15, pre-roll and gap-free splitting; see fieldrec.session): the stream frame the
+        take's file begins at, in the past (still in the ring) or now; None = the newest captured frame. It is
+        raised to the oldest frame the ring still holds. ``hold``: see ``Take.hold`` (the controller moves it).
         Raises RecorderError (one line) and leaves no file behind when the take cannot start.
         """
         clean, errors = validate_metadata(metadata)
@@ -302,6 +312,8 @@ class Recorder:
             paths = TakePaths(audio_path, sidecar_path(audio_path))
             with self._meter_lock:  # the meter thread cannot pass this frame before the take is registered
                 start = capture.ring.write_count
+                if start_frame is not None:  # issue 15: pre-roll / split boundary (frames still in the ring)
+                    start = min(start, max(int(start_frame), start - capture.ring.capacity + capture.samplerate // 10))
                 take = Take(capture=capture, settings=s, paths=paths, writer=writer, start_frame=start,
                             metadata=clean, bank=self._new_bank(), started=now, stream_settled=settled,
                             release_guard=self._move_guard, on_end=self._take_ended, on_final=self._take_final)
@@ -320,18 +332,20 @@ class Recorder:
             self._take = take
             self._last_take = take
             self._state = TakeState.RECORDING
+            take.hold = hold  # issue 15: set before the take's thread writes anything
             take.start()
             log.info("recording %s", audio_path)
             return take
 
-    def stop(self, reason: str = "user", detail: str | None = None) -> Take | None:
-        """End the take at the newest captured frame and return it at once; every captured frame reaches the
+    def stop(self, reason: str = "user", detail: str | None = None, *, at: int | None = None) -> Take | None:
+        """End the take at the newest captured frame (or at stream frame ``at``: issue 15, a trigger's
+        post-roll end or a split boundary) and return it at once; every captured frame up to there reaches the
         file. The recorder is armed again; the take finalises on its own thread (``take.wait()``)."""
         with self._control:
             take = self._take
             if take is None:
                 return None
-            take.request_stop(reason, detail)
+            take.request_stop(reason, detail, at=at)
             self._take = None
             if self._state is TakeState.RECORDING:
                 self._state = TakeState.ARMED

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from pydantic import ValidationError
 
 from fieldrec.analysis.meters import MeterBank
 from fieldrec.audio.events import AudioEvent, EventTally, EventTotals
@@ -40,6 +41,7 @@ from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.metadata.sidecar import Sidecar, finish_sidecar, new_sidecar
 from fieldrec.storage import diskspace
 from fieldrec.storage.errors import DiskFullError, SidecarError, StorageError
+from fieldrec.storage.hashing import sha256_file
 from fieldrec.storage.sidecar import sidecar_path, write_sidecar
 from fieldrec.storage.take_file import finalise_file, rewrite_take
 from fieldrec.storage.wav_writer import TakeWriter
@@ -84,6 +86,9 @@ class TakeSettings:
     duration_s: float | None = None  #: stop by itself after this many seconds (sample-exact)
     blocksize: int = 0  #: frames per callback; 0 lets PortAudio choose
     latency: str | float = "high"
+    # issue 15 (fieldrec.session): stream settings for the field controllers, fixed while the input is open
+    ring_seconds: float = 10.0  #: audio the capture ring holds; pre-roll needs more than its own length
+    keep_channels: tuple[int, ...] | None = None  #: 0-based device columns kept (``--channels 1,2,5``)
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,9 @@ class Take:
         self.stop_reason: str | None = None
         self.stop_detail: str | None = None
         self.cursor = start_frame  #: stream frame up to which the file holds the audio
+        #: issue 15 (fieldrec.session): frames at or after ``hold`` are not written yet, so a controller that
+        #: looks at the audio first (trigger, split) can still end the file exactly before them; None = no hold
+        self.hold: int | None = None
         self.bank = bank
         self.meter_stop: int | None = self.stop_frame  #: where the meter thread takes the analysis
         self.analysis: dict[str, Any] | None = None
@@ -289,11 +297,13 @@ class Take:
                     if self._dirty:
                         self._save(final=False)
                 limit = self.stop_frame
-                available = ring.write_count - self.cursor
+                hold = self.hold
+                top = ring.write_count if hold is None else min(ring.write_count, hold)
+                available = top - self.cursor
                 if limit is not None:
                     available = min(available, limit - self.cursor)
                 if available >= least or (available > 0 and limit is not None
-                                           and ring.write_count >= limit):
+                                           and top >= limit):
                     data, after, lost = ring.read(self.cursor, min(available, chunk))
                     if lost:  # cannot happen while the guard holds; never silent if it does
                         log.error("writer lost %d frames at %d", lost, self.cursor - self.start_frame)
@@ -359,16 +369,20 @@ class Take:
             self.warn(f"the take's folder was moved or replaced while recording; its audio is at {where}")
             self.paths = TakePaths(where, sidecar_path(where))
         reason = self.stop_reason or "user"
-        with self._lock:
-            final = finish_sidecar(Sidecar.model_validate(self.doc), frames=frames, stop_reason=reason, end=now,
-                                   stop_detail=self.stop_detail, analysis=analysis)
-        # after the file is closed: the metadata chunks (WAV), then both hashes of the final bytes
-        final, problem = finalise_file(self.paths.audio, final, progress=self._hash_progress)
-        if problem:
-            self.warn(problem)
-        digest, size = final.file.sha256, final.file.bytes
-        with self._lock:
-            self.doc = final.to_json()
+        try:
+            with self._lock:
+                final = finish_sidecar(Sidecar.model_validate(self.doc), frames=frames, stop_reason=reason,
+                                       end=now, stop_detail=self.stop_detail, analysis=analysis)
+        except ValidationError as err:  # a bug must never cost the take its sidecar: complete it as it is
+            digest, size = self._finish_unvalidated(frames, reason, now, analysis, err)
+        else:
+            # after the file is closed: the metadata chunks (WAV), then both hashes of the final bytes
+            final, problem = finalise_file(self.paths.audio, final, progress=self._hash_progress)
+            if problem:
+                self.warn(problem)
+            digest, size = final.file.sha256, final.file.bytes
+            with self._lock:
+                self.doc = final.to_json()
         self.file_bytes = size
         fallback, error = self._save(final=True)
         self.progress = 1.0
@@ -379,6 +393,32 @@ class Take:
             sha256=digest, totals=self.events.totals, warnings=self.warnings, sidecar_fallback=fallback,
             sidecar_error=error)
         log.info("take %s ended (%s): %d frames", self.paths.audio, reason, frames)
+
+    def _finish_unvalidated(self, frames: int, reason: str, now: datetime, analysis: dict[str, Any] | None,
+                            err: ValidationError) -> tuple[str | None, int]:
+        """The model refused the final document (a fieldrec bug): complete the plain document, write no
+        chunks, hash the file, and say so. Returns (sha256, bytes)."""
+        log.error("final sidecar refused by the model: %s", err)
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        self.warn(f"the final sidecar does not pass its own schema ({where}: {first['msg']}); "
+                  "it is written as is, without chunks in the audio file")
+        digest: str | None = None
+        size = 0
+        try:
+            digest = sha256_file(self.paths.audio, progress=self._hash_progress)
+            size = self.paths.audio.stat().st_size
+        except OSError as exc:
+            self.warn(f"could not hash {self.paths.audio.name}: {exc}")
+        with self._lock:
+            doc = self.doc
+            doc["file"].update(bytes=size, sha256=digest)
+            doc["audio"].update(frames=frames, duration_s=frames / self.samplerate)
+            doc["recording"].update(state="complete", end_utc=_iso_utc(now),
+                                    end_local=now.astimezone().isoformat(), stop_reason=reason,
+                                    stop_detail=self.stop_detail)
+            doc["analysis"] = analysis
+        return digest, size
 
     def _hash_progress(self, done: int, total: int) -> None:
         self.progress = 0.05 + 0.9 * (done / total if total else 1.0)

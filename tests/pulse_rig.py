@@ -14,6 +14,10 @@ Measured traps: a ``pacat`` feeder at 20 ms latency underruns on a busy 2-core b
 virtual device itself, so ``feed`` plays a pre-generated file with a 500 ms buffer; when a stream connects
 to an idle sink PulseAudio rewinds and the first ~0.25 s of the feed can be lost, so ``feed`` leads in with
 1 s of silence; the monitor of an idle sink delivers its first block about 1 s after a capture starts.
+
+For output tests (headphone monitoring) a second null sink ``vmon`` is loaded on demand
+(``load_out_sink``); the ALSA PCM ``rig_monitor_out`` plays into it (its name shares nothing with the input
+PCMs, so name matching of inputs is unchanged) and ``parec_out_sink`` records what reached it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ OUT_SINK = "vout"  # a second null sink: the virtual output that playback tests 
 OUTPUT_NAME = "rig_playback"  # its PortAudio (ALSA) playback device (no "fieldrec" in it: inputs match that)
 RATE = 48000
 CHANNELS = 2
+MON_SINK = "vmon"
+OUT_DEVICE_NAME = "rig_monitor_out"  # the PortAudio (ALSA) output that plays into MON_SINK
 
 
 def _die_with_parent() -> None:
@@ -82,6 +88,7 @@ class PulseRig:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sink_module: int | None = None
         self._out_module: int | None = None
+        self._mon_module: int | None = None
         self._feeds = 0
         (self.dir / "home").mkdir()
         (self.dir / "config" / "pulse").mkdir(parents=True)
@@ -96,7 +103,9 @@ class PulseRig:
         self.alsa_conf.write_text("".join(
             f'pcm.{name} {{\n    type pulse\n    device "{SINK}.monitor"\n}}\nctl.{name} {{\n    type pulse\n}}\n'
             for name in (DEVICE_NAME, DEVICE_NAME + "2"))
-            + f'pcm.{OUTPUT_NAME} {{\n    type pulse\n    device "{OUT_SINK}"\n}}\nctl.{OUTPUT_NAME} {{\n    type pulse\n}}\n')
+            + f'pcm.{OUTPUT_NAME} {{\n    type pulse\n    device "{OUT_SINK}"\n}}\nctl.{OUTPUT_NAME} {{\n    type pulse\n}}\n'
+            + f'pcm.{OUT_DEVICE_NAME} {{\n    type pulse\n    device "{MON_SINK}"\n}}\n'
+              f'ctl.{OUT_DEVICE_NAME} {{\n    type pulse\n}}\n')
         #: environment for clients (subprocesses and this process): where the daemon and the PCM are
         self.env = {
             "PULSE_SERVER": f"unix:{self.socket}",
@@ -179,12 +188,57 @@ class PulseRig:
         """Remove the sinks: the virtual device is 'unplugged' (captures of it end).
 
         The output sink goes too: PulseAudio (14 and later) moves the streams of a vanished source to any
-        source that is left, so with ``vout.monitor`` still there an unplugged capture would just go on."""
-        for attr in ("_sink_module", "_out_module"):
+        source that is left, so with ``vout.monitor`` (or ``vmon.monitor``) still there an unplugged capture would just go on."""
+        for attr in ("_sink_module", "_out_module", "_mon_module"):
             module = getattr(self, attr, None)
             if module is not None:
                 self._pactl("unload-module", str(module), check=False)
                 setattr(self, attr, None)
+
+    # ---- the output sink (monitoring tests) ----------------------------------------------------------------
+    out_device_name = OUT_DEVICE_NAME
+
+    def load_out_sink(self) -> None:
+        """Load a fresh ``vmon`` sink for PortAudio's ``rig_monitor_out`` to play into."""
+        self.unload_out_sink()
+        out = self._pactl("load-module", "module-null-sink", f"sink_name={MON_SINK}", f"rate={RATE}",
+                          f"channels={CHANNELS}", "format=float32le")
+        self._mon_module = int(out.stdout.strip())
+        self._pactl("set-default-sink", SINK, check=False)
+
+    def unload_out_sink(self) -> None:
+        """Remove ``vmon``: the monitor output device is 'unplugged'."""
+        if self._mon_module is not None:
+            self._pactl("unload-module", str(self._mon_module), check=False)
+            self._mon_module = None
+
+    def kill_out_streams(self) -> int:
+        """Kill every stream playing into ``vmon`` (as an unplugged interface does to its clients); returns
+        how many. Unloading the sink would not do: PulseAudio moves its streams to another sink (``vin``)."""
+        sinks = self._pactl("list", "short", "sinks").stdout.splitlines()
+        ids = {line.split("\t")[0] for line in sinks if line.split("\t")[1:2] == [MON_SINK]}
+        killed = 0
+        for line in self._pactl("list", "short", "sink-inputs").stdout.splitlines():
+            cols = line.split("\t")
+            if len(cols) > 1 and cols[1] in ids:
+                self._pactl("kill-sink-input", cols[0], check=False)
+                killed += 1
+        return killed
+
+    def suspend_out_sink(self, suspend: bool = True) -> None:
+        """Suspend ``vmon``: it stops taking audio, as a hung or unplugged output does to PortAudio."""
+        self._pactl("suspend-sink", MON_SINK, "1" if suspend else "0")
+
+    def parec_out_sink(self, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
+        """Record what is played into ``vmon`` (its monitor) as raw float32le, 48 kHz, 2 ch until killed."""
+        out = open(path, "wb")
+        try:
+            return subprocess.Popen(
+                ["parec", "--raw", "--format=float32le", f"--rate={RATE}", f"--channels={CHANNELS}",
+                 f"--device={MON_SINK}.monitor", "--latency-msec=100", "--client-name=fieldrec-test-parec"],
+                stdout=out, env={**os.environ, **self.env}, stderr=subprocess.DEVNULL)
+        finally:
+            out.close()
 
     # ---- feeding and listening ----------------------------------------------------------------------------
     def feed(self, path_or_array: str | os.PathLike[str] | np.ndarray, rate: int = RATE,

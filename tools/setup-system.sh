@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu system libraries fieldrec needs, when they are missing.
 #   tools/setup-system.sh run    libraries for the app (PortAudio, libsndfile, Qt's X11/EGL libraries)
-#   tools/setup-system.sh test   the above plus the test rig (PulseAudio, Xvfb, xdotool, sox, ffmpeg, mediainfo) and the validators
+#   tools/setup-system.sh test   the above plus the test rig (PulseAudio, Xvfb, xdotool, sox, ffmpeg, mediainfo, gpsd + gpsfake) and the validators
 #                                of the desktop entry and AppStream file
 #   tools/setup-system.sh package  the above plus what `make package` uses (debootstrap for the clean root the
 #                                .deb is installed into, xdotool to find the window, rsvg-convert for `make icons`)
@@ -10,7 +10,7 @@ set -eu
 what=${1:-run}
 pkgs="libportaudio2 libsndfile1 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0"
 if [ "$what" = test ] || [ "$what" = bench ] || [ "$what" = package ]; then
-  pkgs="$pkgs pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth xdotool sox ffmpeg mediainfo"
+  pkgs="$pkgs pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth xdotool sox ffmpeg mediainfo gpsd gpsd-clients"
   pkgs="$pkgs desktop-file-utils appstream"
 fi
 if [ "$what" = package ]; then

@@ -83,6 +83,31 @@ class FrameRing:
         self.write_count = wc + n
         return True
 
+    def push_columns(self, block: np.ndarray, columns: np.ndarray) -> bool:
+        """Like :meth:`push`, keeping only ``columns`` (an int array, one per ring channel) of ``block``.
+
+        For a channel subset (``--channels 1,2,5``): the chosen columns are copied straight into the ring's
+        storage (``np.take`` into a view, no temporaries). Called only from the audio callback.
+        """
+        n = block.shape[0]
+        wc = self.write_count
+        guard = self.guard
+        cap = self.capacity
+        if (guard is not None and wc + n - guard > cap) or n > cap:
+            self.dropped_frames += n
+            self.record_event(RING_OVERRUN, wc, n)
+            return False
+        self._write_end = wc + n
+        start = wc % cap
+        first = cap - start
+        if n <= first:
+            np.take(block, columns, axis=1, out=self._buf[start:start + n], mode="clip")
+        else:
+            np.take(block[:first], columns, axis=1, out=self._buf[start:], mode="clip")
+            np.take(block[first:], columns, axis=1, out=self._buf[:n - first], mode="clip")
+        self.write_count = wc + n
+        return True
+
     def record_event(self, kind: int, frame: int, frames: int) -> None:
         """Record event number ``event_count`` in its row (producer thread only; no allocation).
 

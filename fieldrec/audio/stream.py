@@ -63,11 +63,19 @@ class Capture:
 
     def __init__(self, device: DeviceInfo, samplerate: int, channels: int, dtype: str = "float32",
                  blocksize: int = 0, latency: str | float = "high",
-                 ring_seconds: float = DEFAULT_RING_SECONDS, seed: int | None = None) -> None:
-        check_input_settings(device, samplerate, channels, dtype)
+                 ring_seconds: float = DEFAULT_RING_SECONDS, seed: int | None = None,
+                 keep: tuple[int, ...] | None = None) -> None:
+        # ``keep``: 0-based device columns to keep (a channel subset, see fieldrec.audio.channels); the stream
+        # then opens max(keep)+1 channels and the ring holds len(keep). ``channels`` is the ring's count.
+        if keep is not None and len(keep) != channels:
+            raise DeviceError(f"{len(keep)} kept channels for a {channels}-channel capture")
+        open_channels = channels if keep is None else max(keep) + 1
+        check_input_settings(device, samplerate, open_channels, dtype)
         self.device = device
         self.samplerate = int(samplerate)
         self.channels = int(channels)
+        self.open_channels = int(open_channels)
+        self.keep = None if keep is None or tuple(keep) == tuple(range(channels)) else tuple(int(k) for k in keep)
         self.dtype = dtype
         self.ring = FrameRing(ring_frames_for(samplerate, channels, dtype, ring_seconds), channels, dtype)
         self.callback_count = 0
@@ -79,30 +87,37 @@ class Capture:
         self._callback = self._make_callback()
         if device.is_simulated:
             self.seed: int | None = simulated_seed(seed)
-            self._stream: Any = SimulatedStream(self.samplerate, self.channels, dtype, blocksize,
+            self._stream: Any = SimulatedStream(self.samplerate, self.open_channels, dtype, blocksize,
                                                 self._callback, self._on_finished, seed=self.seed)
         else:
             self.seed = None
             sd = portaudio()
             try:
                 self._stream = sd.InputStream(device=device.index, samplerate=self.samplerate,
-                                              channels=self.channels, dtype=dtype, blocksize=blocksize,
+                                              channels=self.open_channels, dtype=dtype, blocksize=blocksize,
                                               latency=latency, callback=self._callback,
                                               finished_callback=self._on_finished)
             except (sd.PortAudioError, ValueError) as exc:
-                raise DeviceError(f"cannot open '{device.name}' at {samplerate} Hz, {channels} ch, {dtype}: "
+                raise DeviceError(f"cannot open '{device.name}' at {samplerate} Hz, {open_channels} ch, {dtype}: "
                                   f"{str(exc).splitlines()[0]}") from None
         self.latency_seconds = float(self._stream.latency)
         self.blocksize = int(self._stream.blocksize)
 
     def _make_callback(self) -> Any:
         ring = self.ring
-        push = ring.push
         record = ring.record_event
         monotonic = time.monotonic
         rate = float(self.samplerate)
         period = 1.0 / rate
         expected = [0.0]  # ADC time at which this block should start, from the previous block
+        if self.keep is None:
+            push = ring.push
+        else:
+            columns = np.asarray(self.keep, dtype=np.intp)
+            push_columns = ring.push_columns
+
+            def push(indata: np.ndarray) -> bool:
+                return push_columns(indata, columns)
 
         def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
             adc = time_info.inputBufferAdcTime

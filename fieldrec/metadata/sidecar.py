@@ -32,7 +32,10 @@ _SHA = r"^[0-9a-f]{64}$"
 Container = Literal["wav", "flac"]
 Subtype = Literal["PCM_16", "PCM_24", "PCM_32", "FLOAT"]
 State = Literal["recording", "complete", "interrupted"]
-StopReason = Literal["user", "duration", "device_lost", "disk_full", "error", "interrupted", "imported"]
+#: trigger: the trigger's post-roll or max take length ended it; split: the next file of its family goes on at the
+#: next frame; schedule: its period ended; run_for: the session's time was over (issue 15).
+StopReason = Literal["user", "duration", "device_lost", "disk_full", "error", "interrupted", "imported", "trigger",
+                     "split", "schedule", "run_for"]
 OverflowKind = Literal["input_overflow", "ring_overrun", "device_lost"]
 
 

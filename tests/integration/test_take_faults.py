@@ -348,3 +348,32 @@ def test_disarm_waits_for_every_frame_and_the_analysis(tmp_path):
     assert done.is_set() and take.result is not None  # close() waited for the finalisation
     assert take.result.analysis is not None and "partial" not in take.result.analysis
     assert sf.info(str(take.paths.audio)).frames == take.result.frames
+
+
+def test_a_final_sidecar_the_model_refuses_is_still_completed_and_written(recorder):
+    take = recorder.record({"notes": "kept"})
+    wait_until(lambda: take.frames >= 0.3 * 48000)
+    take.request_stop("no_such_reason")  # a stop reason the model does not know: a bug, on purpose
+    result = take.wait(30)
+    assert result is not None and result.frames > 0  # the finaliser did not die
+    assert any("does not pass its own schema (recording.stop_reason" in w for w in result.warnings)
+    data = json.loads(take.paths.sidecar.read_text())
+    assert data["recording"]["state"] == "complete" and data["metadata"]["notes"] == "kept"
+    assert data["audio"]["frames"] == result.frames
+    assert data["file"]["sha256"] == result.sha256 == sha256_file(take.paths.audio)
+    _audio_ok(take.paths.audio, result.frames)
+
+
+def test_a_refused_final_sidecar_whose_file_cannot_be_hashed_says_both(recorder, monkeypatch):
+    take = recorder.record({})
+    wait_until(lambda: take.frames >= 0.3 * 48000)
+
+    def unreadable(path, progress=None):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(take_module, "sha256_file", unreadable)
+    take.request_stop("no_such_reason")
+    result = take.wait(30)
+    assert result.sha256 is None
+    assert any("could not hash" in w and "Input/output error" in w for w in result.warnings)
+    assert json.loads(take.paths.sidecar.read_text())["recording"]["state"] == "complete"

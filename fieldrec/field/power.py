@@ -1,0 +1,108 @@
+"""Battery and disk: how long the machine and the card can keep recording (psutil).
+
+:func:`power_status` reads the battery (``psutil.sensors_battery``; None on a machine without one) and the
+free space of the recordings folder, and turns both into seconds left at the take's data rate. Less than
+:data:`LOW_TIME_S` (15 minutes) of either is a warning. The sidecar records :meth:`PowerStatus.battery_record`
+at a take's start and stop when there is a battery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Warn when less than this many seconds (15 minutes) of battery or disk remain.
+LOW_TIME_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class Battery:
+    """``percent`` 0..100; ``plugged`` on mains; ``seconds_left`` None when unknown or unlimited (on mains)."""
+
+    percent: float
+    plugged: bool | None
+    seconds_left: float | None
+
+
+def battery_from_psutil(reading: Any) -> Battery | None:
+    """A :class:`Battery` from psutil's ``sbattery`` (its special ``secsleft`` values become None)."""
+    import psutil
+
+    if reading is None:
+        return None
+    secs = reading.secsleft
+    if secs in (psutil.POWER_TIME_UNLIMITED, psutil.POWER_TIME_UNKNOWN) or secs is None or secs < 0:
+        secs = None
+    return Battery(float(reading.percent), reading.power_plugged, None if secs is None else float(secs))
+
+
+def read_battery() -> Battery | None:
+    """This machine's battery now, or None without one (or where psutil cannot read it)."""
+    import psutil
+
+    reader = getattr(psutil, "sensors_battery", None)
+    if reader is None:  # platforms where psutil has no battery support
+        return None
+    return battery_from_psutil(reader())
+
+
+@dataclass(frozen=True)
+class PowerStatus:
+    battery: Battery | None
+    disk_free_bytes: int | None
+    disk_seconds_left: float | None
+    warnings: tuple[str, ...]
+
+    @property
+    def battery_seconds_left(self) -> float | None:
+        return None if self.battery is None else self.battery.seconds_left
+
+    def summary(self) -> str:
+        """One short line for the status line: ``battery 64 % (1:52 left)  disk 3:10:00 left``."""
+        parts = []
+        b = self.battery
+        if b is not None:
+            left = " on mains" if b.plugged else (f" ({_hms(b.seconds_left)} left)" if b.seconds_left is not None else "")
+            parts.append(f"battery {b.percent:.0f} %{left}")
+        if self.disk_seconds_left is not None:
+            parts.append(f"disk {_hms(self.disk_seconds_left)} left")
+        return "  ".join(parts)
+
+    def battery_record(self) -> dict[str, Any] | None:
+        """What the sidecar keeps at a take's start and stop, or None without a battery."""
+        b = self.battery
+        if b is None:
+            return None
+        return {"percent": round(b.percent, 1), "plugged": b.plugged, "seconds_left": b.seconds_left}
+
+
+def _hms(seconds: float) -> str:
+    s = int(max(0.0, seconds))
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def power_status(folder: str | Path | None, bytes_per_second: float | None,
+                 battery: Battery | None | bool = True) -> PowerStatus:
+    """Battery and disk for recording into ``folder`` at ``bytes_per_second`` (None: disk not asked).
+
+    ``battery=True`` reads this machine's battery; pass a :class:`Battery` (or None) to use a reading taken
+    elsewhere. Never raises: a folder that cannot be read gives no disk figure and a warning saying why.
+    """
+    import psutil
+
+    bat = read_battery() if battery is True else (battery or None)
+    warnings: list[str] = []
+    free = secs = None
+    if folder is not None:
+        try:
+            free = int(psutil.disk_usage(str(folder)).free)
+        except OSError as exc:
+            warnings.append(f"cannot read free space in {folder}: {exc.strerror or exc}")
+        if free is not None and bytes_per_second:
+            secs = free / float(bytes_per_second)
+            if secs < LOW_TIME_S:
+                warnings.append(f"disk: only {_hms(secs)} of recording left in {folder}")
+    if bat is not None and not bat.plugged and bat.seconds_left is not None and bat.seconds_left < LOW_TIME_S:
+        warnings.append(f"battery: only {_hms(bat.seconds_left)} left ({bat.percent:.0f} %); plug in the charger")
+    return PowerStatus(bat, free, secs, tuple(warnings))
