@@ -93,7 +93,8 @@ def _write_size(fh, riff: RiffFile, total: int) -> None:
         fh.write(struct.pack("<Q", total - 8))
 
 
-def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedResult:
+def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
+                   progress: Callable[[int, int], None] | None = None) -> EmbedResult:
     """Append ``chunks`` (``chunk_map.build_chunks``) after ``data`` of the closed WAV at ``path``.
 
     Anything after ``data`` (a previous, possibly interrupted, embedding) is cut off first. The audio
@@ -119,7 +120,7 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedRe
         _fsync(fh)
         _write_size(fh, riff, end + 8 + len(blob))
         _fsync(fh)
-    whole, audio = hash_wav(path)
+    whole, audio = hash_wav(path, progress=progress)
     return EmbedResult(path.stat().st_size, whole, audio, tuple(name for name, _ in chunks))
 
 
@@ -159,7 +160,8 @@ def rewrite_with_chunks(path: str | Path, chunks: list[tuple[str, bytes]], expec
             _fsync(fh)
         whole, audio = hash_wav(tmp)
         if expected_audio_sha256 is not None and audio != expected_audio_sha256:
-            raise StorageError(f"{path.name}: the rewritten audio does not match its hash; the original is kept")
+            raise StorageError(f"{path.name}: its audio no longer matches the sidecar's audio_sha256; "
+                               "not editing, the original is kept (run fieldrec check)")
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
