@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from fieldrec.library.check import check_paths, check_take
@@ -161,3 +162,21 @@ def test_kill_9_during_finalisation_leaves_an_openable_file_that_repair_complete
     assert fixed.ok, fixed.problems
     assert check_take(path).ok
     assert read_sidecar_model(path.with_suffix(".json")).audio.frames == frames
+
+
+def test_import_of_a_flac_keeps_its_vorbis_comments(tmp_path):
+    from fieldrec.library.importer import ImportError_, import_file
+
+    src = tmp_path / "in.flac"
+    with sf.SoundFile(str(src), "w", 48000, 1, "PCM_16", format="FLAC") as f:
+        f.comment = "owl at dusk"
+        f.artist = "A. Field"
+        f.write(np.zeros((4800, 1), np.int16))
+    dest, sc, _notes = import_file(src, tmp_path / "out")
+    assert sc.metadata.notes == "owl at dusk" and sc.metadata.recordist == "A. Field"
+    assert sc.imported["vorbis"]["comment"] == "owl at dusk" and dest.read_bytes() == src.read_bytes()
+    assert check_take(dest).ok
+    (tmp_path / "x.ogg").write_bytes(b"OggS" + b"\0" * 100)
+    with pytest.raises(ImportError_, match="not an audio file") as info:
+        import_file(tmp_path / "x.ogg", tmp_path / "out")
+    assert "\n" not in str(info.value)
