@@ -1,4 +1,5 @@
-"""Metadata side panel: location, equipment, notes, tags — validated as you type.
+"""Metadata side panel: project, scene, take, recordist, location, equipment, notes, tags — validated as
+you type (the full model is ``fieldrec.metadata``; fields without an editor here are kept as they are).
 
 Validation is ``fieldrec.metadata.validate_metadata``; each error is shown under its field with a
 red border. The panel never blocks: the recordist can keep typing while the take records; the
@@ -7,6 +8,7 @@ owner applies ``metadataChanged`` to the recorder (debounced).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -16,9 +18,14 @@ from fieldrec.metadata import empty_metadata
 
 FIELDS = (
     # (field path, label, kind)
+    ("project", "Project", "line"),
+    ("scene", "Scene", "line"),
+    ("take", "Take", "line"),
+    ("recordist", "Recordist", "line"),
     ("location.name", "Location", "line"),
     ("location.latitude", "Latitude (°)", "number"),
     ("location.longitude", "Longitude (°)", "number"),
+    ("location.elevation_m", "Elevation (m)", "number"),
     ("equipment.recorder", "Recorder / interface", "line"),
     ("equipment.microphone", "Microphone", "line"),
     ("tags", "Tags (comma-separated)", "tags"),
@@ -56,7 +63,7 @@ class MetadataPanel(QWidget):
                 ed = QLineEdit(self)
                 ed.textEdited.connect(self._changed)
                 if kind == "number":
-                    ed.setPlaceholderText("optional, decimal degrees")
+                    ed.setPlaceholderText("optional, metres" if path.endswith("_m") else "optional, decimal degrees")
                 if kind == "tags":
                     ed.setPlaceholderText("e.g. dawn chorus, wind")
             ed.setObjectName("md_" + path.replace(".", "_"))
@@ -85,13 +92,17 @@ class MetadataPanel(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(self.DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit)
+        self._base: dict[str, Any] = empty_metadata()
         self._clean: dict[str, Any] = empty_metadata()
         self._current: dict[str, Any] = empty_metadata()
 
     # -- values -------------------------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
         """The form as a metadata dict (numbers parsed where possible, text kept otherwise)."""
-        d = empty_metadata()
+        d = copy.deepcopy(self._base)  # fields without an editor here travel as they were set
+        for key in ("location", "equipment"):
+            if not isinstance(d.get(key), dict):
+                d[key] = empty_metadata()[key]
         for path, _text, kind in FIELDS:
             ed = self.editors[path]
             text = ed.toPlainText() if isinstance(ed, QPlainTextEdit) else ed.text()
@@ -114,10 +125,14 @@ class MetadataPanel(QWidget):
                 d[a][b] = value
             else:
                 d[path] = value
+        loc = d["location"]
+        if (loc.get("latitude") is not None or loc.get("longitude") is not None) and not loc.get("source"):
+            loc["source"] = "manual"
         return d
 
     def set_metadata(self, md: dict[str, Any]) -> None:
         """Fill the form (e.g. with the remembered values) without emitting ``metadataChanged``."""
+        self._base = copy.deepcopy(md) if isinstance(md, dict) else empty_metadata()
         for path, _text, kind in FIELDS:
             if "." in path:
                 a, b = path.split(".")
