@@ -54,6 +54,7 @@ from fieldrec.take import (
     TakeResult,
     TakeSettings,
 )
+from fieldrec.threads import name_this_thread
 
 __all__ = [
     "COMMON_RATES", "SUPPORTED_FORMATS", "Marker", "OverflowEvent", "Recorder", "RecorderError", "Take",
@@ -185,6 +186,7 @@ class Recorder:
             if self._state is not TakeState.IDLE:
                 return
             s = self.settings
+            monitor = self._new_bank()  # first: it loads scipy, which takes seconds on a slow laptop
             try:
                 device = _devices.resolve_device(s.device)
                 _devices.check_input_settings(device, s.samplerate, s.channels, self._dtype)
@@ -197,7 +199,7 @@ class Recorder:
                 raise RecorderError(f"cannot open input {s.device!r}: {str(err).splitlines()[0]}") from None
             self._device = device
             self._capture = capture
-            self._monitor = self._new_bank()
+            self._monitor = monitor
             self._meter_quit.clear()
             self._meter_thread = threading.Thread(target=self._meter_loop, args=(capture,),
                                                   name="fieldrec-meters", daemon=True)
@@ -478,6 +480,7 @@ class Recorder:
     def _meter_loop(self, capture: Capture) -> None:
         """Feed the meters from the ring every METER_BATCH_S: frames of a take to its bank, the rest to the
         monitor bank. At a take's stop frame its analysis is taken and the monitor starts afresh."""
+        name_this_thread("fieldrec-meters")
         ring = capture.ring
         cursor = ring.write_count
         batch = max(1, int(capture.samplerate))  # at most a second per call keeps memory flat after a stall
@@ -514,7 +517,17 @@ class Recorder:
                     if bank is self._monitor:
                         self._monitor = self._new_bank()
                     elif take is not None:
+                        self._salvage_analysis(take)
                         take.analysis_failed(f"{type(err).__name__}: {err}")
+
+    @staticmethod
+    def _salvage_analysis(take: Take) -> None:
+        """After a meter failure: keep what the take's bank measured so far, if it can still say."""
+        try:
+            take.analysis = take.bank.result()
+        except Exception:
+            log.exception("no analysis could be salvaged")
+            take.analysis = None
 
     def _finish_analysis(self, take: Take) -> None:
         if take.meter_done.is_set():

@@ -40,9 +40,10 @@ from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.metadata.sidecar import Sidecar, finish_sidecar, new_sidecar
 from fieldrec.storage import diskspace
 from fieldrec.storage.errors import DiskFullError, SidecarError, StorageError
-from fieldrec.storage.sidecar import write_sidecar
+from fieldrec.storage.sidecar import sidecar_path, write_sidecar
 from fieldrec.storage.take_file import finalise_file, rewrite_take
 from fieldrec.storage.wav_writer import TakeWriter
+from fieldrec.threads import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,7 @@ class Take:
 
     # ------------------------------------------------------------------------------------------ the thread
     def _run(self) -> None:
+        name_this_thread("fieldrec-take")
         ring = self.capture.ring
         writer = self._writer
         sr = self.samplerate
@@ -347,10 +349,15 @@ class Take:
         if not self.meter_done.wait(ANALYSIS_WAIT_S):
             self.partial_reason = self.partial_reason or "the meter thread did not finish in time"
         analysis = self.analysis
-        if analysis is not None and self.partial_reason:
-            analysis = dict(analysis, partial=True, partial_reason=self.partial_reason)
+        if self.partial_reason:  # what the meters measured before they fell behind or failed, if anything
+            analysis = dict(analysis or {}, partial=True, partial_reason=self.partial_reason)
         frames = self.cursor - self.start_frame
         now = datetime.now(UTC)
+        where = self._writer.current_path()  # the file may have moved with its folder while recording
+        self._writer.release()
+        if where != self.paths.audio:
+            self.warn(f"the take's folder was moved or replaced while recording; its audio is at {where}")
+            self.paths = TakePaths(where, sidecar_path(where))
         reason = self.stop_reason or "user"
         with self._lock:
             final = finish_sidecar(Sidecar.model_validate(self.doc), frames=frames, stop_reason=reason, end=now,

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from fieldrec.threads import name_this_thread
+
 CHUNK_FRAMES = 4096  # internal render granularity (frames), aligned to absolute frame 0
 
 
@@ -308,6 +310,7 @@ class SimulatedStream:
         return self._out
 
     def _run(self) -> None:
+        name_this_thread("fieldrec-simin")
         period = self.blocksize / self.samplerate
         info = _TimeInfo()
         status = _Status()

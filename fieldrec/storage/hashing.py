@@ -27,3 +27,4 @@ def sha256_file(path: str | Path, chunk: int = MIB,
             if progress is not None:
                 progress(done, total)
     return digest.hexdigest()
+

@@ -92,6 +92,9 @@ class TakeWriter:
         self._since_check = 0
         self._refresh_space()
         self._sf = self._open()
+        # Our own descriptor of the same file: fsync, size and the hash reach the file through it even if its
+        # folder is renamed or replaced while recording (the audio keeps going to the open file).
+        self._fd = os.open(self.path, os.O_RDONLY)
 
     def _check_settings(self) -> None:
         if self.container not in CONTAINERS:
@@ -162,10 +165,7 @@ class TakeWriter:
         """Current size of the file in bytes (FLAC lags by the encoder's buffer until close)."""
         if self._final_size is not None:
             return self._final_size
-        try:
-            return self.path.stat().st_size
-        except OSError:
-            return 0
+        return os.fstat(self._fd).st_size
 
     def _refresh_space(self) -> None:
         self._free_at_check = free_bytes(self.path.parent)
@@ -234,11 +234,7 @@ class TakeWriter:
         """Ask the OS to put everything written so far on the storage medium (fsync; costs milliseconds)."""
         if self._closed:
             return
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.fsync(self._fd)
 
     def close(self) -> None:
         """Finish the file (final header / FLAC STREAMINFO) and fsync it. Safe to call more than once."""
@@ -252,14 +248,30 @@ class TakeWriter:
                 f"cannot finish {self.path}: {_one_line(exc)}; the audio so far is kept"
             ) from None
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._final_size = self.path.stat().st_size
+            os.fsync(self._fd)
+            self._final_size = os.fstat(self._fd).st_size
         except OSError:
             self._final_size = None
+
+    def current_path(self) -> Path:
+        """Where the file is now: it moves with its folder if the folder is renamed while recording (Linux:
+        from /proc/self/fd; elsewhere, or once the file is deleted, the path it was opened at)."""
+        link = Path(f"/proc/self/fd/{self._fd}")
+        if self._fd >= 0 and link.exists():
+            target = os.readlink(link)
+            if not target.endswith(" (deleted)"):
+                return Path(target)
+        return self.path
+
+    def release(self) -> None:
+        """Close the writer's descriptor (after ``close``)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)
 
     def __enter__(self) -> "TakeWriter":
         return self
