@@ -94,7 +94,7 @@ def _write_size(fh, riff: RiffFile, total: int) -> None:
 
 
 def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
-                   progress: Callable[[int, int], None] | None = None) -> EmbedResult:
+                   progress: Callable[[int, int], None] | None = None, hash: bool = True) -> EmbedResult:
     """Append ``chunks`` (``chunk_map.build_chunks``) after ``data`` of the closed WAV at ``path``.
 
     Anything after ``data`` (a previous, possibly interrupted, embedding) is cut off first. The audio
@@ -102,6 +102,7 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
     (so a kill while writing leaves only a cut-off JUNK chunk, which readers skip, never a cut-off bext
     that ffmpeg refuses), fsynced; then that JUNK's size is set to 0 (the chunks become visible), then
     the RIFF size; each step fsynced. Raises ``StorageError`` (one line) when the file has no whole data.
+    ``hash=False`` leaves the two digests empty (the caller hashes, e.g. with its own error handling).
     """
     path = Path(path)
     riff = read_riff(path)
@@ -120,7 +121,7 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
         _fsync(fh)
         _write_size(fh, riff, end + 8 + len(blob))
         _fsync(fh)
-    whole, audio = hash_wav(path, progress=progress)
+    whole, audio = hash_wav(path, progress=progress) if hash else ("", "")
     return EmbedResult(path.stat().st_size, whole, audio, tuple(name for name, _ in chunks))
 
 

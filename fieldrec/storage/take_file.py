@@ -27,9 +27,7 @@ def finalise_file(path: str | Path, sidecar: Sidecar,
     chunks: list[str] = []
     if sidecar.audio.container == "wav":
         try:
-            result = embed_in_place(path, build_chunks(sidecar, __version__), progress)
-            return set_file_hashes(sidecar, size=result.bytes, sha256=result.sha256,
-                                   audio_sha256=result.audio_sha256, chunks=list(result.chunks)), None
+            chunks = list(embed_in_place(path, build_chunks(sidecar, __version__), hash=False).chunks)
         except (StorageError, OSError) as err:
             warning = f"metadata chunks not embedded in {path.name}: {err}"
             log.error(warning)
