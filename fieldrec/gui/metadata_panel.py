@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
 from fieldrec.metadata import empty_metadata
 
@@ -49,6 +49,12 @@ class MetadataPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("metadataPanel")
         v = QVBoxLayout(self)
+        self.preset_box = QComboBox(self)
+        self.preset_box.setObjectName("presetBox")
+        self.preset_box.setToolTip("apply a preset saved with `fieldrec preset save` (its values over the form's)")
+        self.refresh_presets()
+        self.preset_box.activated.connect(self._preset_chosen)
+        v.addWidget(self.preset_box)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self.editors: dict[str, QLineEdit | QPlainTextEdit] = {}
@@ -95,6 +101,34 @@ class MetadataPanel(QWidget):
         self._base: dict[str, Any] = empty_metadata()
         self._clean: dict[str, Any] = empty_metadata()
         self._current: dict[str, Any] = empty_metadata()
+
+    # -- presets ------------------------------------------------------------------------------
+    def refresh_presets(self) -> None:
+        """List the presets in the user config folder (first entry: none chosen)."""
+        from fieldrec.metadata.presets import list_presets
+
+        self.preset_box.blockSignals(True)
+        self.preset_box.clear()
+        self.preset_box.addItem("Preset…")
+        self.preset_box.addItems(list_presets())
+        self.preset_box.blockSignals(False)
+
+    def apply_preset(self, name: str) -> None:
+        """Lay the preset's values over the form and emit the change (as typing would)."""
+        from fieldrec.metadata.presets import PresetError, load_preset, merge
+
+        try:
+            preset = load_preset(name)
+        except PresetError as err:
+            self.status_label.setText(str(err))
+            return
+        self.set_metadata(merge(self.raw(), preset))
+        self._debounce.start()
+
+    def _preset_chosen(self, index: int) -> None:
+        if index > 0:
+            self.apply_preset(self.preset_box.itemText(index))
+        self.preset_box.setCurrentIndex(0)
 
     # -- values -------------------------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
