@@ -636,7 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--duration", "-t", default=None, help="stop after this long: 90, 1m30s, 2h, 00:05:00")
     r.add_argument("--out", "-o", default=str(default_out_dir()), help="output folder")
     r.add_argument("--name", default=DEFAULT_TEMPLATE,
-                   help="file name template; fields {date} {time} {location} {device} {samplerate} {channels}")
+                   help="file name template; fields {date} {time} {location} {project} {scene} {take:03d} {recorder} "
+                        "{microphone} {tags} {device} {samplerate} {channels}")
     from fieldrec.cli_takes import add_commands, add_metadata_flags
 
     add_metadata_flags(r)

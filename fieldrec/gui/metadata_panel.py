@@ -1,4 +1,5 @@
-"""Metadata side panel: location, equipment, notes, tags — validated as you type.
+"""Metadata side panel: project, scene, take, recordist, location, equipment, notes, tags — validated as
+you type (the full model is ``fieldrec.metadata``; fields without an editor here are kept as they are).
 
 Validation is ``fieldrec.metadata.validate_metadata``; each error is shown under its field with a
 red border. The panel never blocks: the recordist can keep typing while the take records; the
@@ -7,18 +8,24 @@ owner applies ``metadataChanged`` to the recorder (debounced).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
 from fieldrec.metadata import empty_metadata
 
 FIELDS = (
     # (field path, label, kind)
+    ("project", "Project", "line"),
+    ("scene", "Scene", "line"),
+    ("take", "Take", "line"),
+    ("recordist", "Recordist", "line"),
     ("location.name", "Location", "line"),
     ("location.latitude", "Latitude (°)", "number"),
     ("location.longitude", "Longitude (°)", "number"),
+    ("location.elevation_m", "Elevation (m)", "number"),
     ("equipment.recorder", "Recorder / interface", "line"),
     ("equipment.microphone", "Microphone", "line"),
     ("tags", "Tags (comma-separated)", "tags"),
@@ -42,6 +49,12 @@ class MetadataPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("metadataPanel")
         v = QVBoxLayout(self)
+        self.preset_box = QComboBox(self)
+        self.preset_box.setObjectName("presetBox")
+        self.preset_box.setToolTip("apply a preset saved with `fieldrec preset save` (its values over the form's)")
+        self.refresh_presets()
+        self.preset_box.activated.connect(self._preset_chosen)
+        v.addWidget(self.preset_box)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self.editors: dict[str, QLineEdit | QPlainTextEdit] = {}
@@ -56,7 +69,7 @@ class MetadataPanel(QWidget):
                 ed = QLineEdit(self)
                 ed.textEdited.connect(self._changed)
                 if kind == "number":
-                    ed.setPlaceholderText("optional, decimal degrees")
+                    ed.setPlaceholderText("optional, metres" if path.endswith("_m") else "optional, decimal degrees")
                 if kind == "tags":
                     ed.setPlaceholderText("e.g. dawn chorus, wind")
             ed.setObjectName("md_" + path.replace(".", "_"))
@@ -85,13 +98,45 @@ class MetadataPanel(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(self.DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit)
+        self._base: dict[str, Any] = empty_metadata()
         self._clean: dict[str, Any] = empty_metadata()
         self._current: dict[str, Any] = empty_metadata()
+
+    # -- presets ------------------------------------------------------------------------------
+    def refresh_presets(self) -> None:
+        """List the presets in the user config folder (first entry: none chosen)."""
+        from fieldrec.metadata.presets import list_presets
+
+        self.preset_box.blockSignals(True)
+        self.preset_box.clear()
+        self.preset_box.addItem("Preset…")
+        self.preset_box.addItems(list_presets())
+        self.preset_box.blockSignals(False)
+
+    def apply_preset(self, name: str) -> None:
+        """Lay the preset's values over the form and emit the change (as typing would)."""
+        from fieldrec.metadata.presets import PresetError, load_preset, merge
+
+        try:
+            preset = load_preset(name)
+        except PresetError as err:
+            self.status_label.setText(str(err))
+            return
+        self.set_metadata(merge(self.raw(), preset))
+        self._debounce.start()
+
+    def _preset_chosen(self, index: int) -> None:
+        if index > 0:
+            self.apply_preset(self.preset_box.itemText(index))
+        self.preset_box.setCurrentIndex(0)
 
     # -- values -------------------------------------------------------------------------------
     def raw(self) -> dict[str, Any]:
         """The form as a metadata dict (numbers parsed where possible, text kept otherwise)."""
-        d = empty_metadata()
+        d = copy.deepcopy(self._base)  # fields without an editor here travel as they were set
+        for key in ("location", "equipment"):
+            if not isinstance(d.get(key), dict):
+                d[key] = empty_metadata()[key]
         for path, _text, kind in FIELDS:
             ed = self.editors[path]
             text = ed.toPlainText() if isinstance(ed, QPlainTextEdit) else ed.text()
@@ -114,10 +159,14 @@ class MetadataPanel(QWidget):
                 d[a][b] = value
             else:
                 d[path] = value
+        loc = d["location"]
+        if (loc.get("latitude") is not None or loc.get("longitude") is not None) and not loc.get("source"):
+            loc["source"] = "manual"
         return d
 
     def set_metadata(self, md: dict[str, Any]) -> None:
         """Fill the form (e.g. with the remembered values) without emitting ``metadataChanged``."""
+        self._base = copy.deepcopy(md) if isinstance(md, dict) else empty_metadata()
         for path, _text, kind in FIELDS:
             if "." in path:
                 a, b = path.split(".")

@@ -71,6 +71,18 @@ def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
         notes.extend(embedded.problems)
         meta, markers = metadata_from_embedded(embedded, int(info.samplerate))
         imported.update(raw_values(embedded))
+    else:  # FLAC: the Vorbis comments libsndfile reads
+        try:
+            with sf.SoundFile(str(src)) as snd:
+                tags = {k: v for k, v in snd.copy_metadata().items() if v}
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            tags = {}
+            notes.append(f"tags not read: {' '.join(str(exc).split())}")
+        imported["vorbis"] = tags
+        for tag, key in (("comment", "notes"), ("artist", "recordist"), ("copyright", "licence"),
+                         ("album", "project")):
+            if tags.get(tag):
+                meta[key] = tags[tag]
     model, errors = parse_metadata(meta)
     for field, message in errors.items():
         notes.append(f"embedded {field} ignored: {message}")

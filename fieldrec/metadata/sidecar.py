@@ -255,7 +255,7 @@ def new_sidecar(
 ) -> Sidecar:
     """The sidecar of a take that starts now (state ``recording``); ``start`` is the first frame's time.
 
-    ``metadata.time`` is filled from ``start`` unless the metadata already has a start time.
+    ``metadata.time`` is set from ``start`` (whatever the metadata held there).
     Raises ``MetadataError`` naming the field when ``metadata`` is invalid.
     """
     from fieldrec.metadata.model import MetadataError
@@ -263,8 +263,8 @@ def new_sidecar(
     meta, errors = parse_metadata(metadata)
     if errors:
         raise MetadataError(errors)
-    if not meta.time.start_utc:
-        meta = meta.model_copy(update={"time": meta.time.model_validate(take_time(start))})
+    # the take's own start, always: a time carried in from a preset, a form or an earlier take is stale
+    meta = meta.model_copy(update={"time": meta.time.model_validate(take_time(start))})
     return Sidecar(
         file=FileInfo(name=file_name),
         audio=AudioInfo(samplerate=samplerate, channels=channels, container=container, subtype=subtype),

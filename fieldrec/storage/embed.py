@@ -93,7 +93,8 @@ def _write_size(fh, riff: RiffFile, total: int) -> None:
         fh.write(struct.pack("<Q", total - 8))
 
 
-def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedResult:
+def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
+                   progress: Callable[[int, int], None] | None = None, hash: bool = True) -> EmbedResult:
     """Append ``chunks`` (``chunk_map.build_chunks``) after ``data`` of the closed WAV at ``path``.
 
     Anything after ``data`` (a previous, possibly interrupted, embedding) is cut off first. The audio
@@ -101,6 +102,7 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedRe
     (so a kill while writing leaves only a cut-off JUNK chunk, which readers skip, never a cut-off bext
     that ffmpeg refuses), fsynced; then that JUNK's size is set to 0 (the chunks become visible), then
     the RIFF size; each step fsynced. Raises ``StorageError`` (one line) when the file has no whole data.
+    ``hash=False`` leaves the two digests empty (the caller hashes, e.g. with its own error handling).
     """
     path = Path(path)
     riff = read_riff(path)
@@ -119,7 +121,7 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]]) -> EmbedRe
         _fsync(fh)
         _write_size(fh, riff, end + 8 + len(blob))
         _fsync(fh)
-    whole, audio = hash_wav(path)
+    whole, audio = hash_wav(path, progress=progress) if hash else ("", "")
     return EmbedResult(path.stat().st_size, whole, audio, tuple(name for name, _ in chunks))
 
 
@@ -159,7 +161,8 @@ def rewrite_with_chunks(path: str | Path, chunks: list[tuple[str, bytes]], expec
             _fsync(fh)
         whole, audio = hash_wav(tmp)
         if expected_audio_sha256 is not None and audio != expected_audio_sha256:
-            raise StorageError(f"{path.name}: the rewritten audio does not match its hash; the original is kept")
+            raise StorageError(f"{path.name}: its audio no longer matches the sidecar's audio_sha256; "
+                               "not editing, the original is kept (run fieldrec check)")
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:

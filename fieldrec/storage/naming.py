@@ -81,7 +81,8 @@ def _field_value(value: object, spec: str, name: str) -> str:
     text = text.strip()
     if not text:
         return ""
-    return sanitize_component(_cap_utf8(sanitize_component(text), MAX_FIELD_BYTES))
+    clean = sanitize_component(_cap_utf8(sanitize_component(text), MAX_FIELD_BYTES))
+    return "" if clean == "untitled" and text.lower() != "untitled" else clean  # nothing left: the field vanishes
 
 
 def expand_template(template: str, when: datetime | None = None, **fields: object) -> str:

@@ -27,8 +27,7 @@ def finalise_file(path: str | Path, sidecar: Sidecar,
     chunks: list[str] = []
     if sidecar.audio.container == "wav":
         try:
-            result = embed_in_place(path, build_chunks(sidecar, __version__))
-            chunks = list(result.chunks)
+            chunks = list(embed_in_place(path, build_chunks(sidecar, __version__), hash=False).chunks)
         except (StorageError, OSError) as err:
             warning = f"metadata chunks not embedded in {path.name}: {err}"
             log.error(warning)
@@ -54,12 +53,13 @@ def rewrite_take(path: str | Path, sidecar: Sidecar) -> Sidecar:
 
     path = Path(path)
     expected = sidecar.file.audio_sha256
-    whole, audio = take_hashes(path)
-    if expected is not None and audio != expected:
-        raise StorageError(f"{path.name}: its audio no longer matches the sidecar's audio_sha256; "
-                           "not editing (run fieldrec check)")
     if sidecar.audio.container != "wav":
+        whole, audio = take_hashes(path)
+        if expected is not None and audio != expected:
+            raise StorageError(f"{path.name}: its audio no longer matches the sidecar's audio_sha256; "
+                               "not editing (run fieldrec check)")
         return set_file_hashes(sidecar, size=path.stat().st_size, sha256=whole, audio_sha256=audio)
-    result = rewrite_with_chunks(path, build_chunks(sidecar, __version__), audio)
+    # the new file's audio hash is compared with the sidecar's before the rename (rewrite_with_chunks)
+    result = rewrite_with_chunks(path, build_chunks(sidecar, __version__), expected)
     return set_file_hashes(sidecar, size=result.bytes, sha256=result.sha256, audio_sha256=result.audio_sha256,
                            chunks=list(result.chunks))

@@ -275,3 +275,27 @@ def test_waveform_zoom_magnifies_quiet_signals_and_clips_at_the_lane(qtbot):
     maxs = view.drawn(0)[2]
     assert maxs[100 // 480] == pytest.approx(0.16)  # -40 dBFS drawn 16x taller
     assert maxs.max() == pytest.approx(1.05)  # a loud peak stays inside its lane
+
+
+def test_metadata_panel_applies_a_saved_preset_over_the_form(qtbot, tmp_path, monkeypatch):
+    from fieldrec.gui.metadata_panel import MetadataPanel
+    from fieldrec.metadata.presets import save_preset
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    save_preset("kit", {"equipment": {"recorder": "MixPre-6", "channels": [{"index": 1, "name": "L"}]},
+                        "project": "Alps"})
+    panel = MetadataPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.keyClicks(panel.editors["location.name"], "Ridge")
+    assert [panel.preset_box.itemText(i) for i in range(panel.preset_box.count())] == ["Preset…", "kit"]
+    with qtbot.waitSignal(panel.metadataChanged, timeout=3000) as blocker:
+        panel.preset_box.activated.emit(1)  # what choosing the entry in the open list sends
+    md = blocker.args[0]
+    assert md["project"] == "Alps" and md["equipment"]["recorder"] == "MixPre-6"
+    assert md["location"]["name"] == "Ridge"  # the form's own values stay
+    assert md["equipment"]["channels"][0]["name"] == "L"  # a field without an editor travels too
+    assert panel.editors["project"].text() == "Alps" and panel.preset_box.currentIndex() == 0
+    (tmp_path / "fieldrec" / "presets" / "kit.json").write_text("{broken")
+    panel.apply_preset("kit")
+    assert "cannot be read" in panel.status_label.text()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from fieldrec.library.check import check_paths, check_take
@@ -112,3 +113,70 @@ def test_take_numbers_per_scene_ignore_unreadable_sidecars(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     assert used_takes(tmp_path, "P", "3") == {1} and next_take(tmp_path, "P", "3") == 2
     assert next_take(tmp_path, "P", "4") == 1 and next_take(tmp_path / "none", "P", "3") == 1
+
+
+def test_kill_9_during_finalisation_leaves_an_openable_file_that_repair_completes(tmp_path):
+    """A real SIGKILL of a process that is finalising a take (embedding the chunks, hashing an 11 MB file in a loop):
+    whatever moment it hit, soundfile, sox and ffprobe open the file with every frame, and check --repair
+    completes the take."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frames = 48000 * 60
+    path = tmp_path / "big.wav"
+    w = TakeWriter(path, 48000, 2, "wav", "PCM_16")
+    block = RNG.integers(-20000, 20000, (480000, 2)).astype(np.int16)
+    for _ in range(frames // len(block)):
+        w.write(block)
+    w.close()
+    sc = new_sidecar(file_name=path.name, samplerate=48000, channels=2, container="wav", subtype="PCM_16",
+                     start=START, metadata={"notes": "killed while finalising"})
+    write_sidecar(path.with_suffix(".json"), sc)
+    code = (
+        "import sys; from datetime import datetime, UTC\n"
+        "from fieldrec.metadata import finish_sidecar\n"
+        "from fieldrec.storage.sidecar import read_sidecar_model, write_sidecar\n"
+        "from fieldrec.storage.take_file import finalise_file\n"
+        f"p = {str(path)!r}\n"
+        "sc = read_sidecar_model(p[:-4] + '.json')\n"
+        f"sc = finish_sidecar(sc, frames={frames}, stop_reason='user', end=datetime.now(UTC))\n"
+        "print('go', flush=True)\n"
+        "while True:\n"
+        "    final, _ = finalise_file(p, sc)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "go"
+    time.sleep(0.3)  # inside a finalise_file: embedding or hashing, whichever it is doing now
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert sf.info(str(path)).frames == frames
+    for cmd, want in ((["sox", "--i", "-s", str(path)], str(frames)),
+                      (["ffprobe", "-v", "error", "-show_entries", "stream=duration_ts", "-of", "csv=p=0", str(path)],
+                       str(frames))):
+        assert subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip() == want
+    assert not check_take(path).ok  # the sidecar still says recording (and chunks may be half in)
+    fixed = check_take(path, repair=True)
+    assert fixed.ok, fixed.problems
+    assert check_take(path).ok
+    assert read_sidecar_model(path.with_suffix(".json")).audio.frames == frames
+
+
+def test_import_of_a_flac_keeps_its_vorbis_comments(tmp_path):
+    from fieldrec.library.importer import ImportError_, import_file
+
+    src = tmp_path / "in.flac"
+    with sf.SoundFile(str(src), "w", 48000, 1, "PCM_16", format="FLAC") as f:
+        f.comment = "owl at dusk"
+        f.artist = "A. Field"
+        f.write(np.zeros((4800, 1), np.int16))
+    dest, sc, _notes = import_file(src, tmp_path / "out")
+    assert sc.metadata.notes == "owl at dusk" and sc.metadata.recordist == "A. Field"
+    assert sc.imported["vorbis"]["comment"] == "owl at dusk" and dest.read_bytes() == src.read_bytes()
+    assert check_take(dest).ok
+    (tmp_path / "x.ogg").write_bytes(b"OggS" + b"\0" * 100)
+    with pytest.raises(ImportError_, match="not an audio file") as info:
+        import_file(tmp_path / "x.ogg", tmp_path / "out")
+    assert "\n" not in str(info.value)

@@ -140,3 +140,8 @@ def test_reserve_stays_in_folder_property(tmp_path_factory, stem: str) -> None:
     path = reserve_take_path(folder, stem, "wav")
     assert path.parent == folder and path.exists() and path.stat().st_size == 0
     assert reserve_take_path(folder, stem, "wav") != path
+
+
+def test_a_field_that_sanitises_to_nothing_vanishes_with_its_separator():
+    assert expand_template("{project}_{scene}_{take:03d}", project="..", scene="/", take=7) == "007"
+    assert expand_template("{project}_{scene}", project="../Alps/..", scene="1/2") == "Alps_1-2"

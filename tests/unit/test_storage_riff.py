@@ -127,7 +127,7 @@ def test_hashes_and_embedding_refusals(tmp_path):
         embed_in_place(short, [])
     with pytest.raises(StorageError, match="refusing to edit"):
         rewrite_with_chunks(short, [], None)
-    with pytest.raises(StorageError, match="does not match its hash"):
+    with pytest.raises(StorageError, match="no longer matches"):
         rewrite_with_chunks(path, [], "0" * 64)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
