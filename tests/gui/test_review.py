@@ -191,7 +191,8 @@ def test_export_import_from_the_view(qtbot, view, take, tmp_path):
     assert "line 1" in view.status_text and view.markers == before
 
 
-def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, take, tmp_path, pulse_rig):
+def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, take, tmp_path, pulse_output):
+    pulse_rig = pulse_output
     view.config.output_device = pulse_rig.output_name
     _open(qtbot, view, take)
     sr = view.samplerate
@@ -223,7 +224,8 @@ def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, ta
     assert len(followed) >= 5 and followed == sorted(followed)
 
 
-def test_playback_errors_are_said(qtbot, view, take, pulse_rig):
+def test_playback_errors_are_said(qtbot, view, take, pulse_output):
+    pulse_rig = pulse_output
     from fieldrec.audio.devices import DeviceError
     from fieldrec.audio.playback import Player
 
