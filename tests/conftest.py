@@ -54,3 +54,11 @@ def pulse_rig() -> PulseRig:
                     "which installs pulseaudio and sets it up", pytrace=False)
     _rig.reload_sink()
     return _rig
+
+
+@pytest.fixture
+def pulse_output(pulse_rig: PulseRig):
+    """The rig with its virtual output sink loaded (``rig.output_name``, ``rig.record_output``); unloaded after."""
+    pulse_rig.load_output()
+    yield pulse_rig
+    pulse_rig.unload_output()

@@ -5,7 +5,8 @@ PortAudio lists devices once when it initialises). It owns a temporary runtime d
 runs a null sink ``vin`` (48 kHz, 2 ch, float32) and exposes the sink's monitor to ALSA as the PCM
 ``fieldrec_vin`` (and a twin, ``fieldrec_vin2``, so name-ambiguity can be tested against real devices).
 Whatever is played into ``vin`` (``feed``) is what a capture of ``fieldrec_vin`` records, bit for bit.
-A second null sink ``vout`` is the virtual output for playback tests: PortAudio plays into it as the ALSA PCM
+A second null sink ``vout`` (loaded only by ``load_output``, fixture ``pulse_output``) is the virtual output for
+playback tests: PortAudio plays into it as the ALSA PCM
 ``rig_playback`` and ``record_output`` records its monitor with ``parec`` (bit-exact, except that a stream
 connecting to the idle sink loses its first ~0.1-0.25 s to PulseAudio's rewind, and an underrun inserts
 silence without losing frames).
@@ -178,17 +179,15 @@ class PulseRig:
         out = self._pactl("load-module", "module-null-sink", f"sink_name={SINK}", f"rate={RATE}",
                           f"channels={CHANNELS}", "format=float32le")
         self._sink_module = int(out.stdout.strip())
-        out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
-                          f"channels={CHANNELS}", "format=float32le")
-        self._out_module = int(out.stdout.strip())
         self._pactl("set-default-source", f"{SINK}.monitor", check=False)
         self._pactl("set-default-sink", SINK, check=False)
 
     def unload_sink(self) -> None:
         """Remove the sinks: the virtual device is 'unplugged' (captures of it end).
 
-        The output sink goes too: PulseAudio (14 and later) moves the streams of a vanished source to any
-        source that is left, so with ``vout.monitor`` (or ``vmon.monitor``) still there an unplugged capture would just go on."""
+        The output sinks go too, if a test loaded them: PulseAudio (14 and later) moves the streams of a
+        vanished source to any source that is left, so with ``vout.monitor`` or ``vmon.monitor`` still there
+        an unplugged capture would just go on."""
         for attr in ("_sink_module", "_out_module", "_mon_module"):
             module = getattr(self, attr, None)
             if module is not None:
@@ -277,6 +276,21 @@ class PulseRig:
 
     # ---- the virtual output --------------------------------------------------------------------------------
     output_name = OUTPUT_NAME
+
+    def load_output(self) -> None:
+        """Load the virtual output sink (``vout``). Only while a playback test runs: with a second sink
+        present, PulseAudio moves a capture of ``vin.monitor`` to ``vout.monitor`` when ``vin`` is unloaded,
+        and an unplugged input would go unnoticed."""
+        if self._out_module is None:
+            out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
+                              f"channels={CHANNELS}", "format=float32le")
+            self._out_module = int(out.stdout.strip())
+            self._pactl("set-default-sink", SINK, check=False)
+
+    def unload_output(self) -> None:
+        if self._out_module is not None:
+            self._pactl("unload-module", str(self._out_module), check=False)
+            self._out_module = None
 
     def record_output(self, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
         """Record what is played into the virtual output (its sink's monitor) as raw float32le, 48 kHz,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -34,5 +35,37 @@ def record_take(out_dir: Path, seconds: float, device: str = "simulated", sample
             wait_final(30)
         paths = getattr(take, "paths", take)
         return Path(paths.audio)
+    finally:
+        rec.close()
+
+
+def starve(seconds: float) -> None:
+    """Hold the GIL for longer than the simulated interface's 0.25 s buffer: it loses blocks exactly as a
+    real device's buffer does (as in tests/integration/test_recorder.py). Nothing is patched."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+    finally:
+        sys.setswitchinterval(old)
+
+
+def record_take_with_overflow(out_dir: Path, seconds: float = 2.0, location: str = "starved") -> Path:
+    """A take from the simulated source with at least one real input overflow in it (the GIL held 0.7 s)."""
+    rec = Recorder(TakeSettings(device="simulated", samplerate=48000, channels=2, out_dir=Path(out_dir),
+                                duration_s=seconds))
+    try:
+        take = rec.record(new_take_metadata(location=location))
+        deadline = time.monotonic() + 20
+        while take.frames < 0.5 * 48000:
+            assert time.monotonic() < deadline, "the take did not start"
+            time.sleep(0.02)
+        starve(0.7)
+        result = rec.wait(seconds + 30)
+        assert result is not None and result.overflows, "no overflow happened"
+        rec.wait_finalised(30)
+        return Path(take.paths.audio)
     finally:
         rec.close()

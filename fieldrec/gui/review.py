@@ -344,7 +344,7 @@ class ReviewWidget(MarkerEditing, QWidget):
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
         self.marker_items: list[Any] = []
-        self.overflow_lines: list[pg.InfiniteLine] = []
+        self.overflow_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._fill_outputs()
 
     # ---------------------------------------------------------------- opening
@@ -549,8 +549,8 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.fft_combo.setCurrentIndex(FFT_SIZES.index(nfft))
 
     def _draw_overflows(self) -> None:
-        for line in self.overflow_lines:
-            line.getViewBox().removeItem(line) if line.getViewBox() else None
+        for plot, line in self.overflow_lines:
+            plot.removeItem(line)
         self.overflow_lines = []
         for o in self.overflows:
             t = float(o.get("frame", 0)) / self.samplerate
@@ -560,7 +560,7 @@ class ReviewWidget(MarkerEditing, QWidget):
                                        labelOpts={"color": theme.RED, "position": 0.05})
                 line.setZValue(15)
                 plot.addItem(line, ignoreBounds=True)
-                self.overflow_lines.append(line)
+                self.overflow_lines.append((plot, line))
 
     # ---------------------------------------------------------------- spectrum and meters
     def _show_spectrum(self, start: int, stop: int, result: Any) -> None:

@@ -191,7 +191,8 @@ def test_export_import_from_the_view(qtbot, view, take, tmp_path):
     assert "line 1" in view.status_text and view.markers == before
 
 
-def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, take, tmp_path, pulse_rig):
+def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, take, tmp_path, pulse_output):
+    pulse_rig = pulse_output
     view.config.output_device = pulse_rig.output_name
     _open(qtbot, view, take)
     sr = view.samplerate
@@ -223,7 +224,8 @@ def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, ta
     assert len(followed) >= 5 and followed == sorted(followed)
 
 
-def test_playback_errors_are_said(qtbot, view, take, pulse_rig):
+def test_playback_errors_are_said(qtbot, view, take, pulse_output):
+    pulse_rig = pulse_output
     from fieldrec.audio.devices import DeviceError
     from fieldrec.audio.playback import Player
 
@@ -276,3 +278,23 @@ def test_overview_build_can_be_cancelled(take):
 
     with pytest.raises(OverviewCancelled):
         build_overview(take, cancelled=lambda: True)
+
+
+def test_overflows_drawn_where_the_sidecar_says_and_filtered_in_the_library(qtbot, view, tmp_path):
+    from fieldrec.gui.library import LibraryWidget
+    from tests.takes import record_take_with_overflow
+
+    take = record_take_with_overflow(tmp_path / "takes")
+    record_take(tmp_path / "takes", 1.0, location="calm")
+    events = json.loads(take.with_suffix(".json").read_text())["recording"]["overflows"]
+    _open(qtbot, view, take)
+    lines = sorted({round(line.value(), 6) for plot, line in view.overflow_lines if plot is view.wave_plot})
+    assert lines == sorted({round(e["frame"] / view.samplerate, 6) for e in events}) and lines
+    assert {plot for plot, _ in view.overflow_lines} == {view.wave_plot, view.spec_plot}
+    lib = LibraryWidget([tmp_path / "takes"], poll_ms=0)
+    qtbot.addWidget(lib)
+    lib.overflow.setCurrentIndex(lib.overflow.findText("yes"))
+    assert [r.location for r in lib.visible_records()] == ["starved"]
+    assert lib.visible_records()[0].overflows == len(events)
+    lib.overflow.setCurrentIndex(lib.overflow.findText("no"))
+    assert [r.location for r in lib.visible_records()] == ["calm"]
