@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench lint sysdeps-run sysdeps-test screenshot clean
+.PHONY: run test bench lint sysdeps-run sysdeps-test sysdeps-bench screenshot clean
 .PHONY: package wheel man bundle deb smoke screenshots icons sysdeps-package
 
 run: sysdeps-run $(STAMP)
@@ -15,7 +15,7 @@ test: sysdeps-test $(STAMP)
 	$(VENV)/bin/ruff check fieldrec tests benchmarks
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-bench: sysdeps-test $(STAMP)
+bench: sysdeps-bench $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/run_all.py
 
@@ -69,6 +69,9 @@ sysdeps-run:
 
 sysdeps-test:
 	@tools/setup-system.sh test
+
+sysdeps-bench:
+	@tools/setup-system.sh bench
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

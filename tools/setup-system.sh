@@ -5,6 +5,7 @@
 #                                of the desktop entry and AppStream file
 #   tools/setup-system.sh package  the above plus what `make package` uses (debootstrap for the clean root the
 #                                .deb is installed into, xdotool to find the window, rsvg-convert for `make icons`)
+#   tools/setup-system.sh bench  the above plus Audacity (the anchor of the window's CPU figure)
 # As root it runs apt-get; otherwise it prints the exact command to run. A second run changes nothing.
 set -eu
 what=${1:-run}
@@ -15,6 +16,9 @@ if [ "$what" = test ] || [ "$what" = bench ] || [ "$what" = package ]; then
 fi
 if [ "$what" = package ]; then
   pkgs="$pkgs debootstrap xdotool librsvg2-bin binutils"
+fi
+if [ "$what" = bench ]; then
+  pkgs="$pkgs audacity"  # benchmarks/bench_gui.py: the window's CPU against Audacity recording the same input
 fi
 command -v dpkg-query >/dev/null 2>&1 || { echo "setup-system: not a Debian/Ubuntu system; install PortAudio and libsndfile yourself"; exit 0; }
 missing=""

@@ -24,6 +24,8 @@ FFT_SIZES = (1024, 2048, 4096, 8192, 16384, 32768)
 AVERAGING = (1, 2, 4, 8, 16, 32)
 WAVEFORM_SECONDS = 5.0
 SPECTROGRAM_COLUMN_S = 1.0 / 30.0
+#: the spectrum and the spectrogram redraw every SPECTRA_EVERY display frames (15 Hz at 30 fps)
+SPECTRA_EVERY = 2
 
 
 def spectrogram_nfft(samplerate: int) -> int:
@@ -163,14 +165,19 @@ class LiveView(QSplitter):
         sr = st.samplerate
         running = st.state is not TakeState.IDLE and st.device_state == "ok"
         show_wave, show_spec, show_sg = (on_screen(v) for v in (self.waveform, self.spectrum, self.spectrogram))
+        # waveform and meters every frame; spectrum and spectrogram at half the frame rate, on alternate frames
+        # (no audio is skipped: the spectrum's window spans two frames, the spectrogram adds both columns)
+        spec_turn = self._frames % SPECTRA_EVERY == 0
+        show_spec = show_spec and spec_turn
+        show_sg = show_sg and not spec_turn
         if running:
             self._wave_acc += dt * sr
             n_wave = int(min(self._wave_acc, WAVEFORM_SECONDS * sr))
             self._wave_acc -= n_wave
             nfft = int(self.fft_combo.currentData())
             hop = max(1, int(round(SPECTROGRAM_COLUMN_S * sr)))
-            self._sg_acc += dt * sr
-            k = min(int(self._sg_acc // hop), self.spectrogram.columns)
+            self._sg_acc = min(self._sg_acc + dt * sr, self.spectrogram.columns * hop)  # capped while hidden
+            k = min(int(self._sg_acc // hop), self.spectrogram.columns) if show_sg else 0
             self._sg_acc -= k * hop
             sg_nfft = spectrogram_nfft(sr)
             n_sg = (k - 1) * hop + sg_nfft if k > 0 else 0
@@ -183,7 +190,7 @@ class LiveView(QSplitter):
             # spectrum: FFT size x 2 newest frames, Welch (3 segments), then exponential averaging
             if len(x) >= 64 and show_spec:
                 f, db = dsp.spectrum_dbfs(xs[-2 * nfft :], sr, nfft, str(self.window_combo.currentData()))
-                self.spectrum.update_spectrum(f, db)
+                self.spectrum.update_spectrum(f, db, steps=SPECTRA_EVERY)
             # spectrogram: one column per 1/30 s of audio (a true time axis even when the GUI lags)
             if k > 0 and len(x) >= sg_nfft and show_sg:
                 freqs, cols = dsp.spectrogram_columns_db(xs[-n_sg:], sr, sg_nfft, hop, "hann")

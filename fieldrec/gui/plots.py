@@ -270,7 +270,8 @@ class SpectrumView(pg.PlotWidget):
         # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data
         bounds = ((np.log10(20.0), np.log10(24000.0)), (-160.0, 0.0))
         self.hold_curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.ORANGE, width=1), skipFiniteCheck=True)
-        self.curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.BLUE, width=2), skipFiniteCheck=True)
+        # 1 px lines: a wider pen goes through Qt's stroker, about a third dearer in software painting
+        self.curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.BLUE, width=1), skipFiniteCheck=True)
         self.plot_item.addItem(self.hold_curve)
         self.plot_item.addItem(self.curve)
         self._logf: np.ndarray | None = None
@@ -306,15 +307,16 @@ class SpectrumView(pg.PlotWidget):
             self._columns = (key, starts, self._logf[starts])
         return self._columns[1], self._columns[2]
 
-    def update_spectrum(self, freqs: np.ndarray, db: np.ndarray) -> None:
-        """Feed one spectrum (dBFS); exponential averaging over ``averaging`` frames in power."""
+    def update_spectrum(self, freqs: np.ndarray, db: np.ndarray, steps: int = 1) -> None:
+        """Feed one spectrum (dBFS); exponential averaging over ``averaging`` display frames in power
+        (``steps``: display frames since the previous spectrum, so the time constant stays the same)."""
         f, d = freqs[1:], db[1:]  # drop DC: the axis is logarithmic
         p = np.power(10.0, d / 10.0)
         if self.avg_power is None or self.avg_power.shape != p.shape:
             self.avg_power = p
             self.hold_db = None
         else:
-            a = 1.0 / max(1, self.averaging)
+            a = 1.0 - (1.0 - 1.0 / max(1, self.averaging)) ** max(1, steps)
             self.avg_power += a * (p - self.avg_power)
         shown = 10.0 * np.log10(np.maximum(self.avg_power, 1e-16))
         self.hold_db = shown.copy() if self.hold_db is None else np.maximum(self.hold_db, shown)

@@ -362,3 +362,16 @@ def test_closing_while_a_take_finalises_waits_for_it(make_window, gui_config, qt
     assert take.result is not None and take.result.sha256 == hashlib.sha256(take.paths.audio.read_bytes()).hexdigest()
     side = read_sidecar(take.paths.sidecar)
     assert side["recording"]["state"] == "complete" and side["audio"]["frames"] == sf.info(str(take.paths.audio)).frames
+
+
+def test_a_hidden_view_is_not_computed_and_catches_up_when_shown(window, qtbot):
+    assert window.record()
+    window.spectrogram.hide()  # as when its splitter is collapsed
+    wait_frames(qtbot, window, 3)
+    columns, waved = window.spectrogram.total_columns, window.waveform.history.total_columns
+    wait_frames(qtbot, window, 10)
+    assert window.spectrogram.total_columns == columns  # no FFTs for a view nobody sees
+    assert window.waveform.history.total_columns > waved  # the others go on
+    window.spectrogram.show()
+    qtbot.waitUntil(lambda: window.spectrogram.total_columns > columns, timeout=5000)
+    window.stop()
