@@ -214,8 +214,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     from fieldrec import field_cli  # issue 15: pre-roll, triggers, splitting, schedules, monitor, GPS
 
     if field_cli.wants_field(args):
-        if args.trigger or args.schedule:
-            settings.duration_s = None  # with a trigger --duration limits each take (its max length)
+        # the session counts --duration from the take's start, after its pre-roll (with a trigger: each take's
+        # maximum length)
+        settings.duration_s = None
         return field_cli.run_field_record(args, settings, metadata, duration)
     stop_requested = threading.Event()
 
