@@ -170,19 +170,37 @@ class _LiveLine:
 
 
 def _metadata_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    from fieldrec.metadata import new_take_metadata, validate_metadata
+    from fieldrec.cli_takes import FlagError, patch_from_args, validated
+    from fieldrec.metadata.presets import PresetError, load_preset, merge
 
-    meta = new_take_metadata(
-        location=args.location or "", latitude=args.lat, longitude=args.lon,
-        recorder=args.equipment or "", microphone=args.microphone or "",
-        notes=args.notes or "", tags=args.tag or [],
-    )
-    clean, errors = validate_metadata(meta)
-    if errors:
-        field, message = next(iter(errors.items()))
-        flag = {"location.latitude": "--lat", "location.longitude": "--lon"}.get(field, field)
-        raise UsageError(f"{flag}: {message}")
-    return clean
+    try:
+        base = load_preset(args.preset) if getattr(args, "preset", None) else {}
+        return validated(merge(base, patch_from_args(args)))
+    except (FlagError, PresetError) as err:
+        raise UsageError(str(err)) from None
+
+
+def _number_take(metadata: dict[str, Any], out_dir: Path) -> None:
+    """The next free take of the scene when none was given; a given take that exists already is refused."""
+    from fieldrec.library.takes import next_take, used_takes
+
+    if not metadata.get("scene") and metadata.get("take") is None:
+        return
+    if metadata.get("take") is None:
+        metadata["take"] = next_take(out_dir, metadata.get("project") or "", metadata.get("scene") or "")
+    elif metadata["take"] in used_takes(out_dir, metadata.get("project") or "", metadata.get("scene") or ""):
+        raise UsageError(f"--take: take {metadata['take']} of scene {metadata.get('scene')!r} exists already in "
+                         f"{out_dir}; leave --take out for the next free one")
+
+
+def _check_template(template: str) -> None:
+    from fieldrec.storage.errors import TemplateError
+    from fieldrec.storage.naming import expand_template
+
+    try:
+        expand_template(template, device="", samplerate=0, channels=0)
+    except TemplateError as err:
+        raise UsageError(f"--name: {err}") from None
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -197,10 +215,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.samplerate <= 0:
         raise UsageError("--samplerate and --channels must be positive")
     metadata = _metadata_from_args(args)
-    if not chans.is_all:  # the kept channels and their names reach the sidecar
-        metadata.setdefault("field", {})["channels"] = chans.tracks()
+    _check_template(args.name)
+    if not chans.is_all and not metadata.get("equipment", {}).get("channels"):
+        # the kept channels and their names reach the sidecar's channel map (and iXML TRACK_LIST)
+        metadata.setdefault("equipment", {})["channels"] = chans.tracks()
     out_dir = Path(args.out).expanduser()
     _check_out_dir(out_dir)
+    _number_take(metadata, out_dir)
     from fieldrec.recorder import (  # PortAudio and scipy: after the checks
         Recorder,
         RecorderError,
@@ -411,13 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", "-o", default=str(default_out_dir()), help="output folder")
     r.add_argument("--name", default=DEFAULT_TEMPLATE,
                    help="file name template; fields {date} {time} {location} {device} {samplerate} {channels}")
-    r.add_argument("--location", help="place name")
-    r.add_argument("--lat", help="latitude in decimal degrees (-90..90)")
-    r.add_argument("--lon", help="longitude in decimal degrees (-180..180)")
-    r.add_argument("--equipment", help="recorder or interface")
-    r.add_argument("--microphone", help="microphone")
-    r.add_argument("--notes", help="free text")
-    r.add_argument("--tag", action="append", help="a tag (repeatable)")
+    from fieldrec.cli_takes import add_commands, add_metadata_flags
+
+    add_metadata_flags(r)
+    r.add_argument("--preset", help="a saved preset (fieldrec preset list); flags given here win")
     r.add_argument("--quiet", "-q", action="store_true", help="no live line")
     from fieldrec import field_cli  # issue 15
 
@@ -427,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="measure levels, loudness, clipping and spectrum of audio files")
     a.add_argument("files", nargs="+", metavar="FILE")
     a.add_argument("--json", action="store_true", help="one JSON object per file")
+
+    add_commands(sub)
 
     m = sub.add_parser("demo", help="record a short take from the simulated source")
     m.add_argument("--seconds", type=float, default=5.0)
@@ -452,8 +472,13 @@ def main(argv: list[str] | None = None) -> int:
             from fieldrec.field_cli import cmd_schedule
 
             return cmd_schedule(args)
-        return {"gui": cmd_gui, "devices": cmd_devices, "record": cmd_record, "analyze": cmd_analyze,
-                "demo": cmd_demo}[command](args)
+        from fieldrec.cli_takes import COMMANDS, FlagError
+
+        try:
+            return {"gui": cmd_gui, "devices": cmd_devices, "record": cmd_record, "analyze": cmd_analyze,
+                    "demo": cmd_demo, **COMMANDS}[command](args)
+        except FlagError as err:
+            raise UsageError(str(err)) from None
     except UsageError as err:
         print(f"fieldrec: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -299,7 +299,8 @@ class Recorder:
                 stem = expand_template(
                     s.name_template, when=local, location=clean["location"]["name"], device=self._device.name,
                     samplerate=s.samplerate, channels=s.channels, recorder=clean["equipment"]["recorder"],
-                    microphone=clean["equipment"]["microphone"], tags=clean["tags"])
+                    microphone=clean["equipment"]["microphone"], tags=clean["tags"], project=clean["project"],
+                    scene=clean["scene"], take=clean["take"])
                 audio_path = reserve_take_path(s.out_dir, stem, "." + s.container)
             except (StorageError, OSError) as err:
                 raise RecorderError(f"cannot create the take in {s.out_dir}: {err}") from None

@@ -33,14 +33,15 @@ from typing import Any
 
 import platformdirs
 
-from fieldrec import __version__
 from fieldrec.analysis.meters import MeterBank
 from fieldrec.audio.events import AudioEvent, EventTally, EventTotals
 from fieldrec.audio.stream import Capture
 from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
+from fieldrec.metadata.sidecar import Sidecar, finish_sidecar, new_sidecar
 from fieldrec.storage import diskspace
-from fieldrec.storage.errors import DiskFullError, SidecarError
-from fieldrec.storage.sidecar import SCHEMA_VERSION, write_sidecar
+from fieldrec.storage.errors import DiskFullError, SidecarError, StorageError
+from fieldrec.storage.sidecar import sidecar_path, write_sidecar
+from fieldrec.storage.take_file import finalise_file, rewrite_take
 from fieldrec.storage.wav_writer import TakeWriter
 from fieldrec.threads import name_this_thread
 
@@ -228,6 +229,15 @@ class Take:
             self.doc["metadata"] = clean
             self._dirty = True
         if self.finalised.is_set():
+            with self._lock:
+                doc = Sidecar.model_validate(self.doc)
+            try:  # a finished take: its chunks follow the sidecar (new file, fsync, rename, audio hash checked)
+                doc = rewrite_take(self.paths.audio, doc)
+            except StorageError as err:
+                self.warn(str(err))
+                log.error("rewriting the chunks of %s: %s", self.paths.audio, err)
+            with self._lock:
+                self.doc = doc.to_json()
             self._save(final=True)
 
     # ------------------------------------------------------------------------------------------ control
@@ -351,24 +361,22 @@ class Take:
             analysis = dict(analysis or {}, partial=True, partial_reason=self.partial_reason)
         frames = self.cursor - self.start_frame
         now = datetime.now(UTC)
-        digest: str | None = None
-        size = 0
-        try:
-            digest = self._writer.sha256(progress=self._hash_progress)
-            size = self._writer.bytes_on_disk()
-        except OSError as err:  # an I/O error reading back from the medium
-            log.error("hashing %s: %s", self.paths.audio, err)
-            self.warn(f"cannot hash the audio file: {err.strerror or err}")
-        finally:
-            self._writer.release()
+        where = self._writer.current_path()  # the file may have moved with its folder while recording
+        self._writer.release()
+        if where != self.paths.audio:
+            self.warn(f"the take's folder was moved or replaced while recording; its audio is at {where}")
+            self.paths = TakePaths(where, sidecar_path(where))
         reason = self.stop_reason or "user"
         with self._lock:
-            doc = self.doc
-            doc["file"].update(bytes=size, sha256=digest)
-            doc["audio"].update(frames=frames, duration_s=frames / self.samplerate)
-            doc["recording"].update(state="complete", end_utc=_iso_utc(now), end_local=now.astimezone().isoformat(),
-                                    stop_reason=reason, stop_detail=self.stop_detail)
-            doc["analysis"] = analysis
+            final = finish_sidecar(Sidecar.model_validate(self.doc), frames=frames, stop_reason=reason, end=now,
+                                   stop_detail=self.stop_detail, analysis=analysis)
+        # after the file is closed: the metadata chunks (WAV), then both hashes of the final bytes
+        final, problem = finalise_file(self.paths.audio, final, progress=self._hash_progress)
+        if problem:
+            self.warn(problem)
+        digest, size = final.file.sha256, final.file.bytes
+        with self._lock:
+            self.doc = final.to_json()
         self.file_bytes = size
         fallback, error = self._save(final=True)
         self.progress = 1.0
@@ -422,32 +430,12 @@ class Take:
     def _new_sidecar(self, metadata: dict[str, Any], now: datetime) -> dict[str, Any]:
         s = self.settings
         device = self.capture.device
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "file": {"name": self.paths.audio.name, "bytes": 0, "sha256": None},
-            "audio": {"samplerate": s.samplerate, "channels": s.channels, "container": s.container,
-                      "subtype": s.subtype, "frames": 0, "duration_s": 0.0},
-            "recording": {
-                "state": "recording",
-                "start_utc": _iso_utc(now),
-                "start_local": now.astimezone().isoformat(),
-                "end_utc": None,
-                "end_local": None,
-                "device": {"name": device.name, "hostapi": device.hostapi},
-                "blocksize": self.capture.blocksize,
-                "latency_s": self.capture.latency_seconds,
-                "stream_settled": self._stream_settled,
-                "overflows": [],
-                "overflow_summary": EventTotals(0, 0, 0, False).as_dict(),
-                "warnings": [],
-                "stop_reason": None,
-                "stop_detail": None,
-            },
-            "metadata": metadata,
-            "markers": [],
-            "analysis": None,
-            "software": {"name": "fieldrec", "version": __version__},
-        }
+        return new_sidecar(
+            file_name=self.paths.audio.name, samplerate=s.samplerate, channels=s.channels,
+            container=s.container, subtype=s.subtype, start=now, metadata=metadata,
+            device_name=device.name, hostapi=device.hostapi, blocksize=self.capture.blocksize,
+            latency_s=self.capture.latency_seconds, stream_settled=self._stream_settled,
+        ).to_json()
 
 
 def _fallback_paths(sidecar: Path) -> list[Path]:

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu system libraries fieldrec needs, when they are missing.
 #   tools/setup-system.sh run    libraries for the app (PortAudio, libsndfile, Qt's X11/EGL libraries)
-#   tools/setup-system.sh test   the above plus the test rig (PulseAudio, Xvfb, sox, ffmpeg, gpsd + gpsfake)
+#   tools/setup-system.sh test   the above plus the test rig (PulseAudio, Xvfb, sox, ffmpeg, mediainfo, gpsd + gpsfake)
 # As root it runs apt-get; otherwise it prints the exact command to run. A second run changes nothing.
 set -eu
 what=${1:-run}
 pkgs="libportaudio2 libsndfile1 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0"
 if [ "$what" = test ] || [ "$what" = bench ]; then
-  pkgs="$pkgs pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth sox ffmpeg gpsd gpsd-clients"
+  pkgs="$pkgs pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth sox ffmpeg mediainfo gpsd gpsd-clients"
 fi
 command -v dpkg-query >/dev/null 2>&1 || { echo "setup-system: not a Debian/Ubuntu system; install PortAudio and libsndfile yourself"; exit 0; }
 missing=""

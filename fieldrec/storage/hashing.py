@@ -1,7 +1,6 @@
 """SHA-256 of files, read in chunks so memory stays flat for multi-gigabyte takes."""
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,19 +28,3 @@ def sha256_file(path: str | Path, chunk: int = MIB,
                 progress(done, total)
     return digest.hexdigest()
 
-
-def sha256_fd(fd: int, chunk: int = MIB, progress: Callable[[int, int], None] | None = None) -> str:
-    """SHA-256 of the whole file behind an open descriptor (read with ``os.pread`` from offset 0, so the
-    descriptor's position is untouched and the file's path does not matter)."""
-    digest = hashlib.sha256()
-    total = os.fstat(fd).st_size
-    done = 0
-    while True:
-        data = os.pread(fd, chunk, done)
-        if not data:
-            break
-        digest.update(data)
-        done += len(data)
-        if progress is not None:
-            progress(done, total)
-    return digest.hexdigest()

@@ -21,7 +21,7 @@ MAX_COMPONENT_BYTES = 80
 MAX_FIELD_BYTES = 40
 
 #: Fields a template may use; fields passed to ``expand_template`` as keywords are allowed as well.
-KNOWN_FIELDS = ("date", "time", "location", "take", "device", "recorder", "microphone", "tags")
+KNOWN_FIELDS = ("date", "time", "location", "project", "scene", "take", "device", "recorder", "microphone", "tags")
 
 _WINDOWS_FORBIDDEN = set('<>:"/\\|?*')
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}

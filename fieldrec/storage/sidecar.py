@@ -2,7 +2,11 @@
 
 ``<stem>.json`` beside ``<stem>.wav``; written atomically (temp file in the same folder, fsync, rename,
 fsync of the folder) so a crash leaves either the old or the new sidecar, never half of one.
-The JSON Schema is ``fieldrec/schemas/sidecar.schema.json`` (copy in ``docs/sidecar.schema.json``).
+The JSON Schema is ``fieldrec/schemas/sidecar.schema.json`` (copy in ``docs/sidecar.schema.json``), generated
+from ``fieldrec.metadata.sidecar.Sidecar``.
+
+``write_sidecar`` takes a ``Sidecar`` model or a plain dict; ``read_sidecar`` returns the migrated dict (what
+older callers expect) and ``read_sidecar_model`` the validated ``Sidecar``.
 """
 
 import copy
@@ -14,12 +18,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from fieldrec.metadata.migrations import MIGRATIONS as _MIGRATIONS
+from fieldrec.metadata.model import error_messages
+from fieldrec.metadata.sidecar import SCHEMA_VERSION, Sidecar
 from fieldrec.storage.errors import SidecarError
 
-SCHEMA_VERSION = 1
-
-#: ``MIGRATIONS[n]`` upgrades a version-n sidecar dict to version n+1 (none yet: only v1 exists).
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+#: ``MIGRATIONS[n]`` upgrades a version-n sidecar dict to version n+1 (``fieldrec.metadata.migrations``).
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = _MIGRATIONS
 
 
 def sidecar_path(audio_path: str | Path) -> Path:
@@ -33,13 +40,16 @@ def load_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-def write_sidecar(path: str | Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as pretty UTF-8 JSON to ``path`` atomically (readers never see a partial file).
+def write_sidecar(path: str | Path, data: Sidecar | dict[str, Any]) -> None:
+    """Write ``data`` (a ``Sidecar`` or its dict) as pretty UTF-8 JSON to ``path`` atomically (readers never
+    see a partial file).
 
     Raises ``SidecarError`` for data JSON cannot hold (NaN, infinity, non-string keys, objects) or when the
     folder is not writable; the previous sidecar, if any, is left untouched.
     """
     path = Path(path)
+    if isinstance(data, Sidecar):
+        data = data.model_dump(mode="json")
     if not isinstance(data, dict):
         raise SidecarError(f"sidecar data must be a dict, got {type(data).__name__}")
     try:
@@ -103,6 +113,22 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SidecarError(f"sidecar {path} holds a JSON {type(data).__name__}, not an object; restore it from a backup")
     return migrate(data, source=path)
+
+
+def read_sidecar_model(path: str | Path) -> Sidecar:
+    """Read, migrate and validate a sidecar; raises ``SidecarError`` naming the first invalid field."""
+    data = read_sidecar(path)
+    return sidecar_model(data, source=path)
+
+
+def sidecar_model(data: dict[str, Any], source: str | Path | None = None) -> Sidecar:
+    """Validate a migrated sidecar dict as the model; ``SidecarError`` (one line) naming the field."""
+    try:
+        return Sidecar.model_validate(data)
+    except ValidationError as err:
+        where = f"sidecar {source}" if source is not None else "sidecar"
+        field, message = next(iter(error_messages(err).items()))
+        raise SidecarError(f"{where}: {field}: {message}") from None
 
 
 def migrate(data: dict[str, Any], source: str | Path | None = None) -> dict[str, Any]:

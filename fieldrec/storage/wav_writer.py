@@ -17,7 +17,6 @@ through soundfile's cffi handle.
 import errno
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -28,7 +27,6 @@ from fieldrec.formats import CONTAINERS, FORMATS, SUBTYPES, FormatError
 from fieldrec.formats import capture_dtype as _capture_dtype
 from fieldrec.storage.diskspace import SAMPLE_BYTES, free_bytes
 from fieldrec.storage.errors import DiskFullError, StorageError
-from fieldrec.storage.hashing import sha256_fd
 
 log = logging.getLogger(__name__)
 
@@ -255,13 +253,18 @@ class TakeWriter:
         except OSError:
             self._final_size = None
 
-    def sha256(self, progress: Callable[[int, int], None] | None = None) -> str:
-        """SHA-256 of the whole file as it is on disk (after ``close``), read through the writer's own
-        descriptor; ``progress(done_bytes, total_bytes)`` after each MiB."""
-        return sha256_fd(self._fd, progress=progress)
+    def current_path(self) -> Path:
+        """Where the file is now: it moves with its folder if the folder is renamed while recording (Linux:
+        from /proc/self/fd; elsewhere, or once the file is deleted, the path it was opened at)."""
+        link = Path(f"/proc/self/fd/{self._fd}")
+        if self._fd >= 0 and link.exists():
+            target = os.readlink(link)
+            if not target.endswith(" (deleted)"):
+                return Path(target)
+        return self.path
 
     def release(self) -> None:
-        """Close the writer's descriptor (after ``close`` and ``sha256``)."""
+        """Close the writer's descriptor (after ``close``)."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

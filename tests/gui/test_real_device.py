@@ -50,7 +50,7 @@ def test_unplugging_the_device_mid_take_is_shown_and_ends_the_take(make_window, 
     qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= 0.5, timeout=10000)
     pulse_rig.unload_sink()  # the interface is gone
     qtbot.waitUntil(lambda: not w.is_recording(), timeout=20000)
-    result = w.recorder.last_result
+    result = w.recorder.wait(30)  # the take finalises on its own thread after it ends
     assert result.stop_reason == "device_lost"
     qtbot.waitUntil(lambda: w.health.device.property("state") == "bad", timeout=5000)
     texts = [t for _ts, _lvl, t in w.banner.history]

@@ -55,7 +55,8 @@ def test_record_five_seconds_with_location(tmp_path):
     assert meta["recording"]["state"] == "complete"
     assert meta["recording"]["device"]["name"] == "simulated"
     assert meta["recording"]["overflows"] == []
-    assert meta["metadata"]["location"] == {"name": "Oak ridge", "latitude": 47.1, "longitude": 8.5}
+    assert meta["metadata"]["location"] == {"name": "Oak ridge", "latitude": 47.1, "longitude": 8.5,
+                                            "elevation_m": None, "accuracy_m": None, "source": "manual"}
     assert meta["metadata"]["tags"] == ["birds", "dawn"]
     assert meta["recording"]["start_utc"].endswith("Z")
     analysis = meta["analysis"]

@@ -85,7 +85,7 @@ def test_take_with_markers_metadata_and_analysis(recorder):
     assert result.frames == frames == data["audio"]["frames"] >= 2.5 * 48000
     assert (result.samplerate, result.channels, result.container, result.subtype) == (48000, 2, "wav", "PCM_24")
     assert result.sha256 == data["file"]["sha256"]
-    assert data["markers"] == [{"frame": marker.frame, "time_s": marker.time_s, "label": "owl"}]
+    assert data["markers"] == [{"frame": marker.frame, "time_s": marker.time_s, "label": "owl", "length_frames": 0}]
     assert data["recording"]["stop_reason"] == "user"
     # the same take analysed live (streaming, in batches) and afterwards from the file agree
     live, whole = data["analysis"], analyze_file(paths.audio)

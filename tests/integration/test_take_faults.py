@@ -21,6 +21,7 @@ import soundfile as sf
 from fieldrec import recorder as recorder_module
 from fieldrec import take as take_module
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
+from fieldrec.storage import take_file
 from fieldrec.storage.hashing import sha256_file
 from tests.filesystems import mounted_tmpfs
 from tests.integration.test_recorder import starve, wait_until
@@ -41,26 +42,20 @@ def _audio_ok(path: Path, frames: int) -> None:
 
 
 # ------------------------------------------------------------------------------------- sidecar faults
-def test_a_sidecar_that_cannot_be_written_at_start_refuses_the_take_and_leaves_no_file(recorder, tmp_path):
-    # a value JSON cannot hold, arriving as a field of a newer model version (carried through untouched)
-    with pytest.raises(RecorderError, match="cannot write the sidecar .*cannot be saved as JSON"):
-        recorder.record({"future_field": float("nan")})
-    assert recorder.state is TakeState.ARMED and recorder.take is None
-    assert list((tmp_path / "takes").iterdir()) == []  # no header-only orphan
-    assert recorder._capture.ring.guard is None  # nothing holds the ring: the next take records normally
-    take = recorder.record({})
-    wait_until(lambda: take.frames >= 0.3 * 48000)
-    recorder.stop()
-    assert take.wait(30).stop_reason == "user"
-
-
-def test_a_full_file_system_at_start_refuses_the_take_and_leaves_no_file(tmp_path):
+def test_a_sidecar_that_cannot_be_written_at_start_refuses_the_take_and_leaves_no_file(tmp_path):
     """Two inodes: the folder and the reserved audio file; the sidecar's temporary file finds none left."""
     with mounted_tmpfs(tmp_path / "disk", "size=4m,nr_inodes=2") as disk:
         with Recorder(TakeSettings(device="simulated", out_dir=disk)) as rec:
             with pytest.raises(RecorderError, match="cannot write the sidecar"):
                 rec.record({})
-        assert list(disk.iterdir()) == []
+            assert list(disk.iterdir()) == []  # no header-only orphan
+            assert rec.state is TakeState.ARMED and rec.take is None
+            assert rec._capture.ring.guard is None  # nothing holds the ring: the next take records normally
+            rec.settings.out_dir = tmp_path / "elsewhere"
+            take = rec.record({})
+            wait_until(lambda: take.frames >= 0.3 * 48000)
+            rec.stop()
+            assert take.wait(30).stop_reason == "user"
 
 
 def test_a_take_whose_file_cannot_be_made_leaves_no_reserved_file(tmp_path):
@@ -93,41 +88,50 @@ def test_sidecar_path_turned_into_a_folder_mid_take_is_a_warning_and_the_content
     _audio_ok(take.paths.audio, result.frames)
 
 
-def test_folder_replaced_by_a_file_mid_take_sends_the_sidecar_to_the_user_data_folder(recorder, tmp_path,
-                                                                                       monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    take = recorder.record({})
+def test_folder_moved_mid_take_keeps_recording_and_the_sidecar_follows_the_audio(recorder, tmp_path):
+    take = recorder.record({"notes": "kept"})
     wait_until(lambda: take.frames >= 0.5 * 48000)
     folder = take.paths.audio.parent
     moved = folder.with_name("moved")
     folder.rename(moved)  # the open audio file moves with its folder ...
     folder.write_text("not a folder")  # ... and nothing can be created at the old path any more
     wait_until(lambda: recorder.status().warning is not None, 15)
+    assert "could not update the sidecar" in recorder.status().warning
     wait_until(lambda: take.frames >= 1.5 * 48000)
+    recorder.stop()
+    result = take.wait(30)
+    assert result.stop_reason == "user"  # the audio went on to the open file all along
+    audio = moved / take.paths.audio.name
+    assert result.paths.audio == audio and result.paths.sidecar == audio.with_suffix(".json")
+    assert result.sidecar_error is None
+    assert any("its audio is at" in w and str(audio) in w for w in result.warnings)
+    data = json.loads(audio.with_suffix(".json").read_text())
+    validate_sidecar(data)
+    assert data["recording"]["state"] == "complete" and data["metadata"]["notes"] == "kept"
+    assert data["audio"]["frames"] == result.frames
+    _audio_ok(audio, result.frames)
+    assert result.sha256 == data["file"]["sha256"] == sha256_file(audio)
+
+
+def _block_sidecar_names(take) -> None:
+    """Folders where the sidecar and its fallback beside it would go: both renames fail (as root too)."""
+    for path in (take.paths.sidecar, take.paths.sidecar.with_name(take.paths.sidecar.stem + ".fallback.json")):
+        if path.exists():
+            path.unlink()
+        path.mkdir()
+
+
+def test_with_no_room_beside_the_take_the_sidecar_goes_to_the_user_data_folder(recorder, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    take = recorder.record({})
+    wait_until(lambda: take.frames >= 0.5 * 48000)
+    _block_sidecar_names(take)
     recorder.stop()
     result = take.wait(30)
     assert result.sidecar_fallback is not None
     assert result.sidecar_fallback.parent == tmp_path / "data" / "fieldrec" / "fallback-sidecars"
     data = json.loads(result.sidecar_fallback.read_text())
     assert data["recording"]["state"] == "complete" and data["audio"]["frames"] == result.frames
-    _audio_ok(moved / take.paths.audio.name, result.frames)
-    assert result.stop_reason == "user"  # the audio went on to the open file all along
-    assert result.sha256 == sha256_file(moved / take.paths.audio.name)  # hashed through the open file
-
-
-def test_a_file_that_cannot_be_read_back_for_its_hash_is_a_warning(recorder):
-    take = recorder.record({})
-    wait_until(lambda: take.frames >= 0.3 * 48000)
-
-    def unreadable(progress=None):
-        raise OSError(errno.EIO, os.strerror(errno.EIO))  # the medium fails on read-back
-
-    take._writer.sha256 = unreadable
-    recorder.stop()
-    result = take.wait(30)
-    assert result.sha256 is None and "cannot hash the audio file: Input/output error" in result.warnings
-    data = json.loads(take.paths.sidecar.read_text())
-    assert data["file"]["sha256"] is None and data["recording"]["state"] == "complete"
     _audio_ok(take.paths.audio, result.frames)
 
 
@@ -136,9 +140,7 @@ def test_with_nowhere_to_write_the_sidecar_its_content_goes_to_the_log(recorder,
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     take = recorder.record({"notes": "evidence"})
     wait_until(lambda: take.frames >= 0.5 * 48000)
-    folder = take.paths.audio.parent
-    folder.rename(folder.with_name("moved"))
-    folder.write_text("not a folder")
+    _block_sidecar_names(take)
     with caplog.at_level(logging.ERROR, logger="fieldrec.take"):
         recorder.stop()
         result = take.wait(30)
@@ -146,6 +148,23 @@ def test_with_nowhere_to_write_the_sidecar_its_content_goes_to_the_log(recorder,
     assert "its content is in the log file" in result.warnings[-1]
     logged = [r.getMessage() for r in caplog.records if "sidecar content of" in r.getMessage()]
     assert len(logged) == 1 and '"notes": "evidence"' in logged[0] and '"state": "complete"' in logged[0]
+
+
+def test_a_file_that_cannot_be_read_back_for_its_hash_is_a_warning(recorder, monkeypatch):
+    take = recorder.record({})
+    wait_until(lambda: take.frames >= 0.3 * 48000)
+
+    def unreadable(path, progress=None):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))  # the medium fails on read-back
+
+    monkeypatch.setattr(take_file, "take_hashes", unreadable)
+    recorder.stop()
+    result = take.wait(30)
+    assert result.sha256 is None
+    assert any("could not hash" in w and "Input/output error" in w for w in result.warnings)
+    data = json.loads(take.paths.sidecar.read_text())
+    assert data["file"]["sha256"] is None and data["recording"]["state"] == "complete"
+    _audio_ok(take.paths.audio, result.frames)
 
 
 def test_cli_record_with_an_unwritable_sidecar_at_stop_exits_1_in_one_line(tmp_path):

@@ -21,7 +21,7 @@ from fieldrec.storage.sidecar import (
 REPO = Path(__file__).resolve().parents[2]
 
 
-def realistic_sidecar() -> dict:
+def realistic_v1() -> dict:
     return {
         "schema_version": 1,
         "file": {"name": "2026-11-25_101500_Oak-ridge.wav", "bytes": 34560132, "sha256": "ab" * 32},
@@ -49,6 +49,13 @@ def realistic_sidecar() -> dict:
                      "per_channel": [{"sample_peak_dbfs": -3.2}, {"sample_peak_dbfs": -4.0}]},
         "software": {"name": "fieldrec", "version": "0.1.0"},
     }
+
+
+def realistic_sidecar() -> dict:
+    d = migrate(realistic_v1())
+    d["file"]["audio_sha256"] = "cd" * 32
+    d["recording"]["uid"] = "0123456789ABCDEF0123456789ABCDEF"
+    return d
 
 
 def recording_sidecar() -> dict:
@@ -106,7 +113,6 @@ def _set(d: dict, path: str, value: object) -> dict:
     ("file.name", "../x.wav"),
     ("recording.state", "paused"),
     ("recording.start_utc", "yesterday"),
-    ("recording.end_utc", None),  # a complete take has an end
     ("recording.stop_reason", "boredom"),
     ("recording.overflows.0.kind", "hiccup"),
     ("recording.overflows.0.frame", 1.5),
@@ -114,9 +120,10 @@ def _set(d: dict, path: str, value: object) -> dict:
     ("metadata.tags", "dawn"),
     ("metadata.notes", None),
     ("analysis.integrated_lufs", "loud"),
-    ("schema_version", 2),
+    ("schema_version", 3),
     ("software.name", "other"),
-    ("surprise", 1),
+    ("metadata.take", 0),
+    ("metadata.location.source", "dowsing"),
     ("audio", KeyError),
 ])
 def test_schema_rejects_garbage(path: str, value: object) -> None:
@@ -177,4 +184,9 @@ def test_migrate_current_version_is_a_copy() -> None:
     data = realistic_sidecar()
     out = migrate(data)
     assert out == data and out is not data
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
+
+
+def test_schema_keeps_unknown_keys_of_newer_versions() -> None:
+    validator().validate(_set(realistic_sidecar(), "surprise", {"from": "fieldrec 9"}))
+    validator().validate(_set(realistic_sidecar(), "metadata.equipment.cable", "XLR 5 m"))
