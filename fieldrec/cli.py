@@ -216,9 +216,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError("--samplerate and --channels must be positive")
     metadata = _metadata_from_args(args)
     _check_template(args.name)
-    if not chans.is_all and not metadata.get("equipment", {}).get("channels"):
-        # the kept channels and their names reach the sidecar's channel map (and iXML TRACK_LIST)
-        metadata.setdefault("equipment", {})["channels"] = chans.tracks()
+    if not chans.is_all:
+        # the kept channels reach the sidecar's channel map (and iXML TRACK_LIST); names given with
+        # --channel-name or a preset win over the default "In N"
+        given = {c.get("index"): c for c in metadata.get("equipment", {}).get("channels") or []}
+        metadata.setdefault("equipment", {})["channels"] = [
+            {**t, **{k: v for k, v in given.get(t["index"], {}).items() if v not in ("", None)}}
+            for t in chans.tracks()]
     out_dir = Path(args.out).expanduser()
     _check_out_dir(out_dir)
     _number_take(metadata, out_dir)

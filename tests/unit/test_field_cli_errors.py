@@ -55,3 +55,22 @@ def test_a_monitor_that_cannot_open_is_a_warning_and_the_take_goes_on(tmp_path, 
     assert 0 < pre <= 9600  # at most the 0.2 s asked (less if the input had just opened)
     assert sf.info(str(side.with_suffix(".wav"))).frames == 48000 + pre  # --duration counts from the start
     assert doc["recording"]["stop_reason"] == "duration"
+
+
+def test_a_channel_subset_with_names_reaches_the_channel_map(tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    out = tmp_path / "o"
+    assert main(["record", "--device", "simulated", "--channels", "4,2", "--channel-name", "1=hydrophone",
+                 "--duration", "0.5", "--format", "float", "--out", str(out), "--quiet"]) == 0
+    [side] = out.glob("*.json")
+    doc = json.loads(side.read_text())
+    chans = doc["metadata"]["equipment"]["channels"]
+    assert [(c["index"], c["device_channel"], c["name"]) for c in chans] == [(1, 4, "hydrophone"), (2, 2, "In 2")]
+    assert sf.info(str(side.with_suffix(".wav"))).channels == 2 and doc["audio"]["channels"] == 2
+    import wavinfo
+
+    tracks = wavinfo.WavInfoReader(str(side.with_suffix(".wav"))).ixml.track_list  # iXML TRACK_LIST
+    assert [(t.channel_index, t.name) for t in tracks] == [("1", "hydrophone"), ("2", "In 2")]
