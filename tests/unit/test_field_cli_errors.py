@@ -52,7 +52,7 @@ def test_a_monitor_that_cannot_open_is_a_warning_and_the_take_goes_on(tmp_path, 
     [side] = out.glob("*.json")
     doc = json.loads(side.read_text())
     pre = doc["metadata"]["field"]["pre_roll"]["frames"]
-    assert 0 < pre <= 9600  # at most the 0.2 s asked (less if the input had just opened)
+    assert 0 <= pre <= 9600  # at most the 0.2 s asked (less, even none, when the input has just opened)
     assert sf.info(str(side.with_suffix(".wav"))).frames == 48000 + pre  # --duration counts from the start
     assert doc["recording"]["stop_reason"] == "duration"
 
