@@ -216,8 +216,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError("--samplerate and --channels must be positive")
     metadata = _metadata_from_args(args)
     _check_template(args.name)
-    if not chans.is_all:  # the kept channels and their names reach the sidecar
-        metadata.setdefault("field", {})["channels"] = chans.tracks()
+    if not chans.is_all:
+        # the kept channels reach the sidecar's channel map (and iXML TRACK_LIST); names given with
+        # --channel-name or a preset win over the default "In N"
+        given = {c.get("index"): c for c in metadata.get("equipment", {}).get("channels") or []}
+        metadata.setdefault("equipment", {})["channels"] = [
+            {**t, **{k: v for k, v in given.get(t["index"], {}).items() if v not in ("", None)}}
+            for t in chans.tracks()]
     out_dir = Path(args.out).expanduser()
     _check_out_dir(out_dir)
     _number_take(metadata, out_dir)
@@ -234,8 +239,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     from fieldrec import field_cli  # issue 15: pre-roll, triggers, splitting, schedules, monitor, GPS
 
     if field_cli.wants_field(args):
-        if args.trigger or args.schedule:
-            settings.duration_s = None  # with a trigger --duration limits each take (its max length)
+        # the session counts --duration from the take's start, after its pre-roll (with a trigger: each take's
+        # maximum length)
+        settings.duration_s = None
         return field_cli.run_field_record(args, settings, metadata, duration)
     stop_requested = threading.Event()
 

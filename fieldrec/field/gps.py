@@ -77,10 +77,13 @@ class GpsFix:
         """The take's ``location`` fields from this fix (``source: gps``), or None without a position."""
         if not self.has_position:
             return None
-        acc = self.accuracy_m(0.68)
+        acc68 = self.accuracy_m(0.68)
+        # the metadata model's location.accuracy_m is at 95 % (gpsd's convention); GUANO's Loc Accuracy wants
+        # 68 %, kept beside it as accuracy_68_m
         return {"latitude": self.latitude, "longitude": self.longitude, "source": "gps",
                 "elevation_m": self.alt_msl_m, "elevation_reference": "msl",
-                "accuracy_m": None if acc is None else round(acc, 2), "accuracy_confidence": 0.68,
+                "accuracy_m": None if self.accuracy_95_m is None else round(self.accuracy_95_m, 2),
+                "accuracy_confidence": 0.95, "accuracy_68_m": None if acc68 is None else round(acc68, 2),
                 "fix": self.state, "satellites": self.satellites, "gps_time": self.time}
 
     def summary(self) -> str:

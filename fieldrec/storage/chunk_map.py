@@ -159,6 +159,22 @@ def build_ixml(sc: Sidecar, bext: Bext) -> bytes:
     return ixml_pack(root)
 
 
+#: Horizontal error radius at 68 % over the radius at 95 % for a circular normal error (Rayleigh:
+#: sqrt(-2 ln 0.32) / sqrt(-2 ln 0.05) = 1.5096 / 2.4477).
+R68_PER_R95 = 0.6167
+
+
+def guano_accuracy_m(loc: Any) -> float | None:
+    """GUANO's Loc Accuracy is a 68 % radius. A location that says it is at 95 % (``accuracy_confidence``,
+    as gpsd reports) is converted, or its ``accuracy_68_m`` used; one that says nothing is written as given."""
+    extra = getattr(loc, "model_extra", None) or {}
+    if extra.get("accuracy_68_m") is not None:
+        return float(extra["accuracy_68_m"])
+    if loc.accuracy_m is not None and extra.get("accuracy_confidence") == 0.95:
+        return round(loc.accuracy_m * R68_PER_R95, 2)
+    return loc.accuracy_m
+
+
 def build_guano(sc: Sidecar) -> bytes:
     m = sc.metadata
     loc = m.location
@@ -169,7 +185,7 @@ def build_guano(sc: Sidecar) -> bytes:
         ("Loc Position", f"{loc.latitude:.7f} {loc.longitude:.7f}"
          if loc.latitude is not None and loc.longitude is not None else None),
         ("Loc Elevation", loc.elevation_m),
-        ("Loc Accuracy", loc.accuracy_m),
+        ("Loc Accuracy", guano_accuracy_m(loc)),
         ("Make", m.equipment.make or None),
         ("Model", m.equipment.model or m.equipment.recorder or None),
         ("Serial", m.equipment.serial or None),

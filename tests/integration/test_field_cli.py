@@ -118,8 +118,8 @@ def test_record_with_a_trigger_pre_roll_a_channel_subset_monitor_and_gps(pulse_r
         validate_sidecar(doc)
         data, _ = sf.read(str(side.with_suffix(".wav")), dtype="float32", always_2d=True)
         f = doc["metadata"]["field"]
-        assert f["channels"] == [{"index": 1, "device_channel": 2, "name": "In 2"},
-                                 {"index": 2, "device_channel": 1, "name": "In 1"}]
+        chans = doc["metadata"]["equipment"]["channels"]
+        assert [(c["index"], c["device_channel"], c["name"]) for c in chans] == [(1, 2, "In 2"), (2, 1, "In 1")]
         pre = f["pre_roll"]["frames"]
         assert pre == RATE // 2 and f["started_by"] == "trigger" and doc["recording"]["stop_reason"] == "trigger"
         loud = np.flatnonzero(np.abs(data[:, 0]) >= np.float32(10 ** -1.5))

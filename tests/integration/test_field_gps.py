@@ -33,8 +33,8 @@ def test_gpsd_via_gpsfake_gives_the_logs_position_msl_altitude_and_95_percent_ac
     assert fix.alt_msl_m == pytest.approx(ALT_MSL, abs=0.01)  # not the ellipsoid height 456 m
     meta = fix.location_metadata()
     assert meta["source"] == "gps" and meta["elevation_reference"] == "msl"
-    assert meta["accuracy_m"] == pytest.approx(convert_confidence(fix.accuracy_95_m), abs=0.01)
-    assert meta["accuracy_m"] < fix.accuracy_95_m
+    assert meta["accuracy_m"] == pytest.approx(fix.accuracy_95_m, abs=0.01) and meta["accuracy_confidence"] == 0.95
+    assert meta["accuracy_68_m"] == pytest.approx(convert_confidence(fix.accuracy_95_m), abs=0.01)
 
 
 def test_no_gpsd_is_a_state_with_the_reason_not_an_error():

@@ -29,7 +29,8 @@ def wait_for_file(folder: Path, timeout: float = 20) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = list(folder.glob("*.wav"))
-        if found and sf.info(str(found[0])).frames > RATE // 2:
+        # a take's file is reserved empty before its header is written: wait for a header before asking
+        if found and found[0].stat().st_size > 1024 and sf.info(str(found[0])).frames > RATE // 2:
             return found[0]
         time.sleep(0.05)
     raise AssertionError("the take did not start writing")

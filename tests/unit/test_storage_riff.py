@@ -167,3 +167,12 @@ def test_presets_round_trip_and_refuse_bad_names(tmp_path, monkeypatch):
         delete_preset("field kit")
     with pytest.raises(PresetError, match="no preset named"):
         load_preset("field kit")
+
+
+def test_guano_accuracy_is_the_68_percent_radius_when_the_location_says_95():
+    from fieldrec.metadata.model import Location
+    from fieldrec.storage.chunk_map import guano_accuracy_m
+
+    assert guano_accuracy_m(Location(accuracy_m=10.0)) == 10.0  # typed by hand: no convention stated
+    assert guano_accuracy_m(Location(accuracy_m=10.0, accuracy_confidence=0.95)) == 6.17
+    assert guano_accuracy_m(Location(accuracy_m=10.0, accuracy_confidence=0.95, accuracy_68_m=6.2)) == 6.2
