@@ -12,7 +12,11 @@ Times are the median of several repeats (the machine is shared and noisy).
 from __future__ import annotations
 
 import json
+import os
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -148,8 +152,56 @@ def bench_analyze_file() -> None:
     emit("analyze_file_vs_decode", t / t_read, "x the time to only decode the file", None)
 
 
+def bench_analyze_vs_ffmpeg() -> None:
+    """analyze_file and ffmpeg ebur128=peak=true on the same 48 kHz stereo PCM_24 file, interleaved, in this run."""
+    seconds = float(os.environ.get("FIELDREC_BENCH_ANALYZE_S", "600"))
+    if shutil.which("ffmpeg") is None:
+        raise SystemExit("ffmpeg not found: the anchor for analyze speed is missing")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "take.wav"
+        sf.write(path, field_signal(seconds, 48000, 2, seed=2), 48000, subtype="PCM_24")
+        ours, theirs = [], []
+        for _ in range(2):
+            r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            analyze_file(path)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            ours.append((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime))
+            r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af",
+                            "ebur128=peak=true", "-f", "null", "-"], check=True, capture_output=True)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            theirs.append((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime))
+    wall_o, wall_f = min(w for w, _ in ours), min(w for w, _ in theirs)
+    cpu_o, cpu_f = min(c for _, c in ours), min(c for _, c in theirs)
+    emit("analyze_realtime_multiple", seconds / wall_o, f"x real time ({seconds:.0f} s 48 kHz stereo PCM_24)", None)
+    emit("ffmpeg_ebur128_realtime_multiple", seconds / wall_f, "x real time (same file, same run)", None)
+    emit("analyze_vs_ffmpeg_speed_ratio", wall_f / wall_o, "ffmpeg wall time / ours", ">= 1 (goal 2)")
+    emit("analyze_vs_ffmpeg_cpu_ratio", cpu_f / cpu_o, "ffmpeg CPU time / ours", ">= 1")
+
+
+def bench_meters_live(fs: int, channels: int, seconds: float = 6.0) -> None:
+    """MeterBank fed 100 ms blocks with snapshot() 30 times a second: CPU share of one core."""
+    x = field_signal(seconds, fs, channels)
+    block = fs // 10
+    blocks = [x[i : i + block] for i in range(0, x.shape[0] - block + 1, block)]
+
+    def run() -> None:
+        bank = MeterBank(fs, channels)
+        for b in blocks:
+            bank.process(b)
+            for _ in range(3):  # 30 snapshots per second of audio
+                bank.snapshot()
+
+    cpu = median_time(run, 3, clock=time.thread_time)
+    emit(f"meters_live_cost_{fs // 1000}k_{channels}ch", 100.0 * cpu / (len(blocks) * 0.1),
+         "% of one core (100 ms blocks, snapshot 30/s)", None)
+
+
 if __name__ == "__main__":
     bench_meters(48000, 2)
     bench_meters(192000, 8)
+    bench_meters_live(48000, 2)
+    bench_meters_live(192000, 8)
+    bench_analyze_vs_ffmpeg()
     bench_analyze_file()
     bench_librosa()

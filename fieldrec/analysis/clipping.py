@@ -34,6 +34,10 @@ class ClipCounter:
         """Feed |x| of a block, shape (frames, channels)."""
         self.process_t(np.ascontiguousarray(np.asarray(abs_block).T))
 
+    def process_unclipped(self) -> None:
+        """Feed a block known to hold no clipped sample (its peak is below the clip level)."""
+        self._last[:] = False
+
     def process_t(self, abs_xt: np.ndarray) -> None:
         """Channel-major feed: |x| as (channels, frames)."""
         if abs_xt.shape[1] == 0:

@@ -43,14 +43,16 @@ class LevelMeter:
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Feed a float block (frames, channels); return its per-channel peak (linear)."""
-        xt = np.ascontiguousarray(np.asarray(block, dtype=np.float64).T)
-        return self.process_t(xt, np.abs(xt))
+        return self.process_t(np.ascontiguousarray(np.asarray(block, dtype=np.float64).T))
 
-    def process_t(self, xt: np.ndarray, abs_xt: np.ndarray) -> np.ndarray:
-        """Channel-major feed: float64 ``xt`` (channels, frames) and its absolute value."""
+    def process_t(self, xt: np.ndarray, abs_xt: np.ndarray | None = None) -> np.ndarray:
+        """Channel-major feed: float64 ``xt`` (channels, frames) and, if the caller has it, its absolute value."""
         if xt.shape[1] == 0:
             return np.zeros(self.channels)
-        peak = abs_xt.max(axis=1)
+        if abs_xt is None:  # max |x| as max(max x, -min x): two reductions, no temporary array
+            peak = np.maximum(xt.max(axis=1), -xt.min(axis=1))
+        else:
+            peak = abs_xt.max(axis=1)
         np.maximum(self.peak, peak, out=self.peak)
         sq = xt * xt
         self.sum += xt.sum(axis=1)
@@ -69,6 +71,15 @@ class LevelMeter:
             self._subblocks += k
             self._history = seq[-self._live_subblocks :].copy()
         return peak
+
+    @property
+    def live_history(self) -> np.ndarray:
+        """Sums of x^2 of the last (up to 30) complete 10 ms sub-blocks, (sub-blocks, channels).
+
+        Each process call replaces this array (it is never written in place), so another thread may keep
+        a reference to it.
+        """
+        return self._history
 
     @property
     def live_rms(self) -> np.ndarray:

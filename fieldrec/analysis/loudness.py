@@ -88,6 +88,8 @@ class LoudnessHistogram:
         self._cache = {}
 
     def add(self, energies: np.ndarray) -> None:
+        if energies.size == 0:
+            return
         self._cache: dict[str, float] = {}
         lufs = energy_to_lufs(energies)
         keep = lufs > self.LO
@@ -154,8 +156,6 @@ class LoudnessMeter:
         self._subblocks = 0
         self._gating_blocks = GrowArray()
         self._short_term_blocks = GrowArray()
-        self._gating_hist = LoudnessHistogram()
-        self._short_term_hist = LoudnessHistogram()
         self.momentary_energy = float("nan")  # newest momentary mean square (NaN before 400 ms)
         self.short_term_energy = float("nan")
         self.momentary_max_energy = float("-inf")
@@ -192,19 +192,20 @@ class LoudnessMeter:
             return
         first = int(np.argmax(valid))  # first new sub-block that completes a full window
         start = h + first - length + 1  # index in seq of the first window's first sub-block
-        windows = np.lib.stride_tricks.sliding_window_view(seq[start:], length)
+        tail = seq[start:]
+        windows = np.lib.stride_tricks.as_strided(
+            tail, (tail.shape[0] - length + 1, length), (tail.strides[0], tail.strides[0]), writeable=False
+        )
         energies = windows.sum(axis=1) / (length * n)
         on_hop = end_counts[first:] % GATING_HOP_SUBBLOCKS == 0
         if momentary:
             self.momentary_energy = float(energies[-1])
             self.momentary_max_energy = max(self.momentary_max_energy, float(energies.max()))
             self._gating_blocks.extend(energies[on_hop])
-            self._gating_hist.add(energies[on_hop])
         else:
             self.short_term_energy = float(energies[-1])
             self.short_term_max_energy = max(self.short_term_max_energy, float(energies.max()))
             self._short_term_blocks.extend(energies[on_hop])
-            self._short_term_hist.add(energies[on_hop])
 
     # ---- readings (LUFS / LU; -inf or NaN when undefined) ----
     @property
@@ -232,15 +233,19 @@ class LoudnessMeter:
         return loudness_range(self._short_term_blocks.values)
 
     @property
-    def live_integrated_lufs(self) -> float:
-        """Integrated loudness from the 0.01 LU histogram: constant cost however long the take."""
-        return self._gating_hist.gated_loudness()
-
-    @property
-    def live_loudness_range_lu(self) -> float:
-        """Loudness range from the 0.01 LU histogram: constant cost however long the take."""
-        return self._short_term_hist.loudness_range()
-
-    @property
     def gating_block_count(self) -> int:
         return len(self._gating_blocks)
+
+    @property
+    def short_term_block_count(self) -> int:
+        return len(self._short_term_blocks)
+
+    @property
+    def gating_energies(self) -> np.ndarray:
+        """Mean squares of the 400 ms gating blocks so far (a view: copy what you keep)."""
+        return self._gating_blocks.values
+
+    @property
+    def short_term_energies(self) -> np.ndarray:
+        """Mean squares of the 3 s short-term windows every 100 ms so far (a view: copy what you keep)."""
+        return self._short_term_blocks.values

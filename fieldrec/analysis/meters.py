@@ -3,6 +3,13 @@
 Fed by the recorder's meter thread from the monitor ring (never the audio callback), or by
 ``fieldrec.analyze`` from a file. ``snapshot()`` may be called from any other thread while ``process``
 runs: the lock is held only to publish or copy a few small arrays.
+
+What a call costs: ``process()`` does work in proportion to the samples it is given plus a constant
+(publishing a few per-channel arrays); nothing it does grows with the take. What only the display needs
+(dB conversions, the live RMS, the integrated loudness and loudness range from their 0.01 LU histograms)
+is computed in ``snapshot()``, at display rate, and the histogram readings are cached until new 100 ms
+blocks arrive. So a feeder may pass blocks of any size (tens of milliseconds is efficient) and call
+``snapshot()`` as often as it draws.
 """
 
 from __future__ import annotations
@@ -15,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from .clipping import ClipCounter
-from .db import amp_to_db, finite_or_none
+from .db import amp_to_db, energy_to_lufs, finite_or_none
 from .features import spectral_centroid, spectral_peaks
 from .levels import LevelMeter
-from .loudness import ABSOLUTE_GATE_LUFS, LoudnessMeter
+from .loudness import ABSOLUTE_GATE_LUFS, LoudnessHistogram, LoudnessMeter
 from .spectrum import WelchAccumulator
 from .true_peak import TruePeakMeter
 
@@ -103,6 +110,8 @@ class MeterBank:
             self._live_peak = np.zeros(self.channels)
             self._live_tp = np.zeros(self.channels)
             self._latch = np.zeros(self.channels, dtype=bool)
+            self._gating_hist = LoudnessHistogram()  # live integrated loudness (constant cost per reading)
+            self._short_term_hist = LoudnessHistogram()  # live loudness range
             self._published = self._collect()
 
     def reset_clips(self) -> None:
@@ -145,36 +154,46 @@ class MeterBank:
 
     def _measure(self, x: np.ndarray) -> None:
         xt = np.ascontiguousarray(x.T, dtype=np.float64)  # channel-major: fast row reductions
-        abs_xt = np.abs(xt)
+        ld = self._loudness
         clipped_before = self._clips.samples.copy()
-        peak = self._levels.process_t(xt, abs_xt)
-        tp = self._true_peak.process_t(xt)
-        self._clips.process_t(abs_xt)
-        self._loudness.process_t(xt)
+        gating_before, short_before = ld.gating_block_count, ld.short_term_block_count
+        peak = self._levels.process_t(xt)
+        tp = self._true_peak.process_t(xt, sample_peak=peak)
+        if (peak >= self.clip_level).any():
+            self._clips.process_t(np.abs(xt))
+        else:  # no sample reaches the clip level: nothing to count (one comparison per channel)
+            self._clips.process_unclipped()
+        ld.process_t(xt)
         self._spectrum.process_t(xt)
         new_clips = self._clips.samples > clipped_before
+        new_gating = ld.gating_energies[gating_before:].copy()  # the 100 ms blocks this call completed
+        new_short = ld.short_term_energies[short_before:].copy()
         state = self._collect()
         with self._lock:
             np.maximum(self._live_peak, peak, out=self._live_peak)
             np.maximum(self._live_tp, tp, out=self._live_tp)
             self._latch |= new_clips
+            self._gating_hist.add(new_gating)
+            self._short_term_hist.add(new_short)
             self._published = state
 
     def _collect(self) -> dict[str, Any]:
-        """Raw state for snapshot(): small array copies only (dB conversion happens in snapshot)."""
+        """Raw state for snapshot(): references to arrays that are replaced, never changed, and small copies.
+
+        Everything derived (RMS, dB, DC offset, histogram readings) is left to snapshot().
+        """
         lv, ld = self._levels, self._loudness
         return {
             "frames": int(lv.frames),
-            "live_rms": lv.live_rms,
+            "rms_history": lv.live_history,  # replaced by each process call, never written in place
+            "subblock_frames": lv.subblock_frames,
             "peak": lv.peak.copy(),
             "true_peak": self._true_peak.max_abs.copy(),
             "clipped_samples": self._clips.samples.copy(),
             "clip_events": self._clips.events.copy(),
-            "momentary": ld.momentary_lufs,
-            "short_term": ld.short_term_lufs,
-            "integrated": ld.live_integrated_lufs,
-            "lra": ld.live_loudness_range_lu,
-            "dc_offset": lv.dc_offset,
+            "momentary": ld.momentary_energy,
+            "short_term": ld.short_term_energy,
+            "sum": lv.sum.copy(),
         }
 
     def snapshot(self) -> MeterSnapshot:
@@ -185,25 +204,33 @@ class MeterBank:
             latched = self._latch.copy()
             self._live_peak[:] = 0.0
             self._live_tp[:] = 0.0
+            integrated = self._gating_hist.gated_loudness()  # cached until new blocks are added
+            lra = self._short_term_hist.loudness_range()
 
         def db(values: np.ndarray) -> tuple[float, ...]:
             return tuple(float(v) for v in amp_to_db(values))
 
+        history = s["rms_history"]
+        if history.shape[0]:
+            live_rms = np.sqrt(history.sum(axis=0) / (history.shape[0] * s["subblock_frames"]))
+        else:
+            live_rms = np.zeros(self.channels)
+        dc = s["sum"] / max(s["frames"], 1)
         return MeterSnapshot(
             frames=s["frames"],
             peak_dbfs=db(peak),
-            rms_dbfs=db(s["live_rms"]),
+            rms_dbfs=db(live_rms),
             true_peak_dbtp=db(tp),
             max_peak_dbfs=db(s["peak"]),
             max_true_peak_dbtp=db(s["true_peak"]),
             clipped_samples=tuple(int(v) for v in s["clipped_samples"]),
             clip_events=tuple(int(v) for v in s["clip_events"]),
             clip_latched=tuple(bool(v) for v in latched),
-            momentary_lufs=_gated(s["momentary"]),
-            short_term_lufs=_gated(s["short_term"]),
-            integrated_lufs=finite_or_none(s["integrated"]),
-            loudness_range_lu=finite_or_none(s["lra"]),
-            dc_offset=tuple(float(v) for v in s["dc_offset"]),
+            momentary_lufs=_gated(float(energy_to_lufs(s["momentary"]))),
+            short_term_lufs=_gated(float(energy_to_lufs(s["short_term"]))),
+            integrated_lufs=finite_or_none(integrated),
+            loudness_range_lu=finite_or_none(lra),
+            dc_offset=tuple(float(v) for v in dc),
         )
 
     def result(self) -> dict[str, Any]:

@@ -99,11 +99,16 @@ class WelchAccumulator:
         if self._pending_frames < self.nfft:
             return
         buf = np.concatenate(self._pending, axis=1) if len(self._pending) > 1 else self._pending[0]
-        segs = np.lib.stride_tricks.sliding_window_view(buf, self.nfft, axis=1)[:, :: self.hop]
-        n = segs.shape[1]
+        n = (buf.shape[1] - self.nfft) // self.hop + 1
+        s0, s1 = buf.strides
+        segs = np.lib.stride_tricks.as_strided(
+            buf, (buf.shape[0], n, self.nfft), (s0, self.hop * s1, s1), writeable=False
+        )
         spec = scipy.fft.rfft(segs * self.window, axis=-1)
-        p = spec.real**2 + spec.imag**2
-        self._sum += p.sum(axis=(0, 1), dtype=np.float64)
+        v = spec.view(self.dtype)  # (re, im) pairs: |X|^2 = re^2 + im^2, squared in place
+        np.multiply(v, v, out=v)
+        pairs = v.reshape(-1, spec.shape[-1], 2)
+        self._sum += np.add.reduce(pairs[..., 0] + pairs[..., 1], axis=0, dtype=np.float64)
         self.segments += n * buf.shape[0]
         rest = buf[:, n * self.hop :]
         self._pending = [rest.copy()] if rest.shape[1] else []
