@@ -17,8 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from fieldrec.library.index import load_sidecar
+from fieldrec.metadata.sidecar import Sidecar
+from fieldrec.storage.errors import SidecarError, StorageError
 from fieldrec.storage.sidecar import sidecar_path, write_sidecar
+from fieldrec.storage.take_file import rewrite_take
 
 MAX_LABEL_CHARS = 200
 
@@ -121,5 +126,17 @@ def save_markers(sidecar: str | os.PathLike[str], markers: Sequence[TakeMarker])
         frames = None  # still growing: its frame count in the sidecar is not final
     clean = validate_markers(markers, frames)
     data["markers"] = marker_dicts(clean, sr)
-    write_sidecar(sidecar, data)
+    audio_path = Path(sidecar).with_name(str((data.get("file") or {}).get("name") or ""))
+    if frames is not None and audio_path.is_file() and audio_path != Path(sidecar):
+        # a finished take: its cue/labl chunks are rewritten too (new file, fsync, rename; the audio's hash
+        # is checked first), exactly as `fieldrec edit` does
+        try:
+            model = rewrite_take(audio_path, Sidecar.model_validate(data))
+        except ValidationError as err:
+            raise SidecarError(f"sidecar {sidecar} does not pass the schema: {err.errors()[0]['msg']}") from None
+        except StorageError as err:  # the audio changed outside fieldrec (its hash), or the file cannot be rewritten
+            raise SidecarError(str(err)) from None
+        write_sidecar(sidecar, model)
+    else:
+        write_sidecar(sidecar, data)
     return clean

@@ -144,13 +144,17 @@ def test_markers_added_moved_renamed_and_undone_in_the_sidecar(qtbot, view, take
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_M)  # M adds a marker at the cursor
     saved = json.loads(side.read_text())["markers"]
-    assert saved == [{"frame": int(0.5 * sr), "time_s": 0.5, "label": "marker 1"}]
+    assert saved == [{"frame": int(0.5 * sr), "time_s": 0.5, "label": "marker 1", "length_frames": 0}]
 
     with qtbot.waitSignal(view.markers_saved, timeout=5000):
         _drag_line(qtbot, view, 0.5, 1.2)
     (moved,) = json.loads(side.read_text())["markers"]
     assert abs(moved["time_s"] - 1.2) < 0.02 and moved["frame"] == round(moved["time_s"] * sr)
     assert moved["label"] == "marker 1"
+    import wavinfo
+
+    cues = list(wavinfo.WavInfoReader(str(take)).cues.each_cue())
+    assert [c[1] for c in cues] == [moved["frame"]]  # the WAV's cue chunk moved with it
 
     item = view.marker_table.item(0, 2)
     item.setText("owl call")  # as the table's editor commits it
@@ -159,7 +163,7 @@ def test_markers_added_moved_renamed_and_undone_in_the_sidecar(qtbot, view, take
     view.set_selection((int(0.2 * sr), int(0.4 * sr)))
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_R)
-    regions = [m for m in json.loads(side.read_text())["markers"] if "length_frames" in m]
+    regions = [m for m in json.loads(side.read_text())["markers"] if m.get("length_frames")]
     assert regions == [{"frame": int(0.2 * sr), "time_s": 0.2, "label": "region 2",
                         "length_frames": int(0.2 * sr)}]
 

@@ -18,6 +18,8 @@ from fieldrec.cli import main
 from fieldrec.review.exchange import ExchangeError, export_markers, import_markers
 from fieldrec.review.markers import TakeMarker, load_markers, save_markers
 from fieldrec.review.overview import build_overview, load_or_build
+from fieldrec.storage.errors import SidecarError
+from tests.takes import record_take
 
 markers_st = st.lists(
     st.builds(TakeMarker, st.integers(0, 10**9), st.integers(0, 10**7),
@@ -167,3 +169,40 @@ def test_spectral_overview_shows_a_tone(tmp_path):
     # half the power (one of two channels) of a 0.5-amplitude sine: 20 log10(0.5) - 3 dB
     assert np.allclose(db.max(axis=0), 20 * np.log10(0.5) - 10 * np.log10(2), atol=0.1)
     assert ov.spectrogram(0, 40000, 10) is None  # too narrow: the view computes it from the file
+
+
+def test_markers_saved_on_a_finished_take_reach_its_cue_chunk_too(tmp_path):
+    import wavinfo
+
+    from fieldrec.library.check import check_take
+
+    audio = record_take(tmp_path, 1.0)
+    side = audio.with_suffix(".json")
+    before = json.loads(side.read_text())["file"]["audio_sha256"]
+    save_markers(side, [TakeMarker(4800, 0, "owl"), TakeMarker(9600, 2400, "wren region")])
+    data = json.loads(side.read_text())
+    assert data["file"]["audio_sha256"] == before  # the audio samples untouched
+    cues = list(wavinfo.WavInfoReader(str(audio)).cues.each_cue())
+    assert [c[1] for c in cues] == [4800, 9600]
+    assert check_take(audio).problems == []  # chunks equal the sidecar
+
+
+def test_markers_are_not_saved_into_a_take_whose_audio_changed(tmp_path):
+    audio = record_take(tmp_path, 0.5)
+    side = audio.with_suffix(".json")
+    raw = bytearray(audio.read_bytes())
+    raw[5000] ^= 0xFF  # one sample (inside the data chunk) changed outside fieldrec
+    audio.write_bytes(bytes(raw))
+    with pytest.raises(SidecarError, match="no longer matches"):
+        save_markers(side, [TakeMarker(100, 0, "x")])
+    assert json.loads(side.read_text())["markers"] == []
+
+
+def test_markers_are_not_saved_into_a_sidecar_the_model_refuses(tmp_path):
+    audio = record_take(tmp_path, 0.5)
+    side = audio.with_suffix(".json")
+    data = json.loads(side.read_text())
+    data["audio"]["container"] = "mp3"
+    side.write_text(json.dumps(data))
+    with pytest.raises(SidecarError, match="does not pass the schema"):
+        save_markers(side, [TakeMarker(100, 0, "x")])
