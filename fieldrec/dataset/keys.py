@@ -30,7 +30,9 @@ def key_value(take: TakeRecord, key: str) -> Any:
     """The value of ``key`` for ``take`` (None when the take does not have it)."""
     meta = take.metadata
     if key == "take":
-        return take.take_id
+        # the files of one split family (`record --split`) are one take: never in two splits
+        family = _dig(meta, ["field", "family", "id"])
+        return f"family:{family}" if family else take.take_id
     if key in ("site", "location"):
         return (meta.get("location") or {}).get("name") or None
     if key == "session":

@@ -142,3 +142,17 @@ def test_progress_events_arrive_as_each_take_finishes(tmp_path):
                          progress=lambda ev: seen.append((ev.done, ev.total, len(list(journal.glob("*.json"))))))
     assert summary.exit_code == 0
     assert seen == [(1, 3, 1), (2, 3, 2), (3, 3, 3)]
+
+
+def test_the_files_of_one_split_family_are_one_take_for_grouping():
+    from fieldrec.dataset.keys import key_value
+    from fieldrec.dataset.records import TakeRecord
+
+    def rec(stem: str, family: str | None) -> TakeRecord:
+        meta = {"field": {"family": {"id": family, "index": 1}}} if family else {}
+        return TakeRecord(stem, f"/t/{stem}.wav", f"/t/{stem}.json", 48000, 2, 48000, "wav", "PCM_24",
+                          sidecar={"metadata": meta})
+
+    a, b, c = rec("dawn-1", "F1"), rec("dawn-2", "F1"), rec("dusk", None)
+    assert key_value(a, "take") == key_value(b, "take") == "family:F1"
+    assert key_value(c, "take") == "dusk"
