@@ -41,7 +41,7 @@ def record_take(out_dir: Path, seconds: float, device: str = "simulated", sample
 
 def starve(seconds: float) -> None:
     """Hold the GIL for longer than the simulated interface's 0.25 s buffer: it loses blocks exactly as a
-    real device's buffer does (as in tests/integration/test_recorder.py). Nothing is patched."""
+    real device's buffer does. Nothing is patched."""
     old = sys.getswitchinterval()
     sys.setswitchinterval(seconds)
     try:

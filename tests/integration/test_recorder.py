@@ -5,7 +5,6 @@ the take's streaming analysis against the whole-file analysis of the same file."
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import numpy as np
@@ -17,6 +16,7 @@ from fieldrec.audio.simulated import FieldSignal
 from fieldrec.metadata import new_take_metadata
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
 from tests.readers import validate_sidecar
+from tests.takes import starve
 
 
 def wait_until(predicate, timeout=20.0):
@@ -26,19 +26,6 @@ def wait_until(predicate, timeout=20.0):
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
-
-
-def starve(seconds: float) -> None:
-    """Hold the GIL, as a runaway computation in the app would, for longer than the simulated interface's
-    0.25 s buffer: the interface loses blocks exactly as a real device's buffer does. Nothing is patched."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(seconds)
-    try:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            pass
-    finally:
-        sys.setswitchinterval(old)
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
 from fieldrec.storage import take_file
 from fieldrec.storage.hashing import sha256_file
 from tests.filesystems import mounted_tmpfs
-from tests.integration.test_recorder import starve, wait_until
+from tests.integration.test_recorder import wait_until
 from tests.readers import ffprobe_info, fieldrec_cmd, isolated_env, sox_info, validate_sidecar
+from tests.takes import starve
 
 
 @pytest.fixture
