@@ -53,6 +53,7 @@ def test_unplugging_the_device_mid_take_is_shown_and_ends_the_take(make_window, 
     result = w.recorder.wait(30)  # the take finalises on its own thread after it ends
     assert result.stop_reason == "device_lost"
     qtbot.waitUntil(lambda: w.health.device.property("state") == "bad", timeout=5000)
-    texts = [t for _ts, _lvl, t in w.banner.history]
-    assert any("device_lost" in t for t in texts) and w.banner.level == "error"
+    # the window says so on its next status tick after the take is final (not at the instant wait() returns)
+    qtbot.waitUntil(lambda: any("device_lost" in t for _ts, _lvl, t in w.banner.history), timeout=5000)
+    assert w.banner.level == "error"
     assert sf.info(str(result.paths.audio)).frames == result.frames > 0
