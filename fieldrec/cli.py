@@ -714,9 +714,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_SIGNED_VALUE = re.compile(r"^-(\d|\.\d)")
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` of the parser and its subcommands that takes a value."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _value_options(sub)
+        elif action.option_strings and action.nargs != 0:
+            found.update(o for o in action.option_strings if o.startswith("--"))
+    return found
+
+
+def join_signed_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--monitor-gain -6dB`` as ``--monitor-gain=-6dB``: argparse takes any word that starts with ``-`` and
+    is not a plain number for an option, so levels such as ``-6dB`` or ``-45dBFS`` would need the ``=``."""
+    wanted = _value_options(parser)
+    out: list[str] = []
+    for word in argv:
+        if out and out[-1] in wanted and _SIGNED_VALUE.match(word):
+            out[-1] = f"{out[-1]}={word}"
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    argv = join_signed_values(argv, parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse prints its own one-line usage error

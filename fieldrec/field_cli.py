@@ -131,7 +131,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     periods = sched.next_periods(now.astimezone(UTC), args.count)
     where = sched.location
     place = f" at {where.latitude:.4f}, {where.longitude:.4f}" if where else ""
-    print(f"{Path(args.file).name}: {len(sched.periods)} period(s){place}, times in {sched.tz} and UTC")
+    zones = "UTC" if dt.datetime.now(sched.tz).tzname() == "UTC" else f"{sched.tz} and UTC"
+    print(f"{Path(args.file).name}: {len(sched.periods)} period(s){place}, times in {zones}")
     for line in format_periods(periods, sched.tz):
         print(line)
     if not periods:

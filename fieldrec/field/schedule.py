@@ -461,8 +461,9 @@ def format_periods(periods: list[Period], tz: dt.tzinfo) -> list[str]:
         ls, le = p.start.astimezone(tz), p.end.astimezone(tz)
         span = p.seconds
         h, rem = divmod(int(round(span)), 3600)
-        lines.append(f"{ls:%Y-%m-%d %H:%M:%S} - {le:%Y-%m-%d %H:%M:%S} {ls:%Z}  "
-                     f"({p.start:%Y-%m-%d %H:%M:%S} - {p.end:%Y-%m-%d %H:%M:%S} UTC)  "
+        utc = "" if ls.utcoffset() == dt.timedelta(0) and ls.tzname() == "UTC" else \
+            f"({p.start:%Y-%m-%d %H:%M:%S} - {p.end:%Y-%m-%d %H:%M:%S} UTC)  "
+        lines.append(f"{ls:%Y-%m-%d %H:%M:%S} - {le:%Y-%m-%d %H:%M:%S} {ls:%Z}  {utc}"
                      f"{h:d}:{rem // 60:02d}:{rem % 60:02d}  {', '.join(p.names)}")
     return lines
 

@@ -129,3 +129,14 @@ def test_record_with_a_trigger_pre_roll_a_channel_subset_monitor_and_gps(pulse_r
         assert loc["source"] == "gps" and loc["latitude"] == pytest.approx(LAT, abs=1e-6)
         assert loc["longitude"] == pytest.approx(LON, abs=1e-6) and loc["elevation_m"] == pytest.approx(ALT_MSL)
     assert "monitor -> rig_monitor_out -6.0 dB" in stderr
+
+
+def test_a_schedule_in_utc_names_the_zone_once(tmp_path):
+    f = tmp_path / "utc.toml"
+    f.write_text('[location]\nlatitude = 0\nlongitude = 0\ntimezone = "UTC"\n\n'
+                 '[[period]]\nstart = "06:00"\nduration = "1h"\n')
+    out = subprocess.run(fieldrec_cmd("schedule", str(f), "--count", "1", "--from", "2026-06-01T00:00"),
+                         capture_output=True, text=True, env=isolated_env(tmp_path), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["utc.toml: 1 period(s) at 0.0000, 0.0000, times in UTC",
+                                       "2026-06-01 06:00:00 - 2026-06-01 07:00:00 UTC  1:00:00  period 1"]

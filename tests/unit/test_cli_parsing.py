@@ -37,3 +37,23 @@ def test_unknown_subcommand_exits_2(capsys):
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("fieldrec ")
+
+
+def test_signed_levels_need_no_equals_sign():
+    from fieldrec.cli import build_parser, join_signed_values
+
+    parser = build_parser()
+    argv = ["record", "--monitor-gain", "-6dB", "--detrigger", "-45dBFS", "--max-take", "10m"]
+    args = parser.parse_args(join_signed_values(argv, parser))
+    assert (args.monitor_gain, args.detrigger) == ("-6dB", "-45dBFS")
+    # a flag that takes no value leaves the next word alone; an '=' form is kept as written
+    joined = join_signed_values(["export", "a", "--dry-run", "-6dB", "--max-true-peak=-1"], parser)
+    assert joined == ["export", "a", "--dry-run", "-6dB", "--max-true-peak=-1"]
+
+
+def test_a_bad_signed_level_is_a_usage_error_not_an_option(capsys):
+    # before the join, argparse said "expected one argument"; now the level itself is judged
+    assert main(["record", "--device", "simulated", "--duration", "1", "--monitor", "nowhere",
+                 "--monitor-gain", "-6dBX"]) == 2
+    err = capsys.readouterr().err
+    assert "-6dBX" in err and "expected one argument" not in err
