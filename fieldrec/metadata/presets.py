@@ -61,12 +61,14 @@ def load_preset(name: str) -> dict[str, Any]:
 def save_preset(name: str, metadata: dict[str, Any]) -> Path:
     """Save (or replace) a preset atomically; raises ``PresetError`` for invalid metadata."""
     path = _path(name)
-    _model, errors = parse_metadata(metadata)
+    model, errors = parse_metadata(metadata)
     if errors:
         raise PresetError(str(MetadataError(errors)))
+    # stored as the model reads it (a latitude typed as "51.5" is the number 51.5), only the fields given
+    typed = model.model_dump(mode="json", exclude_unset=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"name": name, "metadata": metadata}, indent=2, ensure_ascii=False) + "\n",
+    tmp.write_text(json.dumps({"name": name, "metadata": typed}, indent=2, ensure_ascii=False) + "\n",
                    encoding="utf-8")
     os.replace(tmp, path)
     return path

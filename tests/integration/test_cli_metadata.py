@@ -55,6 +55,11 @@ def test_preset_record_check_edit(tmp_path):
     assert p.returncode == 0, p.stderr
     assert run(tmp_path, "preset", "list").stdout.split() == ["kit"]
     assert json.loads(run(tmp_path, "preset", "show", "kit").stdout)["project"] == "Alps"
+    # a preset holds typed values: a latitude given as text is stored as the number the model reads
+    assert run(tmp_path, "preset", "save", "site", "--lat", "46.5", "--lon", "8.25").returncode == 0
+    site = json.loads(run(tmp_path, "preset", "show", "site").stdout)
+    assert site["location"]["latitude"] == 46.5 and site["location"]["longitude"] == 8.25
+    assert run(tmp_path, "preset", "delete", "site").returncode == 0
     bad = run(tmp_path, "record", "--device", "simulated", "--duration", "0.5", "--out", str(out),
               "--name", "{date}_{nonsense}", inproc=True)  # refused before any device is opened
     assert bad.returncode == 2 and "unknown field {nonsense}" in bad.stderr and "Traceback" not in bad.stderr
