@@ -3,10 +3,8 @@ callback (FrameRing.push_columns against push, same run). One JSON line per figu
 
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
+from common import best, emit
 
 from fieldrec.analysis.trigger import TriggerDetector, parse_trigger
 from fieldrec.audio.ring import FrameRing
@@ -14,17 +12,6 @@ from fieldrec.audio.ring import FrameRing
 SR = 48000
 
 
-def emit(name: str, value: float, unit: str, target: float | None = None) -> None:
-    print(json.dumps({"name": name, "value": round(value, 3), "unit": unit, "target": target}), flush=True)
-
-
-def best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def trigger_figures() -> None:

@@ -14,19 +14,16 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from common import best, emit  # noqa: E402 (benchmarks/ is on sys.path when run as a script)
+
 TAKES = 1000
-REPEATS = 3
 
-
-def emit(name: str, value: float, unit: str, target: str | None) -> None:
-    print(json.dumps({"name": name, "value": round(value, 4), "unit": unit, "target": target}), flush=True)
 
 
 def make_library(root: Path) -> list[Path]:
@@ -52,14 +49,6 @@ def make_library(root: Path) -> list[Path]:
     shutil.rmtree(seed_dir)
     return sidecars
 
-
-def best(fn) -> float:
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> int:

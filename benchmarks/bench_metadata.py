@@ -10,32 +10,18 @@ the 1-minute load average during the run, because other work on the machine take
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from common import best, emit
 
 from fieldrec.metadata import finish_sidecar, new_sidecar
 from fieldrec.storage.hashing import sha256_file
 from fieldrec.storage.take_file import finalise_file, rewrite_take
 from fieldrec.storage.wav_writer import TakeWriter
-
-
-def emit(name: str, value: float, unit: str, target: object = None) -> None:
-    print(json.dumps({"name": name, "value": round(value, 4), "unit": unit, "target": target}), flush=True)
-
-
-def best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
