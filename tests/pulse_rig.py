@@ -176,11 +176,31 @@ class PulseRig:
     def reload_sink(self) -> None:
         """Unload the sink if present and load a fresh one (each test starts with an idle, empty sink)."""
         self.unload_sink()
-        out = self._pactl("load-module", "module-null-sink", f"sink_name={SINK}", f"rate={RATE}",
-                          f"channels={CHANNELS}", "format=float32le")
-        self._sink_module = int(out.stdout.strip())
+        self._sink_module = self._load_null_sink(SINK)
         self._pactl("set-default-source", f"{SINK}.monitor", check=False)
+
+    def _load_null_sink(self, name: str) -> int:
+        """Load a null sink ``name`` (48 kHz, 2 ch, float32) and return its module; ``vin`` stays the default
+        sink whatever is loaded after it."""
+        out = self._pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
+                          f"channels={CHANNELS}", "format=float32le")
         self._pactl("set-default-sink", SINK, check=False)
+        return int(out.stdout.strip())
+
+    def _unload(self, attr: str) -> None:
+        """Unload the module kept in ``attr`` (if any) and forget it."""
+        module = getattr(self, attr, None)
+        if module is not None:
+            self._pactl("unload-module", str(module), check=False)
+            setattr(self, attr, None)
+
+    def _parec(self, sink: str, path: str | os.PathLike[str], log: str, client: str) -> subprocess.Popen[bytes]:
+        """Record what is played into ``sink`` (its monitor) as raw float32le, 48 kHz, 2 ch, until killed."""
+        with open(path, "wb") as out, open(self.dir / log, "ab") as err:
+            return subprocess.Popen(
+                ["parec", "--raw", "--format=float32le", f"--rate={RATE}", f"--channels={CHANNELS}",
+                 f"--device={sink}.monitor", "--latency-msec=100", f"--client-name={client}"],
+                stdout=out, stderr=err, env={**os.environ, **self.env})
 
     def unload_sink(self) -> None:
         """Remove the sinks: the virtual device is 'unplugged' (captures of it end).
@@ -189,10 +209,7 @@ class PulseRig:
         vanished source to any source that is left, so with ``vout.monitor`` or ``vmon.monitor`` still there
         an unplugged capture would just go on."""
         for attr in ("_sink_module", "_out_module", "_mon_module"):
-            module = getattr(self, attr, None)
-            if module is not None:
-                self._pactl("unload-module", str(module), check=False)
-                setattr(self, attr, None)
+            self._unload(attr)
 
     # ---- the output sink (monitoring tests) ----------------------------------------------------------------
     out_device_name = OUT_DEVICE_NAME
@@ -200,16 +217,11 @@ class PulseRig:
     def load_out_sink(self) -> None:
         """Load a fresh ``vmon`` sink for PortAudio's ``rig_monitor_out`` to play into."""
         self.unload_out_sink()
-        out = self._pactl("load-module", "module-null-sink", f"sink_name={MON_SINK}", f"rate={RATE}",
-                          f"channels={CHANNELS}", "format=float32le")
-        self._mon_module = int(out.stdout.strip())
-        self._pactl("set-default-sink", SINK, check=False)
+        self._mon_module = self._load_null_sink(MON_SINK)
 
     def unload_out_sink(self) -> None:
         """Remove ``vmon``: the monitor output device is 'unplugged'."""
-        if self._mon_module is not None:
-            self._pactl("unload-module", str(self._mon_module), check=False)
-            self._mon_module = None
+        self._unload("_mon_module")
 
     def kill_out_streams(self) -> int:
         """Kill every stream playing into ``vmon`` (as an unplugged interface does to its clients); returns
@@ -230,14 +242,7 @@ class PulseRig:
 
     def parec_out_sink(self, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
         """Record what is played into ``vmon`` (its monitor) as raw float32le, 48 kHz, 2 ch until killed."""
-        out = open(path, "wb")
-        try:
-            return subprocess.Popen(
-                ["parec", "--raw", "--format=float32le", f"--rate={RATE}", f"--channels={CHANNELS}",
-                 f"--device={MON_SINK}.monitor", "--latency-msec=100", "--client-name=fieldrec-test-parec"],
-                stdout=out, env={**os.environ, **self.env}, stderr=subprocess.DEVNULL)
-        finally:
-            out.close()
+        return self._parec(MON_SINK, path, "parec-mon.log", "fieldrec-test-parec")
 
     # ---- feeding and listening ----------------------------------------------------------------------------
     def feed(self, path_or_array: str | os.PathLike[str] | np.ndarray, rate: int = RATE,
@@ -282,25 +287,16 @@ class PulseRig:
         present, PulseAudio moves a capture of ``vin.monitor`` to ``vout.monitor`` when ``vin`` is unloaded,
         and an unplugged input would go unnoticed."""
         if self._out_module is None:
-            out = self._pactl("load-module", "module-null-sink", f"sink_name={OUT_SINK}", f"rate={RATE}",
-                              f"channels={CHANNELS}", "format=float32le")
-            self._out_module = int(out.stdout.strip())
-            self._pactl("set-default-sink", SINK, check=False)
+            self._out_module = self._load_null_sink(OUT_SINK)
 
     def unload_output(self) -> None:
-        if self._out_module is not None:
-            self._pactl("unload-module", str(self._out_module), check=False)
-            self._out_module = None
+        self._unload("_out_module")
 
     def record_output(self, path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
         """Record what is played into the virtual output (its sink's monitor) as raw float32le, 48 kHz,
         2 ch, until the returned ``parec`` is terminated. The monitor of an idle sink delivers its first
         block about 1 s after the recording starts: wait that long before playing."""
-        with open(path, "wb") as out, open(self.dir / "parec-out.log", "ab") as err:
-            return subprocess.Popen(
-                ["parec", "--raw", "--format=float32le", f"--rate={RATE}", f"--channels={CHANNELS}",
-                 f"--device={OUT_SINK}.monitor", "--latency-msec=100", "--client-name=fieldrec-test-out"],
-                stdout=out, stderr=err, env={**os.environ, **self.env})
+        return self._parec(OUT_SINK, path, "parec-out.log", "fieldrec-test-out")
 
 
 def known_signal(seconds: float, seed: int = 7, quantise_bits: int | None = None) -> np.ndarray:
