@@ -74,6 +74,28 @@ def smoke_wheel(wheel: Path, report: Path) -> bool:
         return smoke(str(venv / "bin" / "fieldrec"), report / "wheel", gui_exe=str(venv / "bin" / "fieldrec-gui"))
 
 
+def smoke_pipx(wheel: Path, report: Path) -> bool:
+    """``pipx install`` of the wheel (pipx itself from PyPI into a throwaway venv unless one is on PATH),
+    with PIPX_HOME and its bin folder in a temporary folder, then the same smoke test."""
+    with tempfile.TemporaryDirectory(prefix="fieldrec-pipx-") as tmp:
+        pipx = shutil.which("pipx")
+        if pipx is None:
+            tool = Path(tmp) / "tool"
+            run([sys.executable, "-m", "venv", str(tool)])
+            p = subprocess.run([str(tool / "bin" / "pip"), "install", "-q", "pipx"], capture_output=True, text=True)
+            if p.returncode != 0:
+                say(f"FAIL pip install pipx: {p.stderr.strip()[-600:]}")
+                return False
+            pipx = str(tool / "bin" / "pipx")
+        env = {**os.environ, "PIPX_HOME": f"{tmp}/home", "PIPX_BIN_DIR": f"{tmp}/bin", "PIPX_MAN_DIR": f"{tmp}/man"}
+        p = subprocess.run([pipx, "install", str(wheel)], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            say(f"FAIL pipx install {wheel.name}: {(p.stderr or p.stdout).strip()[-600:]}")
+            return False
+        say(f"pipx installed {wheel.name}: {', '.join(sorted(f.name for f in Path(tmp, 'bin').iterdir()))}")
+        return smoke(f"{tmp}/bin/fieldrec", report / "pipx")
+
+
 def control_field(deb: Path, field: str) -> list[str]:
     out = subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True, check=True).stdout
     return [p.strip().split()[0] for p in out.replace("\n", " ").split(",") if p.strip()]
@@ -207,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     if args.wheel:
         results["wheel in a fresh venv"] = smoke_wheel(args.wheel.resolve(), report)
+        results["wheel with pipx"] = smoke_pipx(args.wheel.resolve(), report)
     results["bundle"] = smoke_bundle(args.bundle.resolve(), report)
     if not args.no_deb:
         chroot = None
