@@ -18,6 +18,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,11 +140,21 @@ def _format_from_args(fmt: str) -> tuple[str, str]:
 
 
 class _LiveLine:
-    """The terminal status line: peak/true peak per channel, loudness, clips, overflows, time, size, disk."""
+    """The terminal status line: peak/true peak per channel, loudness, clips, overflows, time, size, disk,
+    battery (when the machine has one; read every :data:`POWER_EVERY_S`)."""
+
+    POWER_EVERY_S = 5.0
 
     def __init__(self, stream: Any):
         self.stream = stream
         self.width = shutil.get_terminal_size((100, 20)).columns
+        self.battery = ""
+        self._power_at = -math.inf
+
+    def power(self, status: Any) -> None:
+        """The battery part of the line from a :class:`fieldrec.field.power.PowerStatus`."""
+        b = status.battery
+        self.battery = "" if b is None else "  " + status.summary().split("  disk ")[0]
 
     def render(self, rec: Any) -> str:
         st = rec.status()
@@ -161,7 +172,7 @@ class _LiveLine:
         flag += "  DEVICE LOST" if st.device_state == "lost" else ""
         flag += f"  {st.warning}" if st.warning else ""
         return (f"\r{_clock(st.elapsed_s)}  peak dBFS [{peaks}]  TP {_db(tp, 5)} dBTP  S {_db(st_lufs, 5)} LUFS"
-                f"  clips {clips}  overflows {over}  {_bytes(st.file_bytes)}  disk {disk}{flag}")
+                f"  clips {clips}  overflows {over}  {_bytes(st.file_bytes)}  disk {disk}{self.battery}{flag}")
 
     def update(self, rec: Any) -> None:
         line = self.render(rec)
@@ -250,11 +261,21 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
+    from fieldrec.field.power import power_status
+
+    power = power_status(None, None)  # the battery at the start (the disk is the recorder's to watch)
+    if power.battery_record() is not None:
+        metadata.setdefault("field", {})["battery_start"] = power.battery_record()
+
+    def battery_at_stop() -> dict[str, Any]:
+        record = power_status(None, None).battery_record()
+        return {"field": {"battery_stop": record}} if record is not None else {}
+
     rec = Recorder(settings)
     live = _LiveLine(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:
         try:
-            paths = rec.record(metadata).paths
+            paths = rec.record(metadata, stop_metadata=battery_at_stop).paths
         except RecorderError as err:
             raise UsageError(str(err)) from None
         if not args.quiet:
@@ -262,14 +283,27 @@ def cmd_record(args: argparse.Namespace) -> int:
                   f"{settings.samplerate} Hz, {settings.channels} ch, {container.upper()} {subtype})"
                   + ("" if duration else "  — Ctrl-C to stop"), file=sys.stderr, flush=True)
         warned = set()
-        first = rec.status().warning  # e.g. little disk left: say so before the take can end by itself
-        if first:
-            warned.add(first)
-            print(f"warning: {first}", file=sys.stderr, flush=True)
+        first = [rec.status().warning]  # e.g. little disk left: say so before the take can end by itself
+        first += [w for w in power.warnings if w.startswith("battery")]  # the disk warning is the recorder's
+        for w in filter(None, first):
+            warned.add("battery-low" if w.startswith("battery") else w)
+            print(f"warning: {w}", file=sys.stderr, flush=True)
+        if live is not None:
+            live.power(power)
+        power_at = time.monotonic()
         while True:
             result = rec.wait(0.25)
             if result is not None:
                 break
+            if time.monotonic() - power_at >= _LiveLine.POWER_EVERY_S:
+                power_at = time.monotonic()
+                power = power_status(None, None)
+                if live is not None:
+                    live.power(power)
+                for w in power.warnings:  # once a take: the time left changes with every reading
+                    if w.startswith("battery") and "battery-low" not in warned:
+                        warned.add("battery-low")
+                        print(f"\nwarning: {w}", file=sys.stderr)
             if stop_requested.is_set():
                 take = rec.stop("user")
                 result = take.wait() if take is not None else rec.wait()

@@ -268,12 +268,13 @@ class Recorder:
 
     # ---------------------------------------------------------------- takes
     def record(self, metadata: dict[str, Any] | None = None, *, start_frame: int | None = None,
-               hold: int | None = None) -> Take:
+               hold: int | None = None, stop_metadata: Callable[[], dict[str, Any]] | None = None) -> Take:
         """Start a take: reserve a file that exists nowhere yet, write its first sidecar, start its thread.
 
         ``start_frame`` (issue 15, pre-roll and gap-free splitting; see fieldrec.session): the stream frame the
         take's file begins at, in the past (still in the ring) or now; None = the newest captured frame. It is
         raised to the oldest frame the ring still holds. ``hold``: see ``Take.hold`` (the controller moves it).
+        ``stop_metadata``: see ``Take.stop_metadata`` (what is known only at the stop, such as the battery).
         Raises RecorderError (one line) and leaves no file behind when the take cannot start.
         """
         clean, errors = validate_metadata(metadata)
@@ -320,6 +321,7 @@ class Recorder:
                 take = Take(capture=capture, settings=s, paths=paths, writer=writer, start_frame=start,
                             metadata=clean, bank=self._new_bank(), started=now, stream_settled=settled,
                             release_guard=self._move_guard, on_end=self._take_ended, on_final=self._take_final)
+                take.stop_metadata = stop_metadata
                 with self._guard_lock:
                     self._open_takes.append(take)
                     self._set_guard()

@@ -38,6 +38,8 @@ from fieldrec.analysis.meters import MeterBank
 from fieldrec.audio.events import AudioEvent, EventTally, EventTotals
 from fieldrec.audio.stream import Capture
 from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
+from fieldrec.metadata import MetadataError, validate_metadata
+from fieldrec.metadata.presets import merge
 from fieldrec.metadata.sidecar import Sidecar, finish_sidecar, new_sidecar
 from fieldrec.storage import diskspace
 from fieldrec.storage.errors import DiskFullError, SidecarError, StorageError
@@ -157,6 +159,9 @@ class Take:
         #: issue 15 (fieldrec.session): frames at or after ``hold`` are not written yet, so a controller that
         #: looks at the audio first (trigger, split) can still end the file exactly before them; None = no hold
         self.hold: int | None = None
+        #: what is known only when the take stops (the battery, say): called once by the finaliser, its dict
+        #: laid over the take's metadata before the final sidecar and chunks are written (no rewrite after)
+        self.stop_metadata: Callable[[], dict[str, Any]] | None = None
         self.bank = bank
         self.meter_stop: int | None = self.stop_frame  #: where the meter thread takes the analysis
         self.analysis: dict[str, Any] | None = None
@@ -349,6 +354,25 @@ class Take:
                 self.doc["recording"]["overflow_summary"] = summary
                 self._dirty = True
 
+    def _apply_stop_metadata(self) -> None:
+        """Lay :attr:`stop_metadata`'s fields over the metadata; a hook that fails or gives fields the model
+        refuses costs a warning, never the take."""
+        if self.stop_metadata is None:
+            return
+        try:
+            patch = self.stop_metadata()
+            with self._lock:
+                merged = merge(self.doc["metadata"], patch)
+            clean, errors = validate_metadata(merged)
+            if errors:
+                raise ValueError(str(MetadataError(errors)))
+        except Exception as err:  # noqa: BLE001 (a caller's hook: whatever it raises, the take is finalised)
+            log.exception("the stop metadata of %s", self.paths.audio)
+            self.warn(f"the fields known at the stop were not added: {err}")
+            return
+        with self._lock:
+            self.doc["metadata"] = clean
+
     def _finalise(self) -> None:
         try:
             self._writer.close()
@@ -369,6 +393,7 @@ class Take:
             self.warn(f"the take's folder was moved or replaced while recording; its audio is at {where}")
             self.paths = TakePaths(where, sidecar_path(where))
         reason = self.stop_reason or "user"
+        self._apply_stop_metadata()
         try:
             with self._lock:
                 final = finish_sidecar(Sidecar.model_validate(self.doc), frames=frames, stop_reason=reason,

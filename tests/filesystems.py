@@ -22,3 +22,17 @@ def mounted_tmpfs(where: Path, options: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def with_battery(cmd: list[str], percent: float, seconds_left: float) -> list[str]:
+    """``cmd`` run in its own mount namespace whose ``/sys/class/power_supply`` holds one discharging
+    battery: psutil reads it from sysfs as it reads a laptop's (the test machines have none).
+    ``seconds_left`` is energy over power, as psutil computes it."""
+    energy_full = 50_000_000  # µWh
+    energy_now = int(energy_full * percent / 100)
+    power_now = int(energy_now * 3600 / seconds_left)  # µW
+    script = ("mount -t tmpfs none /sys/class/power_supply && d=/sys/class/power_supply/BAT0 && mkdir $d && "
+              f"echo Battery >$d/type && echo Discharging >$d/status && echo {percent:g} >$d/capacity && "
+              f"echo {energy_now} >$d/energy_now && echo {energy_full} >$d/energy_full && "
+              f"echo {power_now} >$d/power_now && exec \"$@\"")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *cmd]

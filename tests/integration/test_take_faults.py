@@ -365,6 +365,30 @@ def test_a_final_sidecar_the_model_refuses_is_still_completed_and_written(record
     _audio_ok(take.paths.audio, result.frames)
 
 
+def test_fields_known_at_the_stop_land_in_the_final_sidecar_and_a_failing_hook_costs_a_warning(recorder):
+    take = recorder.record({"notes": "kept"}, stop_metadata=lambda: {"field": {"battery_stop": {"percent": 41.0}}})
+    wait_until(lambda: take.frames >= 0.2 * 48000)
+    recorder.stop()
+    assert take.wait(30).warnings == ()
+    data = json.loads(take.paths.sidecar.read_text())
+    assert data["metadata"]["field"]["battery_stop"] == {"percent": 41.0} and data["metadata"]["notes"] == "kept"
+    validate_sidecar(data)
+
+    def broken() -> dict:
+        raise OSError(5, "Input/output error")
+
+    for hook, says in ((broken, "Input/output error"), (lambda: {"location": {"latitude": 999}}, "latitude")):
+        take = recorder.record({"notes": "kept"}, stop_metadata=hook)
+        wait_until(lambda t=take: t.frames >= 0.2 * 48000)
+        recorder.stop()
+        result = take.wait(30)
+        assert len(result.warnings) == 1 and "were not added" in result.warnings[0] and says in result.warnings[0]
+        data = json.loads(take.paths.sidecar.read_text())
+        assert data["recording"]["state"] == "complete" and data["metadata"]["notes"] == "kept"
+        assert data["metadata"]["location"]["latitude"] is None
+        _audio_ok(take.paths.audio, result.frames)
+
+
 def test_a_refused_final_sidecar_whose_file_cannot_be_hashed_says_both(recorder, monkeypatch):
     take = recorder.record({})
     wait_until(lambda: take.frames >= 0.3 * 48000)
