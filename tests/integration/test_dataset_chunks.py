@@ -10,7 +10,7 @@ import io
 import json
 import subprocess
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import guano
@@ -160,7 +160,7 @@ def test_guano_of_another_recorder_reaches_the_export(tmp_path, capsys):
     g["Make"], g["Model"], g["Serial"] = "Wildlife Acoustics", "SM4", "S4U01234"
     g["Loc Position"] = (51.5074, -0.1278)
     g["Loc Elevation"] = 35.0
-    g["Timestamp"] = datetime(2026, 5, 1, 5, 0, 0, tzinfo=timezone.utc)
+    g["Timestamp"] = datetime(2026, 5, 1, 5, 0, 0, tzinfo=UTC)
     g.write(make_backup=False)
     code, summary = export(capsys, str(src), "--out", str(tmp_path / "ds"), *CONVERT, "--segment", "window:1s")
     assert code == 0 and summary["outputs"] == 2
@@ -171,7 +171,7 @@ def test_guano_of_another_recorder_reaches_the_export(tmp_path, capsys):
     assert (eq["make"], eq["model"], eq["serial"]) == ("Wildlife Acoustics", "SM4", "S4U01234")
     out = guano.GuanoFile(str(tmp_path / "ds" / "train" / f"{path.stem}_0001.wav"))
     assert out["Loc Position"] == pytest.approx((51.5074, -0.1278)) and out["Model"] == "SM4"
-    assert out["Timestamp"] == datetime(2026, 5, 1, 5, 0, 1, tzinfo=timezone.utc)
+    assert out["Timestamp"] == datetime(2026, 5, 1, 5, 0, 1, tzinfo=UTC)
 
 
 def test_bext_of_another_recorder_reaches_the_export(tmp_path, capsys):
