@@ -72,6 +72,7 @@ class TakeJob:
             "features": self.features.to_dict(),
             "coordinates": self.coordinates,
             "fieldrec": __version__,
+            "outputs": "sidecar-2+chunks",  # what an output file holds (older journals' outputs had no chunks)
         }
 
 
