@@ -214,7 +214,8 @@ def add_commands(sub: Any) -> None:
     e = sub.add_parser("edit", help="edit the metadata of recorded takes (sidecar and chunks; audio untouched)")
     e.add_argument("takes", nargs="+", metavar="TAKE")
     add_metadata_flags(e, edit=True)
-    c = sub.add_parser("check", help="compare takes with their sidecars; --repair completes interrupted takes")
+    c = sub.add_parser("check", help="compare takes with their sidecars and the files of a split take with each other; "
+                       "--repair completes interrupted takes")
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--repair", action="store_true", help="fix what can be fixed without guessing")
     c.add_argument("--json", action="store_true", help="one JSON object per take")

@@ -230,7 +230,8 @@ def run_field_record(args: argparse.Namespace, settings: Any, metadata: dict[str
     old_int = signal.signal(signal.SIGINT, lambda *_: stop.set())
     old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     rec = Recorder(settings)
-    ses = FieldSession(rec, options, metadata, on_event=say, extra_start=extra_start, extra_stop=extra_stop)
+    ses = FieldSession(rec, options, metadata, on_event=say, extra_start=extra_start, extra_stop=extra_stop,
+                       position=gps.latest if gps is not None else None)
     monitor = None
     status = 0
     try:

@@ -39,6 +39,7 @@ from typing import Any
 
 from fieldrec.analysis.trigger import TriggerDetector, TriggerEvent, TriggerSpec
 from fieldrec.audio.levels import to_float
+from fieldrec.field.gps import GpsFix, GpsTrack
 from fieldrec.formats import format_for
 from fieldrec.recorder import Recorder, RecorderError, Take, TakeResult
 
@@ -89,10 +90,15 @@ class FieldSession:
     def __init__(self, recorder: Recorder, options: FieldOptions, metadata: dict[str, Any] | None = None,
                  *, on_event: Callable[[str], None] | None = None,
                  extra_start: Callable[[], dict[str, Any]] | None = None,
-                 extra_stop: Callable[[], dict[str, Any]] | None = None) -> None:
+                 extra_stop: Callable[[], dict[str, Any]] | None = None,
+                 position: Callable[[], GpsFix] | None = None) -> None:
         # extra_start(): metadata merged into each take at its start (GPS location, battery); extra_stop():
         # fields for metadata.field at its stop (battery), written once the take is final (close()).
+        # position(): the newest GPS fix (GpsReader.latest); each take's track (metadata.location.track) is
+        # offered it at the take's start and at every poll, and written once the take is final (close()).
         self.extra_start = extra_start
+        self.position = position
+        self._tracks: dict[int, GpsTrack] = {}
         self.extra_stop = extra_stop
         self._stop_info: dict[int, dict[str, Any]] = {}
         self.recorder = recorder
@@ -220,13 +226,17 @@ class FieldSession:
                 results.append(r)
         totals = {id(t): len(fam.takes) for fam in self.families for t in fam.takes}
         for t in self.takes:
-            if id(t) not in totals and id(t) not in self._stop_info:
+            track = self._tracks.get(id(t))
+            points = track.points if track is not None else []
+            if id(t) not in totals and id(t) not in self._stop_info and not points:
                 continue
             meta = copy.deepcopy(t.doc["metadata"])
             info = meta.setdefault("field", {})
             if id(t) in totals:
                 info.setdefault("family", {})["total"] = totals[id(t)]
             info.update(self._stop_info.get(id(t), {}))
+            if points:
+                meta.setdefault("location", {})["track"] = points
             t.update_metadata(meta)
         self.ended.set()
         return results
@@ -280,6 +290,9 @@ class FieldSession:
         if take.start_frame != start:  # the recorder clamped it (ring too short): say what the file holds
             log.warning("take starts at %d instead of %d", take.start_frame, start)
         self.takes.append(take)
+        if self.position is not None:
+            self._tracks[id(take)] = GpsTrack()
+            self._tracks[id(take)].offer(self.position(), 0)
         self._family = fam
         if fam is not None:
             fam.takes.append(take)
@@ -332,6 +345,7 @@ class FieldSession:
                             self._on_trigger(ev)
                     self._check_boundaries(block_start, after)
                     self._release(after)
+                    self._follow(after)
             if self._end_frame is not None and self._cursor >= self._end_frame:
                 with self._lock:
                     if self.recorder.take is not None:
@@ -351,6 +365,14 @@ class FieldSession:
             if self.extra_stop is not None:
                 self._stop_info[id(take)] = self.extra_stop()
         return take
+
+    def _follow(self, frame: int) -> None:
+        """Offer the newest GPS fix to the running take's track at stream frame ``frame`` (the controller's
+        cursor: the fix is at most a poll, about 0.1 s, newer than the audio there)."""
+        take = self.recorder.take
+        track = self._tracks.get(id(take)) if take is not None else None
+        if track is not None and self.position is not None:
+            track.offer(self.position(), max(0, frame - take.start_frame))  # type: ignore[union-attr]
 
     def _release(self, frame: int) -> None:
         """Let the running take write up to ``frame``: everything before it has been looked at."""

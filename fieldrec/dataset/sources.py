@@ -1,9 +1,12 @@
 """Finding and reading source takes. ``load_take`` is THE one reader of take metadata for the export.
 
-Today it reads version-1 sidecars with ``fieldrec.storage.sidecar.read_sidecar``; when the typed metadata
-model (schema version 2, ``fieldrec.metadata``) lands, only ``load_take`` changes. Audio files without a
-fieldrec sidecar (other recorders' takes, any WAV/FLAC) become takes with empty metadata; their analysis is
-measured with ``fieldrec.analyze.analyze_file`` when a quality filter needs it.
+Sidecars are read (and migrated to the current schema) with ``fieldrec.storage.sidecar.read_sidecar``.
+Audio files without a fieldrec sidecar (other recorders' takes, any WAV/FLAC) are read with the import
+reader, ``fieldrec.library.importer.read_foreign``: what their bext, iXML, GUANO, INFO and cue chunks (FLAC:
+Vorbis comments) say becomes the take's metadata and markers, as ``fieldrec import`` would map it, and the
+values as read are kept under ``imported``; other formats (AIFF, W64) and files whose chunks cannot be
+walked get empty metadata (the reason under ``imported.problems``). Their analysis is measured with
+``fieldrec.analyze.analyze_file`` when a quality filter needs it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from pathlib import Path
 
 from fieldrec.analyze import analyze_file
 from fieldrec.dataset.records import TakeRecord
+from fieldrec.library.importer import ImportError_, read_foreign
 from fieldrec.metadata import empty_metadata
+from fieldrec.storage.chunk_map import parse_start
 from fieldrec.storage.errors import SidecarError
 from fieldrec.storage.reader import AudioFileError, open_info
 from fieldrec.storage.sidecar import read_sidecar, sidecar_path
@@ -64,6 +69,30 @@ def _audio_for_sidecar(path: Path) -> Path:
     return path.with_suffix(".wav")  # reported as missing by load_take
 
 
+def foreign_sidecar(audio: Path, fmt: str) -> dict:
+    """The sidecar dict of a file without one: its embedded metadata through the import reader."""
+    sidecar: dict = {"metadata": empty_metadata(), "markers": [], "recording": {}, "analysis": None}
+    if _CONTAINERS.get(fmt) not in ("wav", "flac") or fmt == "W64":
+        return sidecar
+    try:
+        foreign = read_foreign(audio)
+    except ImportError_ as err:  # e.g. a big-endian RIFX file: libsndfile plays it, the chunk walk does not
+        sidecar["imported"] = {"source": str(audio), "problems": [str(err)]}
+        return sidecar
+    t = foreign.metadata.time
+    local = parse_start(t.start_local)
+    sidecar.update(metadata=foreign.metadata.model_dump(mode="json"), markers=foreign.markers,
+                   imported={**foreign.imported, "problems": foreign.notes},
+                   recording={"state": "complete", "stop_reason": "imported", "uid": foreign.uid,
+                              "start_utc": t.start_utc if t.start_utc and t.start_utc.endswith("Z") else None,
+                              # the sidecar's start_local carries its UTC offset; a naive time stays in metadata
+                              "start_local": t.start_local if local is not None and local.tzinfo else None})
+    ref = (foreign.imported.get("bext") or {}).get("time_reference")
+    if isinstance(ref, int) and ref > 0:  # the bext time reference as the recorder wrote it, to the sample
+        sidecar["recording"]["time_reference"] = ref
+    return sidecar
+
+
 def load_take(path: str | os.PathLike[str], *, analyse: bool = False) -> TakeRecord:
     """Read one take: its audio header and, when present, its fieldrec sidecar.
 
@@ -91,7 +120,7 @@ def load_take(path: str | os.PathLike[str], *, analyse: bool = False) -> TakeRec
                               f"{declared.get('channels')} ch but the file is {info.samplerate} Hz / "
                               f"{info.channels} ch; the sidecar belongs to another file")
     else:
-        sidecar = {"metadata": empty_metadata(), "markers": [], "recording": {}, "analysis": None}
+        sidecar = foreign_sidecar(audio, info.format)
         if analyse:
             try:
                 sidecar["analysis"] = analyze_file(audio)

@@ -9,9 +9,12 @@ and features, then the journal entry. A source that cannot be read gives a resul
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +35,12 @@ from fieldrec.dataset.fingerprint import FingerprintAccumulator
 from fieldrec.dataset.journal import fingerprint, read_entry, write_entry
 from fieldrec.dataset.params import ConvertParams, FeatureChoice, SegmentParams
 from fieldrec.dataset.records import OutputRecord, Segment, TakeRecord
+from fieldrec.metadata.sidecar import Sidecar, iso_utc, set_file_hashes
+from fieldrec.storage.chunk_map import build_chunks, parse_start, samples_since_midnight_at
+from fieldrec.storage.embed import embed_in_place
 from fieldrec.storage.hashing import sha256_file
 from fieldrec.storage.reader import AudioFileError
-from fieldrec.storage.sidecar import SCHEMA_VERSION
+from fieldrec.storage.riff import hash_wav
 
 #: features are computed for outputs up to this long (seconds); longer ones get none (memory stays bounded)
 MAX_FEATURE_SECONDS = 600.0
@@ -66,6 +72,7 @@ class TakeJob:
             "features": self.features.to_dict(),
             "coordinates": self.coordinates,
             "fieldrec": __version__,
+            "outputs": "sidecar-2+chunks",  # what an output file holds (older journals' outputs had no chunks)
         }
 
 
@@ -285,8 +292,6 @@ def _finish_output(job: TakeJob, sha: str, out_dir: Path, seg: Segment, o: _Out,
                    gain_rec: dict[str, Any] | None, dither: bool, fparams: FeatureParams) -> OutputRecord:
     take, cp = job.take, job.convert
     o.file.close()
-    os.replace(o.tmp, o.final)
-    digest = sha256_file(o.final)
     rel = o.final.relative_to(out_dir).as_posix()
     channels = 1 if o.channel is not None else cv.output_channels(take, cp)
     conversion = {
@@ -302,6 +307,18 @@ def _finish_output(job: TakeJob, sha: str, out_dir: Path, seg: Segment, o: _Out,
         "from": {"container": take.container, "subtype": take.subtype, "samplerate": take.samplerate,
                  "channels": take.channels},
     }
+    # the output's sidecar first: its chunks are built from it (WAV), then the file is final and hashed
+    side = output_sidecar(job, seg, o.final.name, rate, channels, cp, sha, conversion)
+    chunks: list[str] = []
+    if cp.container == "wav":
+        chunks = list(embed_in_place(o.tmp, build_chunks(side, __version__), hash=False, durable=False).chunks)
+    os.replace(o.tmp, o.final)
+    if cp.container == "wav":
+        digest, audio_digest = hash_wav(o.final)
+    else:  # FLAC: no chunks (see docs/dataset.md); the decoded-sample hash is left out (it would decode again)
+        digest, audio_digest = sha256_file(o.final), None
+    side = set_file_hashes(side, size=o.final.stat().st_size, sha256=digest, audio_sha256=audio_digest,
+                           chunks=chunks)
     features_rel = features_sha = None
     scalars: dict[str, Any] = {}
     if job.features.names and o.keep is not None:
@@ -324,41 +341,114 @@ def _finish_output(job: TakeJob, sha: str, out_dir: Path, seg: Segment, o: _Out,
         samplerate=rate, channels=channels, container=cp.container, subtype=cp.subtype, frames=seg.out_frames,
         conversion=conversion, features_path=features_rel, features_sha256=features_sha, scalars=scalars,
     )
-    _write_output_sidecar(job, record, o.final, out_dir / record.sidecar_path)
+    write_output_sidecar(out_dir / record.sidecar_path, side)
     return record
 
 
-def _write_output_sidecar(job: TakeJob, rec: OutputRecord, audio: Path, path: Path) -> None:
-    """The output's own sidecar (schema version 1): the source's metadata and recording facts, the
-    segment's markers, and ``metadata.derived_from`` with the provenance. No export time: reruns match."""
+def _shift(text: str | None, seconds: float, utc: bool = False) -> str | None:
+    """An ISO time ``seconds`` later (naive times stay naive), or None when there is none."""
+    start = parse_start(text)
+    if start is None:
+        return None
+    moved = start + timedelta(seconds=seconds)
+    return iso_utc(moved) if utc and moved.tzinfo else moved.isoformat()
+
+
+def _scaled(frames: int, num: int, den: int) -> int:
+    """``frames * num / den`` rounded half up, in integers (frames at another rate)."""
+    return (2 * frames * num + den) // (2 * den)
+
+
+def output_uid(source_sha256: str, name: str, seg: Segment, conversion: dict[str, Any]) -> str:
+    """A file id (iXML FILE_UID, bext OriginatorReference) for an exported file that is the same on every
+    rerun: a hash of the source, the output's name (not its split folder) and what was done to it."""
+    text = json.dumps([source_sha256, name, seg.first_source_frame, seg.last_source_frame, conversion],
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32].upper()
+
+
+def _recording(take: TakeRecord, seg: Segment, rate: int, frames: int, uid: str) -> dict[str, Any]:
+    """The source's recording block moved to the segment: its start and end, time reference (bext),
+    id, and the overflow events inside the segment at the output rate."""
+    rec = copy.deepcopy(take.recording) or {}
+    src_rate = take.samplerate
+    offset = seg.first_source_frame / src_rate
+    start_text = take.metadata.get("time", {}).get("start_local") or rec.get("start_local")
+    src_ref = rec.get("time_reference")
+    if not isinstance(src_ref, int):
+        src_ref = samples_since_midnight_at(parse_start(start_text), src_rate)
+    day = 86400 * rate
+    rec["time_reference"] = _scaled(src_ref + seg.first_source_frame, rate, src_rate) % day
+    rec["uid"] = uid
+    for key in ("start_utc", "start_local"):
+        rec[key] = _shift(rec.get(key), offset, utc=key.endswith("utc"))
+    if rec.get("start_utc") or rec.get("start_local"):
+        end = offset + frames / rate
+        rec["end_utc"] = _shift(take.recording.get("start_utc"), end, utc=True)
+        rec["end_local"] = _shift(take.recording.get("start_local"), end)
+    events = []
+    for ev in rec.get("overflows") or []:
+        f = int(ev.get("frame", 0))
+        if seg.first_source_frame <= f <= seg.last_source_frame:
+            frame = _scaled(f - seg.first_source_frame, rate, src_rate)
+            lost = ev.get("frames_lost")
+            events.append({**ev, "frame": frame, "time_s": frame / rate,
+                           "frames_lost": None if lost is None else _scaled(int(lost), rate, src_rate)})
+    rec["overflows"] = events
+    rec["overflow_summary"] = {"events": len(events),
+                               "frames_lost": sum(e["frames_lost"] or 0 for e in events),
+                               "unknown_loss_events": sum(1 for e in events if e["frames_lost"] is None),
+                               "events_truncated": bool((take.recording.get("overflow_summary") or {})
+                                                        .get("events_truncated"))}
+    rec.setdefault("state", "complete")
+    if rec["state"] == "complete" and not rec.get("stop_reason"):
+        rec["stop_reason"] = "imported"
+    return rec
+
+
+def output_sidecar(job: TakeJob, seg: Segment, name: str, rate: int, channels: int, cp: ConvertParams,
+                   source_sha256: str, conversion: dict[str, Any]) -> Sidecar:
+    """The output's own sidecar (the current schema), before its file is hashed: the source's metadata
+    (coordinates under ``--coordinates``) and recording block moved to the segment (start, end, bext time
+    reference, overflows), the markers inside the segment (shifted, at the output rate), and
+    ``metadata.derived_from`` with the provenance (source name, SHA-256 and id, first and last source
+    frame, the segment rule and the conversion). Nothing in it depends on the time of the export."""
     take = job.take
-    seg = rec.segment
-    r = rec.samplerate / take.samplerate
+    frames = seg.out_frames
     markers = []
     for m in take.markers:
         f = int(m.get("frame", 0))
         if seg.first_source_frame <= f <= seg.last_source_frame:
-            frame = int(round(f * r)) - seg.out_start
-            if 0 <= frame < rec.frames:
-                markers.append({"frame": frame, "time_s": frame / rec.samplerate, "label": str(m.get("label", ""))})
+            frame = int(round(f * rate / take.samplerate)) - seg.out_start
+            if 0 <= frame < frames:
+                markers.append({"frame": frame, "time_s": frame / rate, "label": str(m.get("label", ""))})
     meta = metadata_with_policy(take.metadata, job.coordinates)
+    offset = seg.first_source_frame / take.samplerate
+    time = dict(meta.get("time") or {})
+    for key in ("start_utc", "start_local"):
+        time[key] = _shift(time.get(key), offset, utc=key.endswith("utc"))
+    meta["time"] = time
     meta["derived_from"] = {
-        "source": Path(take.audio_path).name, "source_sha256": rec.source_sha256,
+        "source": Path(take.audio_path).name, "source_sha256": source_sha256,
+        "parent_uid": take.recording.get("uid"),
         "first_source_frame": seg.first_source_frame, "last_source_frame": seg.last_source_frame,
-        "segment_rule": seg.rule, "conversion": rec.conversion,
+        "segment_rule": seg.rule, "conversion": conversion,
     }
-    sidecar = {
-        "schema_version": SCHEMA_VERSION,
-        "file": {"name": audio.name, "bytes": rec.bytes, "sha256": rec.sha256},
-        "audio": {"samplerate": rec.samplerate, "channels": rec.channels, "container": rec.container,
-                  "subtype": rec.subtype, "frames": rec.frames, "duration_s": rec.frames / rec.samplerate},
-        "recording": take.recording or {"state": "complete"},
+    uid = output_uid(source_sha256, name, seg, conversion)
+    return Sidecar.model_validate({
+        "file": {"name": name},
+        "audio": {"samplerate": rate, "channels": channels, "container": cp.container, "subtype": cp.subtype,
+                  "frames": frames, "duration_s": frames / rate},
+        "recording": _recording(take, seg, rate, frames, uid),
         "metadata": meta,
         "markers": markers,
         "analysis": None,
-        "software": {"name": "fieldrec", "version": __version__},
-    }
+    })
+
+
+def write_output_sidecar(path: Path, side: Sidecar) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = cv.temp_path(path)
-    tmp.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(side.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                   encoding="utf-8")
     os.replace(tmp, path)

@@ -138,6 +138,49 @@ def parse_gps_source(text: str) -> GpsSource:
                    "/dev/ttyACM0")
 
 
+#: when neither the last kept point nor the new fix has an accuracy (NMEA without GST), a move counts when it is
+#: longer than this, metres
+TRACK_MIN_MOVE_M = 10.0
+EARTH_RADIUS_M = 6371008.8  # mean radius (IUGG)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two WGS 84 positions (haversine on the mean sphere; within
+    0.5 % of the ellipsoidal distance, far below GPS accuracy for the moves a track keeps)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+class GpsTrack:
+    """The positions of one take (``metadata.location.track``): the first fix with a position, at the frame it
+    was offered, then each fix that lies farther from the last kept point than the accuracy (the larger 95 %
+    radius of the two; :data:`TRACK_MIN_MOVE_M` when neither has one). A fix without a position is skipped.
+    Points: ``frame`` (of the take's file), ``time`` (UTC from the receiver), ``latitude``, ``longitude``,
+    ``elevation_m`` (MSL), ``accuracy_m`` (95 %)."""
+
+    def __init__(self) -> None:
+        self.points: list[dict[str, Any]] = []
+        self._last: GpsFix | None = None
+
+    def offer(self, fix: GpsFix, frame: int) -> bool:
+        """Keep ``fix`` at file frame ``frame`` if it moved more than the accuracy; True when kept."""
+        if not fix.has_position:
+            return False
+        last = self._last
+        if last is not None:
+            known = [a for a in (last.accuracy_95_m, fix.accuracy_95_m) if a is not None]
+            limit = max(known) if known else TRACK_MIN_MOVE_M
+            if distance_m(last.latitude, last.longitude, fix.latitude, fix.longitude) <= limit:  # type: ignore[arg-type]
+                return False
+        self._last = fix
+        self.points.append({"frame": int(frame), "time": fix.time, "latitude": fix.latitude,
+                            "longitude": fix.longitude, "elevation_m": fix.alt_msl_m,
+                            "accuracy_m": None if fix.accuracy_95_m is None else round(fix.accuracy_95_m, 2)})
+        return True
+
+
 def _f(value: Any) -> float | None:
     try:
         v = float(value)

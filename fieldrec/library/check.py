@@ -3,7 +3,9 @@ without guessing (never the audio samples).
 
 Problems found, one line each: missing sidecar, orphaned sidecar, unreadable sidecar, take cut off by a
 crash (the sidecar still says ``recording``), chunk embedding interrupted (bytes past the RIFF size),
-frames/format/hash mismatch, metadata chunks missing or different from the sidecar, FLAC of unknown length.
+frames/format/hash mismatch, metadata chunks missing or different from the sidecar, FLAC of unknown length;
+and for the files of a split take (a family): a missing member, an index outside 1..N or given twice, a gap or
+an overlap between consecutive files, a member in another format, a member renamed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import soundfile as sf
 from fieldrec import __version__
 from fieldrec.analyze import analyze_file
 from fieldrec.metadata.sidecar import Sidecar, finish_sidecar, iso_utc, set_file_hashes
-from fieldrec.storage.chunk_map import build_chunks
+from fieldrec.storage.chunk_map import build_chunks, family_fields
 from fieldrec.storage.embed import audio_end, embed_in_place, take_hashes
 from fieldrec.storage.errors import SidecarError, StorageError
 from fieldrec.storage.reader import AudioFileError
@@ -184,12 +186,122 @@ def check_take(audio: Path, repair: bool = False) -> TakeReport:
     return report
 
 
+@dataclass
+class _Member:
+    path: Path  #: the audio file (or, for a member whose audio is gone, its orphaned sidecar)
+    sc: Sidecar
+    index: int
+    first_frame: int
+    total: int | None
+    present: bool
+
+
+def _family_members(audio: list[Path], orphans: list[Path]) -> dict[str, list[_Member]]:
+    """Family id -> its members found (sidecars that say ``metadata.field.family``)."""
+    families: dict[str, list[_Member]] = {}
+    for path, side, present in [(a, sidecar_path(a), True) for a in audio] + [(o, o, False) for o in orphans]:
+        if not side.exists():
+            continue
+        try:
+            sc = read_sidecar_model(side)
+        except SidecarError:
+            continue  # check_take has reported it
+        fam = family_fields(sc)
+        if fam is None:
+            continue
+        try:
+            index, first = int(fam.get("index")), int(fam.get("first_frame"))
+            total = int(fam["total"]) if fam.get("total") is not None else None
+        except (TypeError, ValueError):
+            families.setdefault(str(fam["id"]), []).append(_Member(path, sc, -1, -1, None, present))
+            continue
+        families.setdefault(str(fam["id"]), []).append(_Member(path, sc, index, first, total, present))
+    return families
+
+
+def _format(sc: Sidecar) -> tuple:
+    a = sc.audio
+    return a.samplerate, a.channels, a.container, a.subtype
+
+
+def check_family(family: str, members: list[_Member]) -> list[TakeReport]:
+    """The files of one split take (``fieldrec record --split``), one report per problem: every member present
+    (indices 1..N, N the family's total), each file starting in the take where the previous one ended (its
+    ``first_frame`` = the previous one's + its frames: no gap, no overlap), one format, and each file under
+    the name it was recorded with (``file.name``; iXML ``HISTORY/ORIGINAL_FILENAME``)."""
+    out: list[TakeReport] = []
+    tag = f"split family {family[:8]}"
+    first = min(members, key=lambda m: (m.index, str(m.path)))
+
+    def problem(path: Path, text: str) -> None:
+        out.append(TakeReport(path, problems=[f"{tag}: {text}"]))
+
+    for m in members:
+        if m.index < 0:
+            problem(m.path, "its sidecar's family index or first frame is not a number")
+    good = [m for m in members if m.index >= 0]
+    totals = sorted({m.total for m in good if m.total is not None})
+    if len(totals) > 1:
+        problem(first.path, f"its files disagree on how many files it has ({', '.join(map(str, totals))})")
+    total = max(totals) if totals else None
+    by_index: dict[int, _Member] = {}
+    for m in sorted(good, key=lambda m: (m.index, str(m.path))):
+        if m.index < 1 or (total is not None and m.index > total):
+            problem(m.path, f"index {m.index} is outside 1..{total if total is not None else 'N'}")
+        elif m.index in by_index:
+            problem(m.path, f"two files say they are file {m.index}: {by_index[m.index].path.name} and this one")
+        else:
+            by_index[m.index] = m
+    last = total if total is not None else max(by_index, default=0)
+    of = f" of {total}" if total is not None else ""
+    for i in range(1, last + 1):
+        m = by_index.get(i)
+        if m is None or not m.present:
+            name = f" ({m.sc.file.name})" if m is not None else ""
+            after = by_index.get(i - 1)
+            where = f", the one after {after.path.name}" if after is not None and after.present else ""
+            problem((after.path if after is not None else first.path), f"file {i}{of}{name} is missing{where}")
+    fmt = _format(by_index[min(by_index)].sc) if by_index else None
+    for i in sorted(by_index):
+        m = by_index[i]
+        if not m.present:
+            continue
+        if m.path.name != m.sc.file.name:
+            problem(m.path, f"file {i}{of} was recorded as {m.sc.file.name}; renamed, the family's names no "
+                            "longer match (rename it back)")
+        if _format(m.sc) != fmt:
+            problem(m.path, "file {}{} is {} Hz / {} ch / {} {}, the family is {} Hz / {} ch / {} {}".format(
+                i, of, *_format(m.sc), *fmt))  # type: ignore[misc]
+        prev = by_index.get(i - 1)
+        if prev is not None:
+            expected = prev.first_frame + prev.sc.audio.frames
+            if m.first_frame != expected:
+                gap = m.first_frame - expected
+                what = f"a gap of {gap} frames" if gap > 0 else f"an overlap of {-gap} frames"
+                problem(m.path, f"file {i}{of} starts at frame {m.first_frame} of the take, file {i - 1} ends at "
+                                f"{expected}: {what}")
+        elif i == 1 and m.first_frame != 0:
+            problem(m.path, f"file 1{of} starts at frame {m.first_frame} of the take, not 0")
+    return out
+
+
+def check_families(audio: list[Path], orphans: list[Path]) -> list[TakeReport]:
+    """``check_family`` for every family found among ``audio`` (and the orphaned sidecars, whose audio is
+    gone: their member is missing, named)."""
+    reports: list[TakeReport] = []
+    for family, members in sorted(_family_members(audio, orphans).items()):
+        reports.extend(check_family(family, members))
+    return reports
+
+
 def check_paths(paths: list[Path], repair: bool = False) -> list[TakeReport]:
     audio, orphans = find_takes(paths)
     reports = [check_take(a, repair) for a in audio]
     for side in orphans:
         reports.append(TakeReport(side, problems=["orphaned sidecar: its audio file is missing"]))
+    reports.extend(check_families(audio, orphans))
     return reports
 
 
-__all__ = ["TakeReport", "check_paths", "check_take", "complete_interrupted", "find_takes"]
+__all__ = ["TakeReport", "check_families", "check_family", "check_paths", "check_take", "complete_interrupted",
+           "find_takes"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import soundfile as sf
 
 from fieldrec.analyze import analyze_file
-from fieldrec.metadata.model import parse_metadata
+from fieldrec.metadata.model import Metadata, parse_metadata
 from fieldrec.metadata.sidecar import (
     AudioInfo,
     FileInfo,
@@ -49,8 +50,30 @@ def _sha(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
-    """Import one file; returns (new audio path, its sidecar, problems noted but not fatal)."""
+@dataclass
+class Foreign:
+    """What a file made by another recorder says about itself, read without writing anything.
+
+    ``metadata``: the model mapped from its embedded chunks (WAV: iXML, bext, GUANO, INFO; FLAC: the Vorbis
+    comments libsndfile reads); ``markers``: its cue points as marker dicts; ``imported``: every embedded
+    value verbatim; ``uid``: its bext OriginatorReference (``None`` when it has none); ``notes``: problems
+    found but not fatal (a malformed chunk, a field that failed validation)."""
+
+    info: Any
+    container: str
+    metadata: Metadata
+    markers: list[dict[str, Any]] = field(default_factory=list)
+    imported: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def uid(self) -> str | None:
+        return (self.imported.get("bext") or {}).get("originator_reference") or None
+
+
+def read_foreign(src: Path) -> Foreign:
+    """THE reader of a foreign file's embedded metadata (``fieldrec import`` and the export's sources use
+    it). Raises ``ImportError_`` (one line) when the file is not audio fieldrec reads."""
     try:
         info = sf.info(str(src))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -84,8 +107,17 @@ def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
             if tags.get(tag):
                 meta[key] = tags[tag]
     model, errors = parse_metadata(meta)
-    for field, message in errors.items():
-        notes.append(f"embedded {field} ignored: {message}")
+    for name, message in errors.items():
+        notes.append(f"embedded {name} ignored: {message}")
+    return Foreign(info, container, model, markers, imported, notes)
+
+
+def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
+    """Import one file; returns (new audio path, its sidecar, problems noted but not fatal)."""
+    foreign = read_foreign(src)
+    info, container, model, markers, imported = (foreign.info, foreign.container, foreign.metadata,
+                                                  foreign.markers, foreign.imported)
+    notes = list(foreign.notes)
     out_dir.mkdir(parents=True, exist_ok=True)
     dest = reserve_take_path(out_dir, src.stem, src.suffix.lstrip(".").lower() or container)
     source_sha = _sha(src)
@@ -119,7 +151,7 @@ def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
                         subtype=subtype, frames=int(info.frames), duration_s=info.frames / info.samplerate),
         recording=Recording(state="complete", start_utc=start if start and start.endswith("Z") else None,
                             end_utc=iso_utc(mtime), stop_reason="imported",
-                            uid=(imported.get("bext") or {}).get("originator_reference") or None),
+                            uid=foreign.uid),
         metadata=model, markers=[Marker.model_validate(m) for m in markers], analysis=analysis,
         imported=imported,
     )

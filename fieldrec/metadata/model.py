@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -76,6 +77,17 @@ ChannelFunction = Literal["LEFT", "RIGHT", "MID", "SIDE", "MONO", "CENTER", "X",
                           "BOOM", "LAV", "OTHER", ""]
 
 
+class TrackPoint(_Open):
+    """One position of a take's GPS track: where the receiver was at file frame ``frame``."""
+
+    frame: int = Field(..., ge=0, description="frames from the first frame of the file")
+    time: str | None = Field(None, description="UTC time of the fix from the receiver, ISO 8601")
+    latitude: float = Field(..., ge=-90, le=90, description="decimal degrees, WGS 84")
+    longitude: float = Field(..., ge=-180, le=180, description="decimal degrees, WGS 84")
+    elevation_m: float | None = Field(None, description="metres above mean sea level")
+    accuracy_m: float | None = Field(None, ge=0, description="horizontal position error, metres, 95 %")
+
+
 class Location(_Open):
     """Where: WGS 84 decimal degrees; elevation in metres above mean sea level; accuracy in metres."""
 
@@ -87,6 +99,17 @@ class Location(_Open):
     accuracy_m: Annotated[float | None, _number("accuracy", 0, 100000)] = Field(
         None, description="horizontal position error, metres (GPS: 95 %)")
     source: LocationSource | None = Field(None, description="manual, gps or imported")
+    track: list[TrackPoint] | None = Field(
+        None, description="GPS positions during the take (fieldrec record --gps): the start, then each move "
+        "larger than the accuracy; left out when there is none")
+
+    @model_serializer(mode="wrap")
+    def _without_empty_track(self, handler: Any) -> Any:
+        """No ``track`` key when there is no track, so sidecars and chunks of takes without one stay as they were."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("track") is None:
+            data.pop("track", None)
+        return data
 
     @field_validator("latitude", "longitude", mode="before")
     @classmethod

@@ -99,6 +99,10 @@ class Recording(_Part):
     start_local: str | None = Field(None, pattern=_ISO_LOCAL)
     end_utc: str | None = Field(None, pattern=_ISO_UTC)
     end_local: str | None = Field(None, pattern=_ISO_LOCAL)
+    time_reference: int | None = Field(
+        None, ge=0, description="bext TimeReference as written: samples from local midnight of the start_local "
+        "day to the first frame, at audio.samplerate; null = computed from start_local (an exported segment sets "
+        "it: the source's time reference plus its first source frame, rescaled to the output rate)")
     device: Device = Field(default_factory=Device)
     blocksize: int = Field(0, ge=0, description="frames per callback; 0 = chosen by the host")
     latency_s: float | None = Field(None, ge=0, description="seconds")
@@ -115,7 +119,9 @@ class Recording(_Part):
 
     @model_validator(mode="after")
     def _complete_has_end(self) -> Recording:
-        if self.state == "complete" and (self.end_utc is None or self.stop_reason is None):
+        # an imported file (or a segment exported from one) may not say when it was recorded
+        if self.state == "complete" and (self.stop_reason is None
+                                         or (self.end_utc is None and self.stop_reason != "imported")):
             raise ValueError("a complete recording needs end_utc and stop_reason")
         return self
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fieldrec.metadata.sidecar import Sidecar
@@ -43,8 +43,8 @@ FIELDREC_CHUNKS = ("cue ", "LIST/adtl", "LIST/INFO", "bext", "iXML", "guan")
 _BITS = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32}
 
 
-def _start_local(sc: Sidecar) -> datetime | None:
-    text = sc.metadata.time.start_local or sc.recording.start_local
+def parse_start(text: str | None) -> datetime | None:
+    """An ISO 8601 start time (``Z`` allowed), or None when missing or unreadable."""
     if not text:
         return None
     try:
@@ -53,13 +53,43 @@ def _start_local(sc: Sidecar) -> datetime | None:
         return None
 
 
-def samples_since_midnight(sc: Sidecar) -> int:
-    """bext TimeReference: samples from local midnight to the first frame (0 when the start is unknown)."""
-    start = _start_local(sc)
+def _start_local(sc: Sidecar) -> datetime | None:
+    return parse_start(sc.metadata.time.start_local or sc.recording.start_local)
+
+
+def samples_since_midnight_at(start: datetime | None, samplerate: int) -> int:
+    """Samples at ``samplerate`` from the local midnight of ``start``'s day to ``start`` (0 when unknown)."""
     if start is None:
         return 0
     midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    return round((start - midnight).total_seconds() * sc.audio.samplerate)
+    return round((start - midnight).total_seconds() * samplerate)
+
+
+def samples_since_midnight(sc: Sidecar) -> int:
+    """bext TimeReference: samples from local midnight to the first frame (0 when the start is unknown);
+    ``recording.time_reference`` when the sidecar states it (an exported segment does)."""
+    if sc.recording.time_reference is not None:
+        return sc.recording.time_reference
+    return samples_since_midnight_at(_start_local(sc), sc.audio.samplerate)
+
+
+def _extra(sc: Sidecar, key: str) -> dict[str, Any]:
+    value = (sc.metadata.model_extra or {}).get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def family_fields(sc: Sidecar) -> dict[str, Any] | None:
+    """The split family a file belongs to (``metadata.field.family``, written by ``fieldrec.session``):
+    ``id``, ``index`` (from 1), ``first_frame`` (of this file in the family), ``total`` once known; None
+    for a file that is not in a family."""
+    fam = _extra(sc, "field").get("family")
+    return fam if isinstance(fam, dict) and fam.get("id") else None
+
+
+def parent_fields(sc: Sidecar) -> dict[str, Any]:
+    """What a derived file (an exported segment) was made from: ``metadata.derived_from`` (``source`` file
+    name, ``parent_uid``), or {}."""
+    return _extra(sc, "derived_from")
 
 
 def _take_text(sc: Sidecar) -> str:
@@ -118,6 +148,21 @@ def build_ixml(sc: Sidecar, bext: Bext) -> bytes:
     sub(root, "CIRCLED", "TRUE" if m.circled else "FALSE")
     sub(root, "NOTE", m.notes)
     sub(root, "FILE_UID", sc.recording.uid or "")
+    # HISTORY: the name the file was made with (the sidecar's file.name) and, for a derived file, its parent
+    history = sub(root, "HISTORY")
+    sub(history, "ORIGINAL_FILENAME", sc.file.name)
+    parent = parent_fields(sc)
+    if parent.get("source"):
+        sub(history, "PARENT_FILENAME", parent["source"])
+    if parent.get("parent_uid"):
+        sub(history, "PARENT_UID", parent["parent_uid"])
+    fam = family_fields(sc)
+    if fam is not None:  # FILE_SET: the files of one split take; left out (not written blank) otherwise
+        file_set = sub(root, "FILE_SET")
+        if fam.get("total"):
+            sub(file_set, "TOTAL_FILES", fam["total"])
+        sub(file_set, "FAMILY_UID", str(fam["id"]))
+        sub(file_set, "FILE_SET_INDEX", fam.get("index", ""))
     sub(root, "USER", "\n".join(f"{k}={v}" for k, v in (("RECORDIST", m.recordist), ("LICENCE", m.licence)) if v))
     speed = sub(root, "SPEED")
     sub(speed, "FILE_SAMPLE_RATE", sc.audio.samplerate)
@@ -330,6 +375,22 @@ def _set(meta: dict[str, Any], path: str, value: Any) -> None:
     node.setdefault(last, value)
 
 
+def bext_start(b: Bext, samplerate: int | None) -> datetime | None:
+    """The local start time a bext chunk gives (no zone: BWF times are local): OriginationDate plus the
+    TimeReference (samples since midnight) when the rate is known and it is set, else plus OriginationTime."""
+    try:
+        day = datetime.strptime(b.origination_date.strip(), "%Y-%m-%d")
+    except ValueError:
+        return None
+    if b.time_reference and samplerate:
+        return day + timedelta(microseconds=round(b.time_reference * 1_000_000 / samplerate))
+    try:
+        clock = datetime.strptime(b.origination_time.strip().replace("-", ":"), "%H:%M:%S")
+    except ValueError:
+        return day
+    return day.replace(hour=clock.hour, minute=clock.minute, second=clock.second)
+
+
 def metadata_from_embedded(e: Embedded, samplerate: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(metadata dict for the model, markers) from what a file carries.
 
@@ -409,6 +470,10 @@ def metadata_from_embedded(e: Embedded, samplerate: int | None = None) -> tuple[
         meta.setdefault("subject", {}).setdefault("labels", [t.strip() for t in species.split(",") if t.strip()])
     if g.get("Timestamp") and not meta.get("time", {}).get("start_local"):
         meta.setdefault("time", {})["start_local"] = g["Timestamp"]
+    if e.bext is not None and not meta.get("time", {}).get("start_local"):
+        start = bext_start(e.bext, samplerate)
+        if start is not None:
+            meta.setdefault("time", {})["start_local"] = start.isoformat()
     if g.get("fieldrec|Timezone"):
         meta.setdefault("time", {}).setdefault("timezone", g["fieldrec|Timezone"])
     # channel names: iXML TRACK_LIST, else bext sTRKn

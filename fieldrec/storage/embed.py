@@ -94,7 +94,8 @@ def _write_size(fh, riff: RiffFile, total: int) -> None:
 
 
 def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
-                   progress: Callable[[int, int], None] | None = None, hash: bool = True) -> EmbedResult:
+                   progress: Callable[[int, int], None] | None = None, hash: bool = True,
+                   durable: bool = True) -> EmbedResult:
     """Append ``chunks`` (``chunk_map.build_chunks``) after ``data`` of the closed WAV at ``path``.
 
     Anything after ``data`` (a previous, possibly interrupted, embedding) is cut off first. The audio
@@ -103,6 +104,8 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
     that ffmpeg refuses), fsynced; then that JUNK's size is set to 0 (the chunks become visible), then
     the RIFF size; each step fsynced. Raises ``StorageError`` (one line) when the file has no whole data.
     ``hash=False`` leaves the two digests empty (the caller hashes, e.g. with its own error handling).
+    ``durable=False`` (a file under a temporary name that the caller renames into place, as the dataset
+    export does) writes the same bytes without the JUNK step and the three fsyncs.
     """
     path = Path(path)
     riff = read_riff(path)
@@ -110,6 +113,14 @@ def embed_in_place(path: str | Path, chunks: list[tuple[str, bytes]],
     if end > riff.file_size:
         raise StorageError(f"{path.name}: its data chunk runs past the end of the file; check --repair first")
     blob = b"".join(body for _name, body in chunks)
+    if not durable:
+        with open(path, "r+b") as fh:
+            fh.truncate(end)
+            fh.seek(end)
+            fh.write(blob)
+            _write_size(fh, riff, end + len(blob))
+        whole, audio = hash_wav(path, progress=progress) if hash else ("", "")
+        return EmbedResult(path.stat().st_size, whole, audio, tuple(name for name, _ in chunks))
     with open(path, "r+b") as fh:
         fh.truncate(end)  # also supplies a missing pad byte (as a zero)
         fh.seek(end)

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from nmea_rig import ALT_MSL, LAT, LON, SIGMA_LAT, SIGMA_LON, epoch, free_port, gpsfake
+from nmea_rig import ALT_MSL, LAT, LON, SIGMA_LAT, SIGMA_LON, epoch, free_port, gpsfake, nmea
 
 from fieldrec.field.gps import (
     GpsError,
@@ -122,3 +122,75 @@ def test_confidence_conversion_is_the_rayleigh_ratio():
     assert convert_confidence(10.0) == pytest.approx(6.167, abs=1e-3)
     assert convert_confidence(convert_confidence(10.0), 0.68, 0.95) == pytest.approx(10.0)
     assert GpsFix("3d", "x", 1.0, 2.0).accuracy_m() is None
+
+
+def _epoch_at(sec: int, lat_min: float) -> str:
+    """``epoch`` with the latitude moved to 47 deg ``lat_min`` min N (GST 1.5/2.5 m: 95 % radius 5.0 m), each
+    sentence with its checksum made again."""
+    lines = epoch(sec).replace("4722.6140,N", f"{4700 + lat_min:.4f},N").split("\r\n")
+    return "".join(nmea(line[1:].rsplit("*", 1)[0]) for line in lines if line)
+
+
+def test_a_take_records_its_gps_track_when_the_position_moves_more_than_the_accuracy(tmp_path):
+    """A real GpsReader on a pseudo-terminal (raw mode) and a real session over the simulated source: the
+    receiver stays at A, drifts 1 m (inside the 5 m accuracy: not kept), then moves 111 m north (kept)."""
+    import json
+    import tty
+
+    from fieldrec.field.gps import distance_m
+    from fieldrec.recorder import Recorder, TakeSettings
+    from fieldrec.session import FieldOptions, FieldSession
+
+    pty = Pty()
+    tty.setraw(pty.slave)  # no echo: the master's output would fill up unread
+    phase = {"text": epoch(1)}
+    stop = threading.Event()
+
+    def run():
+        while not stop.is_set():
+            pty.write(phase["text"])
+            time.sleep(0.1)
+
+    threading.Thread(target=run, daemon=True).start()
+    try:
+        with GpsReader(pty.path + "@4800") as gps:
+            fix = gps.wait_for(lambda f: f.state == "3d" and f.accuracy_95_m is not None, timeout=10)
+            assert fix.latitude == pytest.approx(LAT, abs=1e-6)
+            rec = Recorder(TakeSettings(device="simulated", samplerate=48000, channels=1, out_dir=tmp_path))
+
+            def extra_start():
+                return {"location": gps.latest().location_metadata()}
+
+            ses = FieldSession(rec, FieldOptions(), {}, extra_start=extra_start, position=gps.latest)
+            ses.start()
+            try:
+                take = ses.record()
+                time.sleep(0.8)
+                phase["text"] = _epoch_at(3, 22.6145)  # 0.0005 min = 0.93 m north
+                drift = gps.wait_for(lambda f: f.latitude != fix.latitude, timeout=10)
+                assert distance_m(LAT, LON, drift.latitude, drift.longitude) == pytest.approx(0.93, abs=0.05)
+                time.sleep(0.5)
+                phase["text"] = _epoch_at(4, 22.6740)  # 0.06 min = 111 m north
+                moved = gps.wait_for(lambda f: f.latitude > LAT + 0.0009, timeout=10)
+                time.sleep(0.5)
+                ses.stop()
+            finally:
+                ses.close()
+    finally:
+        stop.set()
+        time.sleep(0.2)
+        pty.close()
+    doc = json.loads(take.paths.sidecar.read_text())
+    loc = doc["metadata"]["location"]
+    track = loc["track"]
+    assert loc["source"] == "gps" and loc["latitude"] == pytest.approx(LAT, abs=1e-6)
+    assert len(track) == 2, track
+    start, second = track
+    assert start["frame"] == 0 and start["latitude"] == pytest.approx(LAT, abs=1e-6)
+    assert start["elevation_m"] == ALT_MSL and start["accuracy_m"] == pytest.approx(fix.accuracy_95_m, abs=0.01)
+    assert second["latitude"] == pytest.approx(moved.latitude, abs=1e-7)
+    assert distance_m(start["latitude"], start["longitude"], second["latitude"], second["longitude"]) == \
+        pytest.approx(111.2, abs=0.5)
+    # kept when the controller saw it: after the drift (>= 1.3 s into the take), before the take's end
+    assert 1.3 * 48000 <= second["frame"] < doc["audio"]["frames"]
+    assert second["time"].startswith("2026-06-01T06:12:0")

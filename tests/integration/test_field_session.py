@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import wavinfo
 
 from fieldrec.analysis.trigger import parse_trigger
+from fieldrec.library.check import check_paths
 from fieldrec.recorder import Recorder, TakeSettings
 from fieldrec.session import FieldOptions, FieldSession
 from tests.pulse_rig import RATE, find_start, known_signal
@@ -138,3 +142,27 @@ def test_a_split_take_is_a_family_whose_files_concatenate_to_the_fed_signal(puls
     i = find_start(whole, sig)
     assert np.array_equal(whole[i:i + len(sig)], sig)  # no frame lost or repeated at any boundary
     assert [doc["recording"]["stop_reason"] for _, doc in got[:-1]] == ["split"] * (len(got) - 1)
+    # the chunks link the family too (iXML FILE_SET, HISTORY), and fieldrec check verifies it
+    names = [doc["file"]["name"] for _, doc in got]
+    for i, name in enumerate(names, start=1):
+        info = wavinfo.WavInfoReader(str(tmp_path / name))
+        root = ET.fromstring(info.ixml.source)
+        assert info.ixml.family_uid == fams[0]["id"]
+        assert (root.findtext("FILE_SET/TOTAL_FILES"), root.findtext("FILE_SET/FILE_SET_INDEX")) == (
+            str(len(got)), str(i))
+        assert root.findtext("HISTORY/ORIGINAL_FILENAME") == name
+    assert all(r.ok for r in check_paths([tmp_path]))
+    gone = tmp_path / "gone"
+    shutil.copytree(tmp_path, gone, ignore=shutil.ignore_patterns("gone", "renamed"))
+    for suffix in (".wav", ".json"):
+        (gone / names[2]).with_suffix(suffix).unlink()
+    lines = [f"{r.path.name}: {p}" for r in check_paths([gone]) for p in r.problems]
+    assert lines == [f"{names[1]}: split family {fams[0]['id'][:8]}: file 3 of {len(got)} is missing, the one "
+                     f"after {names[1]}"]
+    renamed = tmp_path / "renamed"
+    shutil.copytree(tmp_path, renamed, ignore=shutil.ignore_patterns("gone", "renamed"))
+    for suffix in (".wav", ".json"):
+        (renamed / names[1]).with_suffix(suffix).rename(renamed / f"other{suffix}")
+    lines = [f"{r.path.name}: {p}" for r in check_paths([renamed]) for p in r.problems]
+    assert lines == [f"other.wav: split family {fams[0]['id'][:8]}: file 2 of {len(got)} was recorded as "
+                     f"{names[1]}; renamed, the family's names no longer match (rename it back)"]
