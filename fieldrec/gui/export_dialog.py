@@ -73,6 +73,16 @@ def _seconds(s: float) -> str:
     return f"{int(m)}:{sec:04.1f}" if m else f"{sec:.1f} s"
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _reason(r: Any) -> str:
+    """A left-out source in one line: its file name (once) and why."""
+    name = Path(r.source).name
+    return r.reason if name in r.reason else f"{name}: {r.reason}"
+
+
 def _combo(items: Sequence[str], editable: bool = False) -> QComboBox:
     c = QComboBox()
     c.addItems(list(items))
@@ -534,7 +544,7 @@ class ExportDialog(QDialog):
         self.left_out.clear()
         problems = set(summary.problems)
         for r in summary.rejected:
-            self.left_out.addItem(f"{Path(r.source).name}: {r.reason}")
+            self.left_out.addItem(_reason(r))
             if r in problems:
                 self.left_out.item(self.left_out.count() - 1).setForeground(QColor(theme.ORANGE))
         self.left_out_title.setText(f"Left out: {len(summary.rejected)}"
@@ -553,10 +563,11 @@ class ExportDialog(QDialog):
         self._show_counts(rows, f"Exported into {s.out_dir}")
         self._show_left_out(s)
         files, secs = len(s.outputs), sum(o.duration_s for o in s.outputs)
-        head = (f"All {s.exported_takes} selected takes exported" if s.exit_code == 0 else
-                f"{s.exported_takes} takes exported, {len(s.problems)} sources skipped")
-        lines = [f"{head}: {files} files, {_seconds(secs)} ({s.cached_takes} unchanged from before; {s.executor})."]
-        lines += [f"skipped: {Path(r.source).name}: {r.reason}" for r in s.problems]
+        head = (f"All {_n(s.exported_takes, 'selected take')} exported" if s.exit_code == 0 else
+                f"{_n(s.exported_takes, 'take')} exported, {_n(len(s.problems), 'source')} skipped")
+        lines = [f"{head}: {_n(files, 'file')}, {_seconds(secs)}"
+                 + (f" ({s.cached_takes} unchanged from before, kept)." if s.cached_takes else ".")]
+        lines += [f"skipped: {_reason(r)}" for r in s.problems]
         if not s.leak_audit.get("clean", True):
             lines.append("warning: the leak audit found audio in two splits (see manifest.json)")
         self.summary.setText("\n".join(lines))

@@ -213,7 +213,7 @@ class LibraryWidget(QWidget):
 
     take_activated = Signal(Path)  #: audio path of the take double-clicked or Enter-ed
     records_changed = Signal(int)  #: number of takes after a (re)scan
-    export_requested = Signal(list)  #: audio paths of the selected takes (all shown ones when none is selected)
+    export_requested = Signal(list)  #: "Export dataset…": the audio paths it opens the Export dialog over
 
     def __init__(self, folders: Sequence[str | Path] = (), parent: QWidget | None = None,
                  poll_ms: int = 5000, debounce_ms: int = 300) -> None:
@@ -295,6 +295,7 @@ class LibraryWidget(QWidget):
         self._poll = QTimer(self, interval=poll_ms)
         self._poll.timeout.connect(self._poll_check)
         self._signature: tuple = ()
+        self.export_dialog: Any = None  #: the last Export dialog opened by the button
 
         self.search.textChanged.connect(self._apply_filter)
         self.tags.currentIndexChanged.connect(self._apply_filter)
@@ -428,8 +429,13 @@ class LibraryWidget(QWidget):
         return [i.data(RECORD_ROLE) for i in rows]
 
     def _request_export(self) -> None:
+        """Open the Export dialog (``fieldrec.gui.export_dialog``) over the selection, else the shown rows."""
+        from fieldrec.gui.export_dialog import open_export_dialog
+
         records = self.selected_records() or self.visible_records()
-        self.export_requested.emit([r.audio for r in records if r.audio is not None])
+        paths = [r.audio for r in records if r.audio is not None]
+        self.export_requested.emit(paths)
+        self.export_dialog = open_export_dialog(self.window(), paths, self.folders[0] if self.folders else None)
 
     def select_take(self, key: str) -> bool:
         for i in range(self.proxy.rowCount()):

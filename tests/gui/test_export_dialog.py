@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import Qt
 
 from fieldrec.dataset.options import request_from_options
 from fieldrec.dataset.pipeline import run_export
@@ -49,7 +49,7 @@ def library(qtbot, folder):
     qtbot.waitExposed(w)
     qtbot.waitUntil(lambda: w.library.model.rowCount() == len(PLACES), timeout=10000)
     yield w
-    dialog = w.export_dialog
+    dialog = w.library.export_dialog
     if dialog is not None:
         try:
             qtbot.waitUntil(lambda: not dialog.busy(), timeout=60000)
@@ -59,15 +59,16 @@ def library(qtbot, folder):
 
 
 def open_dialog(qtbot, library, rows: list[int]) -> ExportDialog:
-    """Select ``rows`` of the library's table (ctrl-click style) and press Export dataset…."""
+    """Ctrl-click ``rows`` of the library's table and press Export dataset…."""
     table = library.library.table
-    sel = table.selectionModel()
-    sel.clear()
+    table.clearSelection()
     for r in rows:
-        sel.select(table.model().index(r, 0), QItemSelectionModel.SelectionFlag.Select
-                   | QItemSelectionModel.SelectionFlag.Rows)
+        rect = table.visualRect(table.model().index(r, 2))
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                         rect.center())
+    assert len(library.library.selected_records()) == len(rows)
     qtbot.mouseClick(library.library.export_button, Qt.MouseButton.LeftButton)
-    dialog = library.export_dialog
+    dialog = library.library.export_dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.waitExposed(dialog)
     return dialog
@@ -126,7 +127,7 @@ def test_preview_equals_the_dry_run_and_the_export_loads_in_datasets(qtbot, libr
     assert not dialog.export_button.isEnabled() and dialog.stop_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.last_summary is not None and not dialog.busy(), timeout=120000)
     s = dialog.last_summary
-    assert s.exit_code == 0 and dialog.summary.text().startswith("All 4 selected takes exported: 16 files")
+    assert s.exit_code == 0 and dialog.summary.text().startswith("All 4 selected takes exported: 16 files, 4.0 s.")
     assert dialog.progress.value() == dialog.progress.maximum() == 4
     assert dialog.open_button.isEnabled() and dialog.export_button.isEnabled()
     env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
@@ -155,7 +156,7 @@ def test_stop_stops_between_takes_and_export_again_resumes(qtbot, library, tmp_p
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.last_summary is not None and not dialog.busy(), timeout=120000)
     assert dialog.last_summary.cached_takes == 1 and dialog.last_summary.exported_takes == 5
-    assert "(1 unchanged from before" in dialog.summary.text()
+    assert "(1 unchanged from before, kept)" in dialog.summary.text()
     manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
     assert len(manifest["outputs"]) == 5
 
