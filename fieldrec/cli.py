@@ -13,7 +13,6 @@ import logging
 import logging.handlers
 import math
 import os
-import re
 import shutil
 import signal
 import sys
@@ -35,23 +34,13 @@ class UsageError(Exception):
 
 # ----------------------------------------------------------------------------- helpers
 def parse_duration(text: str) -> float:
-    """Seconds from "90", "90s", "1.5m", "2h", "1h30m", "1m30s" or "HH:MM:SS"/"MM:SS"."""
-    raw = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        value = float(raw)
-    elif re.fullmatch(r"(\d+:)?\d{1,2}:\d{1,2}(\.\d+)?", raw):
-        value = 0.0
-        for part in raw.split(":"):
-            value = value * 60 + float(part)
-    else:
-        m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?(?:(\d+(?:\.\d+)?)s)?", raw)
-        if not raw or not m or not any(m.groups()):
-            raise UsageError(f"cannot read the duration {text!r}: use seconds (90), 1m30s, 2h or HH:MM:SS")
-        h, mi, se = (float(g) if g else 0.0 for g in m.groups())
-        value = h * 3600 + mi * 60 + se
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"the duration must be more than zero, got {text!r}")
-    return value
+    """Seconds from "90", "90s", "1.5m", "2h", "1h30m", "1m30s" or "HH:MM:SS"/"MM:SS" (``fieldrec.durations``)."""
+    from fieldrec.durations import parse_duration as parse
+
+    try:
+        return parse(text)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _db(value: float | None, width: int = 6) -> str:
@@ -99,18 +88,13 @@ def setup_logging(verbose: bool = False) -> Path | None:
 
 
 def _check_out_dir(folder: Path) -> None:
+    from fieldrec.storage.errors import StorageError
+    from fieldrec.storage.folders import check_writable_folder
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot use the output folder {folder}: {err.strerror or err}") from None
-    if not folder.is_dir():
-        raise UsageError(f"the output folder {folder} is not a folder")
-    probe = folder / f".fieldrec-write-test-{os.getpid()}"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise UsageError(f"the output folder {folder} is not writable: {err.strerror or err}") from None
+        check_writable_folder(folder)
+    except StorageError as err:
+        raise UsageError(str(err)) from None
 
 
 # ----------------------------------------------------------------------------- commands
@@ -417,80 +401,21 @@ def _print_analysis(r: dict[str, Any]) -> None:
 
 
 def _export_request(args: argparse.Namespace) -> Any:
-    from datetime import date
-
-    from fieldrec.dataset import params as dp
-    from fieldrec.dataset.features import FeatureParams, parse_features
-    from fieldrec.dataset.pipeline import ExportRequest
-    from fieldrec.dataset.select import Filters, Where
-
-    def seconds(word: str) -> float:
-        w = word.strip().lower()
-        if w.endswith("ms"):
-            try:
-                value = float(w[:-2]) / 1000
-            except ValueError:
-                raise UsageError(f"cannot read the time {word!r}: use 1s, 500ms or 1m") from None
-            if value <= 0:
-                raise UsageError(f"the time must be more than zero, got {word!r}")
-            return value
-        return parse_duration(w)
-
-    def day(word: str | None, flag: str) -> date | None:
-        if word is None:
-            return None
-        try:
-            return date.fromisoformat(word)
-        except ValueError:
-            raise UsageError(f"{flag} must be a date YYYY-MM-DD, got {word!r}") from None
+    """The export's parameters from the command line's words: ``fieldrec.dataset.options.request_from_options``,
+    the one mapping the window's Export dialog uses too."""
+    from fieldrec.dataset.options import options_from, request_from_options
+    from fieldrec.dataset.pipeline import ExportInputError
 
     try:
-        container, subtype = dp.parse_format(args.format)
-        bbox = None
-        if args.bbox:
-            parts = [float(v) for v in args.bbox.split(",")]
-            if len(parts) != 4 or not (-90 <= parts[0] <= parts[2] <= 90 and -180 <= parts[1] <= parts[3] <= 180):
-                raise ValueError("--bbox must be SOUTH,WEST,NORTH,EAST in decimal degrees (south <= north, "
-                                 "west <= east)")
-            bbox = (parts[0], parts[1], parts[2], parts[3])
-        filters = Filters(
-            tags=tuple(args.tag or ()), labels=tuple(args.label or ()), label_by=args.label_by,
-            location=args.location, bbox=bbox, date_from=day(args.date_from, "--from"), date_to=day(args.date_to, "--to"),
-            min_duration=seconds(args.min_duration) if args.min_duration else None,
-            max_duration=seconds(args.max_duration) if args.max_duration else None,
-            max_clipped=args.max_clipped, min_snr=args.min_snr, max_noise_floor=args.max_noise_floor,
-            max_true_peak=args.max_true_peak, where=tuple(Where.parse(w) for w in args.where or ()),
-            include_incomplete=args.include_incomplete,
-        )
-        convert = dp.ConvertParams(samplerate=args.samplerate, container=container, subtype=subtype,
-                                   channels=dp.parse_channels(args.channels),
-                                   normalize=dp.parse_normalize(args.normalize))
-        segment = dp.parse_segment(args.segment, args.last_window, seconds)
-        names = parse_features(args.features)
-        if args.folds is not None and args.folds < 2:
-            raise ValueError("--folds must be at least 2")
-        split = dp.SplitParams(ratios=dp.parse_split(args.split), folds=args.folds, group_by=args.group_by,
-                               stratify_by=args.stratify_by, label_by=args.label_by, seed=args.seed)
-        layout = dp.LayoutParams(name=args.name or Path(args.out).name, coordinates=dp.parse_coordinates(args.coordinates))
-    except ValueError as err:
+        return request_from_options(options_from(args))
+    except ExportInputError as err:
         raise UsageError(str(err)) from None
-    if args.samplerate is not None and not 1000 <= args.samplerate <= 768000:
-        raise UsageError(f"--samplerate must be between 1000 and 768000 Hz, got {args.samplerate}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    return ExportRequest(
-        sources=tuple(args.sources), out_dir=args.out, filters=filters, convert=convert, segment=segment,
-        features=dp.FeatureChoice(names, FeatureParams().to_dict() if names else {}), split=split, layout=layout,
-        workers=args.workers, dask=args.dask, dry_run=args.dry_run,
-    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from fieldrec.dataset.pipeline import ExportInputError, run_export
 
     req = _export_request(args)
-    if not req.dry_run:
-        _check_out_dir(Path(req.out_dir).expanduser())
     bar = None
     if sys.stderr.isatty() and not args.json and not req.dry_run:
         from tqdm import tqdm
@@ -516,8 +441,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"skipped: {r.source}: {r.reason}", file=sys.stderr)
     if req.dry_run:
         print(f"dry run: {summary.found} found, {summary.selected} would be exported")
-        for split, ids in sorted(summary.planned.items()):
-            print(f"  {split}: {len(ids)} takes: {', '.join(ids)}")
+        for split, row in summary.plan.items():
+            ids = summary.planned.get(split, [])
+            print(f"  {split}: {row['takes']} takes, {row['files']} files, {row['seconds']:.1f} s"
+                  + (f": {', '.join(ids)}" if ids else ""))
         for r in summary.rejected:
             if r not in summary.problems:
                 print(f"  left out: {r.source}: {r.reason}")

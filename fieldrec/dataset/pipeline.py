@@ -4,8 +4,12 @@
 it). Selection, split assignment and the layout run here; the per-take work (convert, segment, features)
 is ``fieldrec.dataset.unit.export_take``, submitted to the executor chosen by ``workers``/``dask``. The
 result is an ``ExportSummary``; ``exit_code`` is 0 when every selected take was exported, 1 when some
-sources were skipped (unreadable, damaged, failed). Bad input (a missing source, an unreachable
-scheduler) raises ``ExportInputError`` (exit 2).
+sources were skipped (unreadable, damaged, failed). Bad input (a missing source, an unwritable output
+folder, an unreachable scheduler) raises ``ExportInputError`` (exit 2). A dry run also plans every take's
+outputs (``fieldrec.dataset.plan``): ``ExportSummary.plan`` holds the takes, files and seconds per split.
+``cancel`` (a callable, polled after every finished take) stops an export cleanly: the takes not started are
+never started, the finished ones are in the journal, and ``ExportCancelled`` is raised; running the same
+export again continues where it stopped.
 """
 
 from __future__ import annotations
@@ -17,18 +21,32 @@ from pathlib import Path
 from typing import Any
 
 from fieldrec.dataset import splits as sp
+from fieldrec.dataset.convert import check_params
 from fieldrec.dataset.executor import ExecutorError, open_executor
 from fieldrec.dataset.keys import key_text
 from fieldrec.dataset.layout import expected_files, remove_stale, write_layout
 from fieldrec.dataset.params import ConvertParams, FeatureChoice, LayoutParams, SegmentParams, SplitParams
+from fieldrec.dataset.plan import planned_outputs
 from fieldrec.dataset.records import OutputRecord, TakeRecord
+from fieldrec.dataset.segment import SegmentError
 from fieldrec.dataset.select import Filters, Reject, select
 from fieldrec.dataset.sources import SourceError, discover, load_take
 from fieldrec.dataset.unit import TakeJob, export_take
+from fieldrec.storage.errors import StorageError
+from fieldrec.storage.folders import check_writable_folder
+from fieldrec.storage.reader import AudioFileError
 
 
 class ExportInputError(Exception):
     """Bad input for an export (exit 2); one line."""
+
+
+class ExportCancelled(Exception):
+    """The export was stopped through ``cancel`` after ``done`` of ``total`` takes; rerun to continue."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"export stopped after {done} of {total} takes; export again to continue")
+        self.done, self.total = done, total
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,7 @@ class ExportSummary:
     rejected: list[Reject] = field(default_factory=list)
     problems: list[Reject] = field(default_factory=list)  #: the rejects that make the exit code 1
     planned: dict[str, list[str]] = field(default_factory=dict)  #: split -> take ids (also in a dry run)
+    plan: dict[str, dict[str, Any]] = field(default_factory=dict)  #: dry run: split -> takes, files, seconds
     split_report: dict[str, Any] = field(default_factory=dict)
     leak_audit: dict[str, Any] = field(default_factory=dict)
     executor: str = ""
@@ -86,7 +105,7 @@ class ExportSummary:
             "out_dir": self.out_dir, "dry_run": self.dry_run, "found": self.found, "selected": self.selected,
             "exported_takes": self.exported_takes, "cached_takes": self.cached_takes,
             "outputs": len(self.outputs), "seconds": round(sum(o.duration_s for o in self.outputs), 6),
-            "planned": self.planned, "splits": self.split_report, "leak_audit": self.leak_audit,
+            "planned": self.planned, "plan": self.plan, "splits": self.split_report, "leak_audit": self.leak_audit,
             "rejected": [r.to_dict() for r in self.rejected], "problems": len(self.problems),
             "executor": self.executor, "exit_code": self.exit_code,
         }
@@ -120,7 +139,33 @@ def plan_takes(req: ExportRequest) -> tuple[list[TakeRecord], list[Reject], list
     return kept, rejected, unreadable, len(paths)
 
 
-def run_export(req: ExportRequest, progress: Callable[[ProgressEvent], None] | None = None) -> ExportSummary:
+def _plan(jobs: list[TakeJob], names: tuple[str, ...]) -> tuple[dict[str, dict[str, Any]], list[Reject], list[Reject]]:
+    """For a dry run: takes, files and seconds per split; the takes whose export would fail; the takes that
+    would give no file (as the export reports them)."""
+    plan = {n: {"takes": 0, "files": 0, "seconds": 0.0} for n in names}
+    failing, empty = [], []
+    for job in jobs:
+        try:
+            problem = check_params(job.take, job.convert)
+            if problem:
+                raise SegmentError(problem)
+            lengths = planned_outputs(job.take, job.convert, job.segment)
+        except (SegmentError, AudioFileError) as err:
+            failing.append(Reject(job.take.audio_path, f"failed: {Path(job.take.audio_path).name}: {err}"))
+            continue
+        if not lengths:
+            empty.append(Reject(job.take.audio_path, f"{Path(job.take.audio_path).name}: no segments "
+                                                     f"({job.segment.rule})"))
+            continue
+        row = plan.setdefault(job.split, {"takes": 0, "files": 0, "seconds": 0.0})
+        row["takes"] += 1
+        row["files"] += len(lengths)
+        row["seconds"] = round(row["seconds"] + sum(lengths), 6)
+    return plan, failing, empty
+
+
+def run_export(req: ExportRequest, progress: Callable[[ProgressEvent], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> ExportSummary:
     out_dir = Path(req.out_dir).expanduser().resolve()
     kept, rejected, unreadable, found = plan_takes(req)
     summary = ExportSummary(str(out_dir), req.dry_run, found=found, selected=len(kept))
@@ -137,14 +182,21 @@ def run_export(req: ExportRequest, progress: Callable[[ProgressEvent], None] | N
     summary.rejected = unreadable + rejected
     summary.problems = list(unreadable)
     if req.dry_run:
+        summary.plan, failing, empty = _plan(jobs, req.split.names)
+        summary.rejected = sorted(summary.rejected + failing + empty, key=lambda r: (r.source, r.reason))
+        summary.problems.extend(failing)
         return summary
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        check_writable_folder(out_dir)
+    except StorageError as err:
+        raise ExportInputError(str(err)) from None
     try:
         executor = open_executor(req.workers, req.dask)
     except ExecutorError as err:
         raise ExportInputError(str(err)) from None
     summary.executor = executor.name
     results: dict[str, dict[str, Any]] = {}
+    stopped: int | None = None
     try:
         futures = {executor.submit(export_take, job): job for job in jobs}
         for done, fut in enumerate(executor.as_completed(futures), 1):
@@ -157,8 +209,13 @@ def run_export(req: ExportRequest, progress: Callable[[ProgressEvent], None] | N
             results[job.take.audio_path] = res
             if progress is not None:
                 progress(ProgressEvent(done, len(jobs), job.take.take_id, res["status"]))
+            if cancel is not None and done < len(jobs) and cancel():
+                stopped = done
+                break
     finally:
         executor.close()
+    if stopped is not None:
+        raise ExportCancelled(stopped, len(jobs))
     fingerprints: dict[str, str] = {}
     takes = {t.audio_path: t for t in kept}
     for job in jobs:

@@ -213,6 +213,7 @@ class LibraryWidget(QWidget):
 
     take_activated = Signal(Path)  #: audio path of the take double-clicked or Enter-ed
     records_changed = Signal(int)  #: number of takes after a (re)scan
+    export_requested = Signal(list)  #: "Export dataset…": the audio paths it opens the Export dialog over
 
     def __init__(self, folders: Sequence[str | Path] = (), parent: QWidget | None = None,
                  poll_ms: int = 5000, debounce_ms: int = 300) -> None:
@@ -242,6 +243,9 @@ class LibraryWidget(QWidget):
                 combo.addItem(text, value)
         self.verify_button = QPushButton("Verify hashes")
         self.verify_button.setToolTip("read every listed take and compare its SHA-256 with the sidecar (slow)")
+        self.export_button = QPushButton("Export dataset…")
+        self.export_button.setToolTip("export the selected takes (all shown takes when none is selected) as a "
+                                      "training dataset")
         self.count_label = QLabel()
         self.count_label.setStyleSheet(f"color: {theme.DIM};")
 
@@ -256,6 +260,7 @@ class LibraryWidget(QWidget):
             bar.addWidget(QLabel(label))
             bar.addWidget(combo)
         bar.addWidget(self.verify_button)
+        bar.addWidget(self.export_button)
 
         self.table = QTableView()
         self.table.setObjectName("libraryTable")
@@ -263,7 +268,7 @@ class LibraryWidget(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
@@ -290,6 +295,7 @@ class LibraryWidget(QWidget):
         self._poll = QTimer(self, interval=poll_ms)
         self._poll.timeout.connect(self._poll_check)
         self._signature: tuple = ()
+        self.export_dialog: Any = None  #: the last Export dialog opened by the button
 
         self.search.textChanged.connect(self._apply_filter)
         self.tags.currentIndexChanged.connect(self._apply_filter)
@@ -299,6 +305,7 @@ class LibraryWidget(QWidget):
         for combo in (self.clipped, self.overflow, self.problems):
             combo.currentIndexChanged.connect(self._apply_filter)
         self.verify_button.clicked.connect(self.verify_hashes)
+        self.export_button.clicked.connect(self._request_export)
         self.table.activated.connect(self._activated)
         if self.folders:
             self.rescan()
@@ -414,6 +421,21 @@ class LibraryWidget(QWidget):
     def selected_record(self) -> TakeRecord | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         return rows[0].data(RECORD_ROLE) if rows else None
+
+    def selected_records(self) -> list[TakeRecord]:
+        """The selected rows in the table's order."""
+        model = self.table.selectionModel()
+        rows = sorted(model.selectedRows(), key=lambda i: i.row()) if model else []
+        return [i.data(RECORD_ROLE) for i in rows]
+
+    def _request_export(self) -> None:
+        """Open the Export dialog (``fieldrec.gui.export_dialog``) over the selection, else the shown rows."""
+        from fieldrec.gui.export_dialog import open_export_dialog
+
+        records = self.selected_records() or self.visible_records()
+        paths = [r.audio for r in records if r.audio is not None]
+        self.export_requested.emit(paths)
+        self.export_dialog = open_export_dialog(self.window(), paths, self.folders[0] if self.folders else None)
 
     def select_take(self, key: str) -> bool:
         for i in range(self.proxy.rowCount()):
