@@ -225,3 +225,15 @@ def test_fieldrec_library_dir_opens_the_window_on_the_library_tab(qapp, tmp_path
     poll.start(200)
     assert main(["library", str(folder)]) == 0
     assert seen == [(LIBRARY, [folder / recorded.name], None)]  # on the Library tab, the input not opened
+
+
+def test_a_take_whose_sidecar_cannot_be_read_is_reviewed_but_its_form_is_off(reviewed, qtbot):
+    window, take = reviewed
+    other = take.with_name("other.wav")
+    shutil.copy(take, other)
+    other.with_suffix(".json").write_text("{ not json")
+    with qtbot.waitSignal(window.review.overview_ready, timeout=30000):
+        assert window.review_take(other)
+    meta = window.review.metadata_editor
+    assert not meta.panel.isEnabled() and meta.message.startswith("cannot edit") and "other.json" in meta.message
+    assert other.with_suffix(".json").read_text() == "{ not json"
