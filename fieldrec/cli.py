@@ -526,10 +526,10 @@ def cmd_library(args: argparse.Namespace) -> int:
     if not _have_display():
         raise UsageError("no display (DISPLAY is not set); the library is a window")
     try:
-        from fieldrec.gui.library_window import run_library
+        from fieldrec.gui.app import run
     except ImportError as err:
         raise UsageError(f"the window cannot start: {err}") from None
-    return run_library(folders)
+    return run([], library=folders)
 
 
 def cmd_markers(args: argparse.Namespace) -> int:
@@ -657,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dry-run", action="store_true", help="print what would be exported and why the rest is not")
     e.add_argument("--json", action="store_true", help="the summary as one JSON object")
 
-    lib = sub.add_parser("library", help="open the library of takes under folders, with the review view")
+    lib = sub.add_parser("library", help="open the window on its Library tab, listing the takes under these folders")
     lib.add_argument("folders", nargs="+", metavar="DIR")
 
     mk = sub.add_parser("markers", help="export a take's markers for Audacity or Raven, or import them")

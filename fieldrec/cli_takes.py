@@ -107,9 +107,9 @@ def _take_paths(items: list[str]) -> list[Path]:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from fieldrec.metadata.presets import merge
+    from fieldrec.review.take_metadata import write_take_metadata
     from fieldrec.storage.errors import StorageError
-    from fieldrec.storage.sidecar import read_sidecar_model, sidecar_path, write_sidecar
-    from fieldrec.storage.take_file import rewrite_take
+    from fieldrec.storage.sidecar import read_sidecar_model, sidecar_path
 
     patch = patch_from_args(args)
     missing = [x for x in args.takes if not Path(x).exists()]
@@ -129,12 +129,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 patch_here = dict(patch, tags=base["tags"] + [t for t in patch["tags"] if t not in base["tags"]])
             else:
                 patch_here = patch
-            meta = validated(merge(base, patch_here))
-            new = sc.model_copy(update={"metadata": sc.metadata.model_validate(meta)})
-            if sc.recording.state == "recording":
-                raise StorageError(f"{audio.name}: the take is still recording or was cut off; run fieldrec check --repair")
-            new = rewrite_take(audio, new)
-            write_sidecar(sidecar_path(audio), new)
+            write_take_metadata(audio, sc, validated(merge(base, patch_here)))
             print(f"edited {audio}")
         except StorageError as err:
             print(f"error: {err}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Independent readers for the files fieldrec writes: sox, ffprobe and the sidecar JSON Schema."""
+"""Independent readers for the files fieldrec writes: sox, ffprobe, wavinfo (chunks) and the sidecar JSON Schema."""
 
 from __future__ import annotations
 
@@ -37,6 +37,20 @@ def ffprobe_info(path: Path) -> dict:
         frames = round(float(data["format"]["duration"]) * rate)
     return {"samplerate": rate, "channels": int(stream["channels"]), "frames": frames,
             "codec": stream["codec_name"]}
+
+
+def wav_metadata(path: Path) -> dict:
+    """What other tools read from a WAV's metadata chunks (wavinfo; the iXML parsed by the standard XML
+    parser): ``ixml_location``, ``ixml_note``, ``ixml_scene``, ``bext_description``, ``info_comment``."""
+    import xml.etree.ElementTree as ET
+
+    import wavinfo
+
+    info = wavinfo.WavInfoReader(str(path), info_encoding="utf-8")
+    root = ET.fromstring(info.ixml.source)
+    return {"ixml_location": root.findtext("LOCATION/LOCATION_NAME"), "ixml_note": root.findtext("NOTE"),
+            "ixml_scene": root.findtext("SCENE"), "bext_description": info.bext.description,
+            "info_comment": info.info.comment if info.info is not None else None}
 
 
 def sidecar_schema() -> dict:

@@ -2,7 +2,7 @@
 """Screenshot of the Export dialog: ``tools/screenshot_export.py OUT_DIR`` writes ``OUT_DIR/export.png``.
 
 Records six short takes from the simulated source into a temporary folder (one of them then damaged: its
-file cut short), opens ``fieldrec library`` on it under Xvfb (as ``tools/screenshot_review.py`` does),
+file cut short), opens the library (the widget of the window's Library tab) on it under Xvfb (as ``tools/screenshot_review.py`` does),
 presses "Export dataset…" with no row selected (so every shown take goes), picks 16 kHz mono 1 s windows
 with all features grouped by site (a seed that puts a site in each split), waits for the preview, exports, and grabs the dialog with the summary.
 Settings, caches and the dataset go to the temporary folder.
@@ -42,19 +42,18 @@ def main(argv: list[str]) -> int:
 
         from PySide6.QtWidgets import QApplication
 
-        from fieldrec.gui.config import GuiConfig
-        from fieldrec.gui.library_window import LibraryWindow
+        from fieldrec.gui.library import LibraryWidget
         from fieldrec.gui.theme import apply_dark_theme
 
         app = QApplication.instance() or QApplication(["fieldrec"])
         apply_dark_theme(app)
-        w = LibraryWindow([takes], GuiConfig(settings_path=tmp / "config" / "gui.json"))
-        w.resize(1500, 900)
-        w.show()
+        lib = LibraryWidget([takes])
+        lib.resize(1500, 900)
+        lib.show()
         settle(app, 1.0)
-        w.library.table.clearSelection()
-        w.library.export_button.click()
-        d = w.library.export_dialog
+        lib.table.clearSelection()
+        lib.export_button.click()
+        d = lib.export_dialog
         assert d is not None
         d.out_edit.setText(str(tmp / "datasets" / "dawn"))
         d.samplerate.setCurrentText("16000")
@@ -85,7 +84,7 @@ def main(argv: list[str]) -> int:
         d.grab().save(str(out / "export.png"))
         print(out / "export.png", "summary:", d.summary.text().splitlines()[:1])
         d.close()
-        w.close()
+        lib.close()
         return 0 if d.last_summary is not None else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

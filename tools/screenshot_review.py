@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Screenshots of the library and the review view: ``tools/screenshot_review.py OUT_DIR``.
+"""Screenshots of the Library and Review tabs of the main window: ``tools/screenshot_review.py OUT_DIR``.
 
-Records four short takes from the simulated source into a temporary folder (different places and tags, one
-with markers), opens ``fieldrec library`` on it under Xvfb (``:98``, started with ``-noreset`` when there is
-no DISPLAY), selects a take, reviews it with a selection, a marker and a region, and saves
-``OUT_DIR/library.png`` and ``OUT_DIR/review.png``. Settings and caches go to the temporary folder.
+Records five short takes from the simulated source into a fresh temporary folder (different places and tags;
+one whose audio then goes missing, so the library marks it), opens the window as ``fieldrec library DIR``
+does (Library tab, input not opened) under Xvfb (``:98``, ``-noreset``, when there is no DISPLAY), and walks
+the recordist's path: the Library tab with a search for the take, the take reviewed with a selection, a
+marker and a region, its note edited in the metadata panel, and the markers exported for Raven. Saves
+``OUT_DIR/library.png`` and ``OUT_DIR/review.png`` (the whole window) and prints what it did. Settings and
+caches go to the temporary folder.
 """
 
 from __future__ import annotations
@@ -53,42 +56,55 @@ def main(argv: list[str]) -> int:
         takes = tmp / "takes"
         record_take(takes, 4, location="Marsh", tags=("frogs", "dusk"))
         record_take(takes, 6, location="Oak ridge", tags=("birds", "dawn"), notes="wren close by")
-        record_take(takes / "day2", 5, location="Beech wood", tags=("birds", "wind"))
-        chosen = record_take(takes / "day2", 8, location="Beech wood", tags=("birds",), notes="song thrush")
-        gone = record_take(takes / "day2", 2, location="Stream", tags=("water",))
+        record_take(takes, 5, location="Beech wood", tags=("birds", "wind"))
+        chosen = record_take(takes, 8, location="Beech wood", tags=("birds",), notes="song thrush")
+        gone = record_take(takes, 2, location="Stream", tags=("water",))
         gone.unlink()  # a take whose audio went missing: the library marks it
 
         from PySide6.QtWidgets import QApplication
 
         from fieldrec.gui.config import GuiConfig
-        from fieldrec.gui.library_window import LibraryWindow
+        from fieldrec.gui.main_window import MainWindow
         from fieldrec.gui.theme import apply_dark_theme
 
         app = QApplication.instance() or QApplication(["fieldrec"])
         apply_dark_theme(app)
-        w = LibraryWindow([takes], GuiConfig(settings_path=tmp / "config" / "gui.json"))
+        cfg = GuiConfig(device="simulated", out_dir=str(takes), settings_path=tmp / "config" / "gui.json",
+                        log_dir=tmp / "log")
+        w = MainWindow(config=cfg)
+        w.auto_answer_close = True
+        w.show_library()  # as `fieldrec library DIR`: the Library tab, the input not opened
         w.resize(1600, 1060)
         w.show()
-        settle(app, 1.0)
-        key = str(chosen.with_suffix(".json"))
-        w.library.select_take(key)
-        w.open_take(chosen)
+        settle(app, 1.5)
+        w.library.search.setText("birds")
+        w.library.select_take(str(chosen.with_suffix(".json")))
+        settle(app, 0.8)
+        w.grab().save(str(out / "library.png"))
+
+        w.review_take(chosen)
         settle(app, 1.0)
         w.review.wait_idle()
         settle(app, 0.5)
         sr = w.review.samplerate
         w.review.add_marker(int(1.6 * sr), "thrush")
         w.review.add_region((int(4.1 * sr), int(5.2 * sr)), "wren song")
+        w.review.rename_marker(0, "song thrush")  # fix a marker
         w.review.set_selection((int(2.0 * sr), int(3.5 * sr)))
-        settle(app, 1.0)
+        notes = w.review.metadata_editor.panel.editors["notes"]
+        notes.setFocus()
+        notes.setPlainText("song thrush; wren at 4 s")  # fix a note (saved after the panel's debounce)
+        settle(app, 1.2)
         w.review.wait_idle()
         settle(app, 1.5)
-        w.library.rescan()
-        w.library.select_take(key)
+        raven = tmp / "markers.selections.txt"
+        w.review.export_markers_to(raven, "raven")
+        w.park_focus()
         settle(app, 0.5)
-        w.grab().save(str(out / "library.png"))
-        w.review.grab().save(str(out / "review.png"))
+        w.grab().save(str(out / "review.png"))
         print(out / "library.png", out / "review.png")
+        print("metadata:", w.review.metadata_editor.message)
+        print("raven table:\n" + raven.read_text())
         w.close()
         return 0
     finally:

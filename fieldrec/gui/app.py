@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,11 @@ def preload_before_qt() -> None:
 
 
 def run(argv: list[str] | None = None, settings_path: Path | None = None,
-        start: dict[str, Any] | None = None) -> int:
-    """Open the recording window (``start``: see ``apply_start_values``); returns the Qt event loop's exit code."""
+        start: dict[str, Any] | None = None, library: Sequence[Path] | None = None) -> int:
+    """Open the recording window (``start``: see ``apply_start_values``); returns the Qt event loop's exit code.
+
+    ``library``: open on the Library tab listing these folders too, without opening the input
+    (``fieldrec library DIR``)."""
     if "PySide6" not in sys.modules:
         preload_before_qt()
     from PySide6.QtWidgets import QApplication
@@ -106,6 +110,8 @@ def run(argv: list[str] | None = None, settings_path: Path | None = None,
     app.setWindowIcon(QIcon(str(app_icon_path())))
     apply_dark_theme(app)
     window = create_window(config)
+    if library is not None:
+        window.show_library(library)
     window.show()
     log.info("window shown at %.3f (unix time; settings %s)", time.time(), config.settings_path)
     return int(app.exec())

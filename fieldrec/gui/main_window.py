@@ -2,7 +2,8 @@
 
 What is shown lives in its own module: ``setup_bar`` (input and file), ``transport_bar`` (transport and take
 bar), ``live_view`` (waveform, spectrum, spectrogram, meters), ``metadata_dock`` (metadata form and markers),
-``status_widgets`` (banner and health strip). This module holds what connects them: the recorder's life
+``status_widgets`` (banner and health strip), ``tabs`` (the Live, Library and Review tabs: ``library``,
+``review``). This module holds what connects them: the recorder's life
 (arm, record, stop), the settings, the keys and the keyboard focus, the frame timer and closing.
 
 A view only: it drives ``fieldrec.recorder.Recorder`` and pulls ``latest()``, ``meters()`` and ``status()``
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from fieldrec.gui.live_view import LiveView
 from fieldrec.gui.metadata_dock import MetadataDock
 from fieldrec.gui.setup_bar import InputSetupBar
 from fieldrec.gui.status_widgets import Banner, HealthStrip, fmt_duration
+from fieldrec.gui.tabs import LIVE, REVIEW, WindowTabs
 from fieldrec.gui.transport_bar import STATE_LOOK, TransportBar
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
 
@@ -102,11 +104,12 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self._on_frame)
         self.timer.start(max(5, int(1000 / max(1, self.config.fps))))
         self.start_armed = not self.config.arm_on_start
+        self.arm_on_start = self.config.arm_on_start  # `fieldrec library` opens the window without the input
         if self.config.arm_on_start:  # after the first paint: opening the input loads scipy and PortAudio
             QTimer.singleShot(0, self._arm_on_start)
 
     def _arm_on_start(self) -> None:
-        if self.recorder is None:
+        if self.recorder is None and self.arm_on_start:
             self.arm()
         self.start_armed = True  # done trying (armed, or the reason is in the banner)
 
@@ -118,11 +121,13 @@ class MainWindow(QMainWindow):
         root.setContentsMargins(6, 6, 6, 6)
         root.setSpacing(6)
         self.banner = Banner(central)
-        self.setup = InputSetupBar(cfg, central)
         self.transport = TransportBar(central)
-        self.live = LiveView(cfg, central)
         self.health = HealthStrip(central)
-        for w, stretch in ((self.banner, 0), (self.setup, 0), (self.transport, 0), (self.live, 1), (self.health, 0)):
+        live_page = QWidget(central)
+        self.setup = InputSetupBar(cfg, live_page)
+        self.live = LiveView(cfg, live_page)
+        self._build_tabs(live_page)
+        for w, stretch in ((self.banner, 0), (self.transport, 0), (self.tabs, 1), (self.health, 0)):
             root.addWidget(w, stretch)
         self.setCentralWidget(central)
         self.metadata_dock = MetadataDock(cfg.metadata, self)
@@ -157,15 +162,21 @@ class MainWindow(QMainWindow):
         self.detach_button.clicked.connect(self._detach_metadata)
 
         # -- keys: Space/R record-stop, M marker (text fields the user typed into keep their keys) -------
-        for key in (Qt.Key.Key_Space, Qt.Key.Key_R):
-            QShortcut(QKeySequence(key), self, self.toggle_record)
-        QShortcut(QKeySequence(Qt.Key.Key_M), self, self.add_marker)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)  # leave a text field: keys work again
+        # (on the Review tab they are the review's: play, region, marker; see _tab_changed)
+        self.record_keys = [QShortcut(QKeySequence(key), self, self.toggle_record)
+                            for key in (Qt.Key.Key_Space, Qt.Key.Key_R)]
+        self.record_keys.append(QShortcut(QKeySequence(Qt.Key.Key_M), self, self.add_marker))
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)
+        self._connect_tabs()  # leave a text field: keys work again
 
     # ================================================================ focus
     def park_focus(self) -> None:
-        """Put the keyboard focus on the window itself (not in a field), where Space, R and M are shortcuts."""
-        self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+        """Put the keyboard focus on the window itself (not in a field), where Space, R and M are shortcuts
+        (on the Review tab: on the review, whose Space, R and M play, add a region, add a marker)."""
+        if self.tabs.currentIndex() == REVIEW:
+            self.tabs.review.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         """Undo Qt's automatic focus move into a text field (the widget that had the focus was disabled or
@@ -411,6 +422,7 @@ class MainWindow(QMainWindow):
 
     def _after_take(self, result: Any, by_user: bool) -> None:
         """A take is finalised: say how it ended (and make the form edit it, unless the next take records)."""
+        self._library_take_finished(result)
         if result is not None:
             name = result.paths.audio.name
             if self.is_recording():  # the next take already records: only what went wrong is worth a word
@@ -522,7 +534,8 @@ class MainWindow(QMainWindow):
         st = r.status()
         # numbers are read, not watched: text readouts at 10 Hz (bars and lamps every frame)
         text_frame = self.frame_count % 3 == 0 or bool(st.overflows) != self._health_red
-        self.live.update_frame(r, st, dt, update_text=text_frame)
+        if self.live_shown:  # a hidden live view costs nothing (the Library or Review tab is in front)
+            self.live.update_frame(r, st, dt, update_text=text_frame)
         if text_frame:
             self._health_red = bool(st.overflows)
             self.health.set_status(st)
@@ -583,6 +596,7 @@ class MainWindow(QMainWindow):
         self._close_recorder()
         self._wait_for_finalisers()
         self.timer.stop()
+        self.tabs.review.close_take()  # stops playback; an edit still waiting for its debounce is saved
         if self._focus_hooked:
             self._focus_hooked = False
             QApplication.instance().focusChanged.disconnect(self._focus_changed)
@@ -629,3 +643,69 @@ class MainWindow(QMainWindow):
         dialog.close()
         dialog.deleteLater()
         self._closing = False
+
+    # ================================================================ tabs: Live | Library | Review
+    def _build_tabs(self, live_page: QWidget) -> None:
+        lay = QVBoxLayout(live_page)
+        lay.setContentsMargins(0, 4, 0, 0)
+        lay.setSpacing(6)
+        lay.addWidget(self.setup, 0)
+        lay.addWidget(self.live, 1)
+        self.tabs = WindowTabs(live_page, self.config, self)
+        self.library = self.tabs.library
+        self.review = self.tabs.review
+        self.live_shown = True
+
+    def _connect_tabs(self) -> None:
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.library.take_activated.connect(self.review_take)
+        self.tabs.review_failed.connect(lambda text: self.notify(text, "error"))
+        # the first focus is the device list, as before the tabs (the take bar's marker-label field comes
+        # first in the focus chain now, and a typed Space must never land there unasked)
+        self.device_combo.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def set_live_shown(self, shown: bool) -> None:
+        """Whether the frame timer draws the live view (waveform, spectra, spectrogram, meters). Hidden, it
+        costs nothing; the transport, the take bar and the health strip go on (they are on every tab)."""
+        self.live_shown = bool(shown)
+
+    def _tab_changed(self, index: int) -> None:
+        self.set_live_shown(index == LIVE)
+        on_review = index == REVIEW
+        for key in self.record_keys:  # Space/R/M: record and marker keys, or the review's own
+            key.setEnabled(not on_review)
+        if not self.metadata_dock.isFloating():  # the form of the next (or recording) take belongs to Live
+            self.metadata_dock.setVisible(index == LIVE)
+        if index != LIVE:
+            self.tabs.library_page.set_output_folder(self.current_settings().out_dir)
+        if on_review:
+            self.park_focus()
+
+    def show_library(self, folders: Sequence[Path] = (), arm: bool = False) -> None:
+        """Open on the Library tab, listing ``folders`` too (``fieldrec library DIR``); the input is not opened
+        on start unless ``arm``."""
+        self.arm_on_start = self.arm_on_start and arm
+        if folders:
+            self.tabs.library_page.add_folders(list(folders))
+        self.tabs.setCurrentIndex(self.tabs.indexOf(self.tabs.library_page))
+
+    def busy_takes(self) -> set[Path]:
+        """Audio files this window is still writing: the take recording and takes still finalising."""
+        busy = {Path(t.paths.audio) for t, _u in self._finalising}
+        if self._take is not None:
+            busy.add(Path(self._take.paths.audio))
+        for take in self.pending_finalisers():
+            busy.add(Path(take.paths.audio))
+        return busy
+
+    def review_take(self, audio: Path) -> bool:
+        """Open ``audio`` in the Review tab, unless this window is still writing it."""
+        if Path(audio) in self.busy_takes():
+            self.notify(f"{Path(audio).name} is still being recorded or finalised; review it once it is "
+                        "finished", "warning")
+            return False
+        return self.tabs.open_in_review(Path(audio))
+
+    def _library_take_finished(self, result: Any) -> None:
+        self.tabs.library_page.set_output_folder(self.current_settings().out_dir)
+        self.tabs.take_finished(result.paths.audio if result is not None else None)

@@ -43,6 +43,7 @@ class MetadataPanel(QWidget):
     """Form for the take's metadata. ``metadataChanged(dict)`` fires (debounced) with a valid dict."""
 
     metadataChanged = Signal(dict)
+    metadataRejected = Signal(dict)  #: (debounced) the form does not validate: {field path: message}
     DEBOUNCE_MS = 400
 
     def __init__(self, parent: QWidget | None = None):
@@ -234,6 +235,8 @@ class MetadataPanel(QWidget):
     def _emit(self) -> None:
         if not self.errors:
             self.metadataChanged.emit(self._clean)
+        else:
+            self.metadataRejected.emit(dict(self.errors))
 
     def set_note(self, text: str) -> None:
         self.status_label.setText(text)

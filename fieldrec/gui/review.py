@@ -12,6 +12,8 @@ What it draws comes from the Qt-free ``fieldrec.review`` modules:
   ``fieldrec analyze``), computed in a worker;
 * overflow positions from the sidecar as red lines; markers (points and regions) that can be added, moved,
   renamed and deleted, saved through ``review.markers.save_markers`` with undo (``QUndoStack``);
+* the take's metadata in the form used while recording (``review_metadata.TakeMetadataEditor``), saved as
+  you type through the same safe rewrite, on the same undo stack as the markers;
 * playback of the selection (or from the cursor) through the output device in the settings
   (``audio.playback.Player``), with a cursor that follows; Space starts and stops.
 
@@ -50,6 +52,7 @@ from PySide6.QtWidgets import (
 from fieldrec.gui import theme
 from fieldrec.gui.config import GuiConfig, save_config
 from fieldrec.gui.review_markers import MarkerEditing
+from fieldrec.gui.review_metadata import TakeMetadataEditor
 from fieldrec.gui.review_workers import Bridge, SpectrogramWorker
 from fieldrec.library.index import load_sidecar
 from fieldrec.review.frames import TakeReader
@@ -312,10 +315,16 @@ class ReviewWidget(MarkerEditing, QWidget):
         main.addWidget(plots)
         main.addWidget(bottom)
         main.setSizes([560, 260])
+        self.metadata_editor = TakeMetadataEditor(self.undo_stack, self)
+        beside = QSplitter(Qt.Orientation.Horizontal)
+        beside.addWidget(main)
+        beside.addWidget(self.metadata_editor)
+        beside.setStretchFactor(0, 1)
+        beside.setSizes([1200, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
-        layout.addWidget(main, 1)
+        layout.addWidget(beside, 1)
         layout.addWidget(self.status)
 
         self._wave_timer = QTimer(self, singleShot=True, interval=0)
@@ -386,6 +395,7 @@ class ReviewWidget(MarkerEditing, QWidget):
         self._draw_overflows()
         self._draw_markers()
         self._fill_marker_table()
+        self.metadata_editor.load(audio)
         self.set_selection(None)
         self.set_cursor(0)
         self.busy_text.setText("building the overview…")
@@ -395,7 +405,9 @@ class ReviewWidget(MarkerEditing, QWidget):
         self._spec_timer.start(0)
 
     def close_take(self) -> None:
-        """Stop playback and workers and release the file."""
+        """Stop playback and workers and release the file (a metadata edit still pending is saved first)."""
+        self.metadata_editor.flush()
+        self.metadata_editor.load(None)
         self.stop_playback()
         self._cancel.set()
         if self._spec_worker is not None:

@@ -79,10 +79,16 @@ class HealthStrip(QWidget):
         self.finalising.hide()
         for w in (self.device, self.format, self.file_size, self.disk_left, self.overflows, self.finalising):
             h.addWidget(w)
-        for w, width in ((self.file_size, 160), (self.disk_left, 210)):  # their text changes at 10 Hz: a fixed
+        for w, width in ((self.file_size, 210), (self.disk_left, 210)):  # their text changes at 10 Hz: a fixed
             w.setFixedSize(width, w.sizeHint().height())  # size keeps a new text from re-laying out the window
         h.addStretch(1)
         self.overflow_count = 0
+        # before the input is first opened (e.g. `fieldrec library`): say so rather than show empty cells
+        self.device.setText("input not open (Arm opens it)")
+        self.format.setText("–")
+        self.file_size.setText("File — (not recording)")
+        self.disk_left.setText("Disk left –")
+        self.overflows.setText("Overflows 0")
 
     def set_status(self, st) -> None:
         self.file_size.setText(f"File {fmt_bytes(st.file_bytes) if st.take else '— (not recording)'}")

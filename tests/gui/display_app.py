@@ -41,7 +41,9 @@ def main(argv: list[str]) -> int:
     def report(_work: float) -> None:
         out: dict[str, object] = {"winid": int(window.winId())}
         for name in WIDGETS:
-            w = window.findChild(QWidget, name)
+            # the one on screen (the Review tab has a metadata form of its own, with the same field names)
+            found = window.findChildren(QWidget, name)
+            w = next((c for c in found if c.isVisible()), found[0])
             centre = w.mapToGlobal(w.rect().center())
             out[name] = [centre.x(), centre.y()]
         line = json.dumps(out)

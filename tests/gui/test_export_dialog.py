@@ -1,4 +1,4 @@
-"""The Export dialog, opened from the library window on takes recorded in the test: its preview equals the
+"""The Export dialog, opened from the library (the widget of the window's Library tab) on takes recorded in the test: its preview equals the
 dataset's own dry run, an export through it loads in Hugging Face `datasets` with the splits and rows the
 preview promised, Stop stops between takes and Export again resumes, and bad options are a message in the
 dialog (ratios that do not add up to 1, an unwritable folder, a missing folder, a failing write)."""
@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -19,7 +20,7 @@ from PySide6.QtCore import Qt
 from fieldrec.dataset.options import request_from_options
 from fieldrec.dataset.pipeline import run_export
 from fieldrec.gui.export_dialog import ExportDialog
-from fieldrec.gui.library_window import LibraryWindow
+from fieldrec.gui.library import LibraryWidget
 from tests.takes import record_take
 
 PLACES = ("Oak ridge", "Marsh", "Fen", "Beach", "Heath")
@@ -43,10 +44,12 @@ def folder(recorded, tmp_path) -> Path:
 
 @pytest.fixture
 def library(qtbot, folder):
-    w = LibraryWindow([folder])
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
+    widget = LibraryWidget([folder])
+    qtbot.addWidget(widget)
+    widget.resize(1400, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    w = SimpleNamespace(library=widget)  # the tests say library.library, as of the window's Library tab
     qtbot.waitUntil(lambda: w.library.model.rowCount() == len(PLACES), timeout=10000)
     yield w
     dialog = w.library.export_dialog

@@ -174,28 +174,6 @@ def test_missing_folder_is_an_error(tmp_path):
         scan([tmp_path / "nowhere"])
 
 
-def test_library_window_opens_the_activated_take_in_review(qtbot, folder, tmp_path):
-    from fieldrec.gui.config import GuiConfig
-    from fieldrec.gui.library_window import LibraryWindow
-
-    w = LibraryWindow([folder], GuiConfig(settings_path=tmp_path / "gui.json"))
-    w.review.cache_folder = tmp_path / "cache"
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    table = w.library.table
-    rect = table.visualRect(table.model().index(0, 2))
-    with qtbot.waitSignal(w.review.overview_ready, timeout=30000):  # a double-click: press, release, press
-        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert w.review.audio == w.library.visible_records()[0].audio
-    broken = folder / "broken.wav"
-    broken.write_bytes(b"RIFF not audio")
-    w.open_take(broken)
-    assert "cannot open broken.wav" in w.review.status_text
-    w.close()
-
-
 def test_index_faults_are_rows_not_crashes(tmp_path):
     from fieldrec.library.index import check_record, record_from_sidecar, verify_hash
 
