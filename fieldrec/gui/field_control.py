@@ -117,6 +117,7 @@ class FieldControl:
                            extra_stop=self._extras(recorder.settings).stop)
         ses.start()
         self.session = ses
+        self.panel.set_monitor_channel_choices(recorder.settings.channels)
         self.start_monitor()
         return ses
 
@@ -349,7 +350,8 @@ class FieldControl:
         """Battery and disk now (psutil through fieldrec.field.power), shown on the status line."""
         s = self.window.current_settings()
         bps = s.samplerate * s.channels * 4
-        self.power = power_status(s.out_dir if s.out_dir.exists() else None, bps, battery=self.battery)
+        folder = next((d for d in (s.out_dir, *s.out_dir.parents) if d.exists()), None)  # made at the first take
+        self.power = power_status(folder, bps, battery=self.battery)
         self.window.health.set_power(self.power)
         for text in self.power.warnings:
             if text.startswith("battery") and text not in self._warned:

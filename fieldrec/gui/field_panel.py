@@ -83,6 +83,7 @@ class FieldPanel(QDockWidget):
         for text, data in (("off", None), ("every … minutes", "time"), ("at … MiB", "size")):
             self.split_combo.addItem(text, data)
         self.split_value = _spin(take, 0.02, 100000, 15, "", 2, 1, "splitValue")
+        self.split_value.setMaximumWidth(120)
         row = QHBoxLayout()
         row.addWidget(self.split_combo)
         row.addWidget(self.split_value)
@@ -97,6 +98,7 @@ class FieldPanel(QDockWidget):
         trig.setToolTip("While armed, each sound event that crosses the threshold becomes its own take")
         self.trigger_box = trig
         tf = QFormLayout(trig)
+        self._trigger_form = tf
         self.trigger_kind = QComboBox(trig)
         self.trigger_kind.setObjectName("triggerKind")
         for text, data in TRIGGER_KINDS:
@@ -210,11 +212,21 @@ class FieldPanel(QDockWidget):
         self.problem.hide()
         v.addWidget(self.problem)
         v.addStretch(1)
+        # a switch that reads as one on the dark theme (a group box's own indicator is nearly invisible there)
+        body.setStyleSheet(f"QGroupBox::indicator {{ width: 14px; height: 14px; border: 1px solid {theme.DIM}; "
+                           f"border-radius: 3px; background: {theme.PANEL}; }} "
+                           f"QGroupBox::indicator:checked {{ background: {theme.GREEN}; }}")
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(330)
+        for combo in body.findChildren(QComboBox):  # the dock is narrow: fields shrink rather than widen it
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        for w in (self.band_low, self.band_high):
+            w.setMaximumWidth(110)
 
         for w in (self.pre_roll_spin, self.split_value, self.threshold, self.detrigger, self.post_roll,
                   self.min_trigger, self.max_take, self.band_low, self.band_high):
@@ -242,7 +254,7 @@ class FieldPanel(QDockWidget):
         self.changed.emit()
 
     def _trigger_kind_changed(self, *_a: Any) -> None:
-        self.band_row.setEnabled(self.trigger_kind.currentData() == "band")
+        self._trigger_form.setRowVisible(self.band_row, self.trigger_kind.currentData() == "band")
         self.changed.emit()
 
     def trigger_spec(self) -> TriggerSpec | None:

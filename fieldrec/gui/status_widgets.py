@@ -87,10 +87,11 @@ class HealthStrip(QWidget):
             w.setFixedSize(width, w.sizeHint().height())  # size keeps a new text from re-laying out the window
         h.addStretch(1)
         self.overflow_count = 0
+        self.idle_disk_left: float | None = None  #: from the power reading, shown when no take measures it
 
     def set_status(self, st) -> None:
         self.file_size.setText(f"File {fmt_bytes(st.file_bytes) if st.take else '— (not recording)'}")
-        left = st.disk_seconds_left
+        left = st.disk_seconds_left if st.disk_seconds_left is not None else self.idle_disk_left
         self.disk_left.setText(f"Disk left {fmt_time_left(left)}")
         self.disk_left.set_state("bad" if left is not None and left < LOW_TIME_S else ("warn" if left is not None and left < 3600 else "ok"))
         gaps = [e for e in st.overflows if e.kind != "device_lost"]  # a lost device ends the take, loses nothing
@@ -113,6 +114,7 @@ class HealthStrip(QWidget):
     def set_power(self, power) -> None:
         """Battery level and time left (``fieldrec.field.power.PowerStatus``); a machine without a battery says
         so plainly. Red under :data:`LOW_TIME_S` (the one threshold of the CLI and the window)."""
+        self.idle_disk_left = power.disk_seconds_left
         b = power.battery
         if b is None:
             self.battery.setText("Battery: none found (mains power)")
