@@ -169,8 +169,8 @@ def run_field_record(args: argparse.Namespace, settings: Any, metadata: dict[str
     """``fieldrec record`` with field flags: a :class:`fieldrec.session.FieldSession` over the Recorder."""
     from fieldrec.audio.channels import ChannelSpecError, parse_channel_pair
     from fieldrec.audio.monitor import Monitor, MonitorError, parse_gain_db
+    from fieldrec.field.extras import TakeExtras
     from fieldrec.field.gps import GpsError, GpsReader, parse_gps_source
-    from fieldrec.field.power import power_status
     from fieldrec.field.schedule import ScheduleError, ScheduleRunner, SystemClock, load_schedule
     from fieldrec.recorder import Recorder, RecorderError
     from fieldrec.session import FieldSession, ScheduleTakes
@@ -202,25 +202,8 @@ def run_field_record(args: argparse.Namespace, settings: Any, metadata: dict[str
         gain = parse_gain_db(args.monitor_gain)
     except (ChannelSpecError, MonitorError) as err:
         raise _usage(str(err)) from None
-    bps = settings.samplerate * settings.channels * 4
-
-    def extra_start() -> dict[str, Any]:
-        info: dict[str, Any] = {}
-        p = power_status(settings.out_dir, bps)
-        if p.battery_record() is not None:
-            info["battery_start"] = p.battery_record()
-        out: dict[str, Any] = {"field": info}
-        if gps is not None:
-            fix = gps.latest()
-            info["gps"] = fix.as_dict()
-            loc = fix.location_metadata()
-            if loc is not None:
-                out["location"] = {**metadata["location"], **loc}
-        return out
-
-    def extra_stop() -> dict[str, Any]:
-        p = power_status(settings.out_dir, bps)
-        return {"battery_stop": p.battery_record()} if p.battery_record() is not None else {}
+    extras = TakeExtras(settings.out_dir, settings.samplerate * settings.channels * 4, gps=gps,
+                        base_location=lambda: metadata["location"])
 
     def say(msg: str) -> None:
         if not args.quiet:
@@ -230,7 +213,7 @@ def run_field_record(args: argparse.Namespace, settings: Any, metadata: dict[str
     old_int = signal.signal(signal.SIGINT, lambda *_: stop.set())
     old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     rec = Recorder(settings)
-    ses = FieldSession(rec, options, metadata, on_event=say, extra_start=extra_start, extra_stop=extra_stop,
+    ses = FieldSession(rec, options, metadata, on_event=say, extra_start=extras.start, extra_stop=extras.stop,
                        position=gps.latest if gps is not None else None)
     monitor = None
     status = 0

@@ -103,6 +103,16 @@ class TakeStatus:
     finalising: tuple[tuple[TakePaths, float], ...] = ()  #: takes still being finalised, with progress 0..1
 
 
+#: the simulated source's device name (what ``TakeStatus.device_name`` says when it records)
+SIMULATED_NAME = _devices.SIMULATED_DEVICE.name
+
+
+def default_input_name() -> str:
+    """The name of the device the system default input resolves to now (the simulated source when there is
+    no input or no PortAudio): what a take with ``device=None`` records from."""
+    return _devices.default_input().name
+
+
 def list_input_devices(refresh: bool = False) -> list[DeviceInfo]:
     """Input devices, the simulated source included. ``refresh`` re-scans for hot-plugged interfaces."""
     if refresh:

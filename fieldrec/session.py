@@ -101,6 +101,7 @@ class FieldSession:
         self._tracks: dict[int, GpsTrack] = {}
         self.extra_stop = extra_stop
         self._stop_info: dict[int, dict[str, Any]] = {}
+        self._completed: set[int] = set()  # takes whose end-of-take fields are written (complete_final)
         self.recorder = recorder
         self.options = options.validate()
         self.metadata = copy.deepcopy(metadata or {})
@@ -224,22 +225,37 @@ class FieldSession:
             r = t.wait(timeout)
             if r is not None:
                 results.append(r)
-        totals = {id(t): len(fam.takes) for fam in self.families for t in fam.takes}
-        for t in self.takes:
-            track = self._tracks.get(id(t))
-            points = track.points if track is not None else []
-            if id(t) not in totals and id(t) not in self._stop_info and not points:
-                continue
-            meta = copy.deepcopy(t.doc["metadata"])
-            info = meta.setdefault("field", {})
-            if id(t) in totals:
-                info.setdefault("family", {})["total"] = totals[id(t)]
-            info.update(self._stop_info.get(id(t), {}))
-            if points:
-                meta.setdefault("location", {})["track"] = points
-            t.update_metadata(meta)
+        self.complete_final()
         self.ended.set()
         return results
+
+    def complete_final(self) -> list[Take]:
+        """Write what is known only at the end (a family's ``total``, the battery at stop, the GPS track) into every take
+        that is final and whose family has ended; never waits. Returns the takes still to complete (the
+        window calls this off its GUI thread while the session goes on; :meth:`close` after the last take)."""
+        with self._lock:
+            running = self._family if self.recorder.take is not None else None
+            totals = {id(t): len(fam.takes) for fam in self.families if fam is not running for t in fam.takes}
+            busy = {id(t) for t in running.takes} if running is not None else set()
+            todo = [t for t in self.takes if id(t) not in self._completed]
+        pending = []
+        for t in todo:
+            if t.result is None or id(t) in busy:
+                pending.append(t)
+                continue
+            track = self._tracks.get(id(t))
+            points = track.points if track is not None else []
+            if id(t) in totals or self._stop_info.get(id(t)) or points:  # nothing to add: the file stays as is
+                meta = copy.deepcopy(t.doc["metadata"])
+                info = meta.setdefault("field", {})
+                if id(t) in totals:
+                    info.setdefault("family", {})["total"] = totals[id(t)]
+                info.update(self._stop_info.get(id(t), {}))
+                if points:
+                    meta.setdefault("location", {})["track"] = points
+                t.update_metadata(meta)
+            self._completed.add(id(t))
+        return pending
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a session with ``run_for_s`` to end by itself."""

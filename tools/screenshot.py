@@ -48,7 +48,29 @@ SHOTS = [
     ("main-window.png", "recording", 10.0, []),  # README, guide: a take running, a marker set
     ("armed.png", "armed", 6.0, []),  # guide, at the site: levels and spectra before the take starts
     ("recording-4ch.png", "recording", 8.0, ["--channels", "4"]),  # guide: a multichannel take
+    ("field-panel.png", "armed", 6.0, ["--field"]),  # docs/field.md, guide: the Field dock, armed for a trigger
 ]
+
+
+def show_field(w) -> None:
+    """The Field dock as a recordist sets it up for a dawn chorus: pre-roll, a level trigger, 15 min files and
+    a schedule around sunrise at the take's place."""
+    from fieldrec.field.schedule import parse_schedule
+
+    p = w.field_panel
+    p.show()
+    p.raise_()
+    p.pre_roll_spin.setValue(10)
+    p.split_combo.setCurrentIndex(p.split_combo.findData("time"))
+    p.split_value.setValue(15)
+    p.threshold.setValue(-12.0)
+    p.detrigger.setValue(-18.0)
+    p.trigger_box.setChecked(True)
+    data = {"location": {"latitude": 47.3769, "longitude": 8.5417, "timezone": "Europe/Zurich"},
+            "period": [{"name": "dawn chorus", "start": "civil_dawn-30m", "end": "sunrise+2h"},
+                       {"name": "dusk", "start": "sunset-30m", "duration": "1h30m", "duty": "5m/15m"}]}
+    w.field.set_schedule(parse_schedule(data, "schedule"), data)
+    p.changed.emit()
 
 
 def shoot_all(folder: Path) -> int:
@@ -77,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=180.0, help="give up after this many wall-clock seconds")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--samplerate", type=int, default=48000)
+    ap.add_argument("--field", action="store_true",
+                    help="open the Field dock: 10 s pre-roll, armed for a level trigger, 15 min split, a schedule")
     args = ap.parse_args(argv)
     if args.all is not None:
         return shoot_all(args.all)
@@ -106,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         w = create_window(cfg)
         w.resize(1600, 1000)
         w.show()
+        if args.field:
+            QTimer.singleShot(200, lambda: show_field(w))
         t_start = time.monotonic()
         ok = {"saved": False}
         progress = {"started": False, "marked": False}

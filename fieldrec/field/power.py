@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: Warn when less than this many seconds (15 minutes) of battery or disk remain.
-LOW_TIME_S = 15 * 60
+from fieldrec.storage.diskspace import LOW_SPACE_SECONDS
+
+#: Warn when less than this many seconds (15 minutes) of battery or disk remain: the same threshold as the
+#: take's own disk warning (one definition, in storage).
+LOW_TIME_S = LOW_SPACE_SECONDS
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
+    QDialog,
     QFileDialog,
     QLineEdit,
     QMainWindow,
@@ -31,24 +32,30 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressDialog,
     QTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from fieldrec import recorder as rec_mod
 from fieldrec.gui.config import GuiConfig, save_config
+from fieldrec.gui.field_control import FieldControl
+from fieldrec.gui.field_panel import FieldPanel
 from fieldrec.gui.live_view import LiveView
 from fieldrec.gui.metadata_dock import MetadataDock
 from fieldrec.gui.setup_bar import InputSetupBar
 from fieldrec.gui.status_widgets import Banner, HealthStrip, fmt_duration
 from fieldrec.gui.tabs import LIVE, REVIEW, WindowTabs
-from fieldrec.gui.transport_bar import STATE_LOOK, TransportBar
+from fieldrec.gui.transport_bar import STATE_LOOK, TRIGGER_LOOK, TransportBar
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings, TakeState
 
 log = logging.getLogger(__name__)
 
 #: widgets that take typed keys: Space, R and M go to them only when the user put the focus there
 TEXT_ENTRY = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+#: ways a take ends that are part of normal work (no red banner): by hand, its length, a trigger's post-roll or
+#: maximum, a split boundary, a schedule period's end, a session's run time
+NORMAL_STOPS = ("user", "duration", "trigger", "split", "schedule", "run_for")
 
 
 class MainWindow(QMainWindow):
@@ -168,6 +175,38 @@ class MainWindow(QMainWindow):
         self.record_keys.append(QShortcut(QKeySequence(Qt.Key.Key_M), self, self.add_marker))
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)
         self._connect_tabs()  # leave a text field: keys work again
+        self._build_field()
+
+    def _build_field(self) -> None:
+        """The Field dock (issue 15) and its toggle in the transport row; hidden until asked for."""
+        self.field_panel = FieldPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.field_panel)
+        self.tabifyDockWidget(self.metadata_dock, self.field_panel)
+        self.field_panel.hide()
+        self.field = FieldControl(self, self.field_panel)
+        toggle = self.field_panel.toggleViewAction()
+        toggle.setText("Field ▸")
+        toggle.setToolTip("Pre-roll, trigger, split, schedule, headphones, GPS, channels")
+        self.field_button = QToolButton(self)
+        self.field_button.setObjectName("fieldButton")
+        self.field_button.setDefaultAction(toggle)
+        self.field_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.field_button.setMinimumHeight(44)
+        self.transport.layout().insertWidget(4, self.field_button)
+        fp = self.field_panel
+        fp.changed.connect(self._field_changed)
+        fp.monitorChanged.connect(self.field.start_monitor)
+        fp.gpsChanged.connect(self.field.set_gps)
+        fp.gps_fill.clicked.connect(self.fill_location_from_gps)
+        fp.schedule_edit.clicked.connect(self.edit_schedule)
+        fp.schedule_run.toggled.connect(self._schedule_toggled)
+        self._listening_shown = False
+        try:
+            from fieldrec.audio.monitor import list_output_devices
+
+            fp.set_output_devices([d.name for d in list_output_devices()], None)
+        except Exception as err:  # no PortAudio: headphones are simply not offered
+            fp.monitor_status.setText(f"no outputs: {err}")
 
     # ================================================================ focus
     def park_focus(self) -> None:
@@ -202,7 +241,11 @@ class MainWindow(QMainWindow):
         except Exception as err:  # PortAudio trouble must not stop the window
             self.notify(f"Could not list devices: {err}", "error")
             self._devices = []
-        if not self.setup.set_devices(self._devices, wanted):
+        try:
+            default_name = rec_mod.default_input_name()
+        except Exception:  # PortAudio trouble: the box then just says "System default input"
+            default_name = None
+        if not self.setup.set_devices(self._devices, wanted, default_name):
             self.notify(f"Device {wanted!r} is not connected; using the system default input", "warning")
         if refresh:
             self.notify(f"Found {len(self._devices)} input device(s)", "info")
@@ -233,6 +276,12 @@ class MainWindow(QMainWindow):
         self._settings_changed()
 
     def current_settings(self) -> TakeSettings:
+        settings = self._base_settings()
+        dev = self._device_info()
+        self._channel_problem = self.field.adjust_settings(settings, dev.max_input_channels if dev else None)
+        return settings
+
+    def _base_settings(self) -> TakeSettings:
         container, subtype = rec_mod.SUPPORTED_FORMATS[self.format_combo.currentText()]
         return TakeSettings(
             device=self.device_combo.currentData(),
@@ -272,7 +321,7 @@ class MainWindow(QMainWindow):
         # Probe with our own stream closed: an ALSA hw device held by it would answer "busy" to every probe.
         self._close_recorder()
         self._explain_rates(settings)
-        reason = rec_mod.check_settings(settings)
+        reason = self._channel_problem or rec_mod.check_settings(settings)
         self._show_settings_problem(reason)
         if reason is None:
             self.live.configure(settings)
@@ -303,6 +352,7 @@ class MainWindow(QMainWindow):
         """Close the input. Takes still finalising go on on their own threads (``closeEvent`` waits for them)."""
         if self.recorder is not None:
             try:
+                self.field.close()
                 self.recorder.disarm()
             except Exception as err:
                 self.notify(f"Closing the input failed: {err}", "error")
@@ -314,10 +364,19 @@ class MainWindow(QMainWindow):
         """Open the input (monitor without writing). Returns False (and shows why) when it cannot."""
         settings = self.current_settings()
         try:
+            if self.field.schedule_running():
+                self.notify("A schedule is running: stop it in the Field panel to arm by hand", "info")
+                return False
+            options = self.field.options()
+            if options is None:
+                self.notify(f"Field options: {self.field_panel.problem.text()}", "error")
+                self._update_transport()
+                return False
             if self.recorder is None:
                 self.live.configure(settings)
                 self.recorder = self.recorder_factory(settings)
-            self.recorder.arm()
+            if self.field.session is None:
+                self.field.open(self.recorder, options, self.metadata_panel.metadata())
         except (RecorderError, OSError, ValueError) as err:
             self.notify(f"Cannot open the input: {err}", "error")
             self._close_recorder()
@@ -351,7 +410,7 @@ class MainWindow(QMainWindow):
     def record(self) -> bool:
         if self.is_recording():
             return True
-        if self.recorder is None and not self.arm():
+        if (self.recorder is None or self.field.session is None) and not self.arm():
             return False
         assert self.recorder is not None
         self.metadata_panel.flush()
@@ -363,12 +422,19 @@ class MainWindow(QMainWindow):
             )
         self._edit_last_take = False
         try:
-            self._take = self.recorder.record(self.metadata_panel.metadata())
-            paths = self._take.paths
+            take = self.field.record(self.metadata_panel.metadata())
         except RecorderError as err:
             self.notify(f"Cannot record: {err}", "error")
             self._update_transport()
             return False
+        self._adopt_take(take)
+        self._update_transport()
+        return True
+
+    def _adopt_take(self, take: Any) -> None:
+        """Show ``take`` as the one recording now (started here, by a trigger, a split or a schedule)."""
+        self._take = take
+        paths = take.paths
         self.markers = []
         self.marker_list.clear()
         self.live.new_take()
@@ -379,9 +445,7 @@ class MainWindow(QMainWindow):
         self.metadata_target.setText(
             f"Metadata of {paths.audio.name} (recording; edits are saved as you type)"
         )
-        self._update_transport()
         log.info("GUI: recording %s", paths.audio)
-        return True
 
     def stop(self) -> Any:
         """Stop the take and return it (``fieldrec.take.Take``) at once: its frames are fixed, the input is armed
@@ -393,7 +457,7 @@ class MainWindow(QMainWindow):
         self.metadata_panel.flush()
         self._user_stopping = True
         try:
-            take = self.recorder.stop("user")
+            take = self.field.stop()
         finally:
             self._user_stopping = False
         self._was_recording = False
@@ -426,7 +490,7 @@ class MainWindow(QMainWindow):
         if result is not None:
             name = result.paths.audio.name
             if self.is_recording():  # the next take already records: only what went wrong is worth a word
-                if result.overflows or result.stop_reason not in ("user", "duration"):
+                if result.overflows or result.stop_reason not in NORMAL_STOPS:
                     self.notify(f"Take {name} ended: {result.stop_reason}; {len(result.overflows)} overflow(s)",
                                 "error")
                 return
@@ -436,10 +500,10 @@ class MainWindow(QMainWindow):
                 f"Editing the last take: {name} (stopped). Edits are saved to its sidecar."
             )
             self.detach_button.show()
-            if not by_user or result.overflows:
+            if (not by_user and result.stop_reason != "split") or result.overflows:
                 level = (
                     "error"
-                    if (result.stop_reason not in ("user", "duration") or result.overflows)
+                    if (result.stop_reason not in NORMAL_STOPS or result.overflows)
                     else "info"
                 )
                 detail = f" ({result.stop_detail})" if result.stop_detail else ""
@@ -479,12 +543,13 @@ class MainWindow(QMainWindow):
 
     def _metadata_changed(self, md: dict) -> None:
         self.config.metadata = md
+        self.field.set_metadata(md)
         r = self.recorder
         if r is None:
             return
         if r.state is TakeState.RECORDING or self._edit_last_take:
             try:
-                r.update_metadata(md)
+                r.update_metadata(self.field.merged_for_take(r.take or self._last_take_of(r), md))
             except RecorderError as err:
                 self.notify(f"Metadata not saved: {err}", "warning")
 
@@ -492,11 +557,15 @@ class MainWindow(QMainWindow):
         r = self.recorder
         state = r.state if r is not None else TakeState.IDLE
         recording = state is TakeState.RECORDING
-        if recording and QApplication.focusWidget() in self.setup.lockable():
+        if recording and QApplication.focusWidget() in self.setup.lockable() + self.field_panel.lockable():
             self.park_focus()  # before disabling: Qt would move the focus on, into the next (text) field
         self.setup.set_locked(recording)
-        if self.transport.show_state(state, can_record=not self.setup.has_problem()):
-            text = STATE_LOOK[state][0].strip("● ").lower()
+        self.field_panel.set_locked(recording or self.field.schedule_running())
+        listening = self.field.listening()
+        self._listening_shown = listening
+        if self.transport.show_state(state, can_record=not self.setup.has_problem(), trigger=listening):
+            look = TRIGGER_LOOK if listening and state is TakeState.ARMED else STATE_LOOK[state]
+            text = look[0].strip("● ").lower()
             self.setWindowTitle(f"fieldrec — {text}" + (f" — {self.take_label.text()}" if recording else ""))
 
     # ================================================================ notifications
@@ -542,12 +611,7 @@ class MainWindow(QMainWindow):
         self.transport.set_elapsed(st.elapsed_s if st.state is TakeState.RECORDING else 0.0)
         # events the recordist must see at once
         if len(st.overflows) > self._seen_overflows:
-            ev = st.overflows[-1]
-            self.notify(
-                f"INPUT OVERFLOW at {fmt_duration(ev.time_s)} ({ev.kind}, {ev.frames_lost} frames lost) — "
-                "audio is missing from the file at that point",
-                "error",
-            )
+            self._show_audio_events(st.overflows[self._seen_overflows:])
             self._seen_overflows = len(st.overflows)
         if st.device_state != self._seen_device_state:
             if st.device_state == "stalled":  # a busy machine or a hiccup: the take goes on
@@ -563,6 +627,8 @@ class MainWindow(QMainWindow):
         if st.warning and st.warning != self._last_warning:
             self.notify(st.warning, "warning")
         self._last_warning = st.warning
+        if text_frame:
+            self._follow_field(r, st)
         if self._was_recording and st.state is not TakeState.RECORDING and not self._user_stopping:
             self._was_recording = False  # the take ended by itself (duration, device lost, disk full, error)
             if self._take is not None:
@@ -594,7 +660,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._close_recorder()
+        self.field.stop_schedule()
+        self._close_recorder()  # a schedule's recorder
         self._wait_for_finalisers()
+        self.field.shutdown()
         self.timer.stop()
         self.tabs.review.close_take()  # stops playback; an edit still waiting for its debounce is saved
         if self._focus_hooked:
@@ -709,3 +778,106 @@ class MainWindow(QMainWindow):
     def _library_take_finished(self, result: Any) -> None:
         self.tabs.library_page.set_output_folder(self.current_settings().out_dir)
         self.tabs.take_finished(result.paths.audio if result is not None else None)
+    # ================================================================ field (issue 15)
+    def _show_audio_events(self, events: Any) -> None:
+        """Tell the recordist at once: an overflow is missing audio; a lost device ended the take (and lost
+        nothing: the file holds every frame captured until then)."""
+        for ev in events:
+            if ev.kind == "device_lost":
+                self.notify(f"The take ended at {fmt_duration(ev.time_s)} because the input device was lost "
+                            "(unplugged or switched off); everything captured until then is in the file",
+                            "error")
+            else:
+                self.notify(
+                    f"INPUT OVERFLOW at {fmt_duration(ev.time_s)} ({ev.kind}, {ev.frames_lost} frames lost) — "
+                    "audio is missing from the file at that point",
+                    "error",
+                )
+
+    @staticmethod
+    def _last_take_of(r: Recorder) -> Any:
+        return getattr(r, "_last_take", None)
+
+    def _follow_field(self, r: Recorder, st: Any) -> None:
+        """Takes the window did not start (a trigger, a split boundary, a schedule) appear as takes do; the
+        Field dock's readouts (headphones, GPS, battery, schedule) are refreshed."""
+        current = r.take
+        if current is not None and current is not self._take:
+            if self._take is not None:  # a split boundary or the next triggered take: the last one finalises
+                self._finalising.append((self._take, False))
+            self._adopt_take(current)
+            self._was_recording = True
+            self._update_transport()
+        self.field.tick()
+        if self.field.listening() != self._listening_shown:
+            self._update_transport()
+
+    def _field_changed(self) -> None:
+        """Pre-roll, trigger, split or channels changed: a new session (the input reopens; the pre-roll
+        buffer starts empty, as the issue says for any change of the device settings)."""
+        if self._building or self.is_recording() or self.field.schedule_running():
+            return
+        if self.field.options() is None:
+            return
+        self._settings_changed()  # channels may change the stream
+        r = self.recorder
+        if r is not None and r.state is not TakeState.IDLE:
+            self._close_recorder()
+            self.arm()
+        self._update_transport()
+
+    def fill_location_from_gps(self) -> bool:
+        """Put the GPS position into the location fields (``location.source: gps``)."""
+        loc = self.field.gps_location()
+        if loc is None:
+            self.notify("GPS has no position yet" if self.field.gps is not None else "Switch GPS on first", "info")
+            return False
+        md = self.metadata_panel.metadata()
+        md["location"] = {**md.get("location", {}), **loc}
+        self.metadata_panel.set_metadata(md)
+        self._metadata_changed(self.metadata_panel.metadata())
+        return True
+
+    def _schedule_location(self) -> Any:
+        from fieldrec.field.schedule import Location
+
+        loc = self.field.gps_location() or self.metadata_panel.metadata().get("location", {})
+        if loc.get("latitude") is None or loc.get("longitude") is None:
+            return None
+        return Location(loc["latitude"], loc["longitude"])
+
+    def schedule_dialog(self) -> Any:
+        from fieldrec.gui.schedule_dialog import ScheduleDialog
+
+        return ScheduleDialog(self.field.schedule_data, self._schedule_location(), self)
+
+    def edit_schedule(self) -> None:
+        dialog = self.schedule_dialog()
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.field.set_schedule(dialog.schedule, dialog.data)
+        dialog.deleteLater()
+
+    def _schedule_toggled(self, on: bool) -> None:
+        if on == self.field.schedule_running():
+            return
+        if not on:
+            self.field.stop_schedule()
+            self._close_recorder()
+            self.field_panel.schedule_status.setText("schedule stopped")
+            self.arm()
+            self._update_transport()
+            return
+        if self.is_recording() or self.field.schedule is None:
+            self.field_panel.schedule_run.setChecked(False)
+            return
+        options = self.field.options()
+        if options is None:
+            self.field_panel.schedule_run.setChecked(False)
+            return
+        self._close_recorder()
+        settings = self.current_settings()
+        self.live.configure(settings)
+        self.recorder = self.recorder_factory(settings)
+        self.field.run_schedule(self.recorder, options, self.metadata_panel.metadata())
+        self.field_panel.schedule_status.setText("schedule running: waiting for the first period")
+        self._update_transport()

@@ -106,11 +106,19 @@ class InputSetupBar(QWidget):
     def has_problem(self) -> bool:
         return not self.settings_problem.isHidden()
 
-    def set_devices(self, devices: list[Any], wanted: str | None) -> bool:
-        """Fill the device list (signals blocked); False when ``wanted`` is not among them."""
+    def set_devices(self, devices: list[Any], wanted: str | None, default_name: str | None = None) -> bool:
+        """Fill the device list (signals blocked); False when ``wanted`` is not among them. ``default_name``:
+        what the system default input is now (the simulated source on a machine with no input), so the box
+        says the same as the status line."""
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
-        self.device_combo.addItem("System default input", None)
+        if default_name == rec_mod.SIMULATED_NAME:
+            default_text = "System default input: Simulated (no input found)"
+        elif default_name:
+            default_text = f"System default input: {default_name}"
+        else:
+            default_text = "System default input"
+        self.device_combo.addItem(default_text, None)
         for d in devices:
             text = d.name if d.index >= 0 else "Simulated (no hardware)"
             self.device_combo.addItem(text, d.name)

@@ -8,6 +8,7 @@ import time
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from fieldrec.field.power import LOW_TIME_S
 from fieldrec.gui import theme
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,13 @@ class HealthStrip(QWidget):
         self.overflows = _Cell("healthOverflows", self)
         self.device = _Cell("healthDevice", self)
         self.format = _Cell("healthFormat", self)
+        self.battery = _Cell("healthBattery", self)
+        self.battery.setText("Battery: …")
         self.finalising = _Cell("healthFinalising", self)
         self.finalising.set_state("warn")
         self.finalising.hide()
-        for w in (self.device, self.format, self.file_size, self.disk_left, self.overflows, self.finalising):
+        for w in (self.device, self.format, self.file_size, self.disk_left, self.battery, self.overflows,
+                  self.finalising):
             h.addWidget(w)
         for w, width in ((self.file_size, 210), (self.disk_left, 210)):  # their text changes at 10 Hz: a fixed
             w.setFixedSize(width, w.sizeHint().height())  # size keeps a new text from re-laying out the window
@@ -89,16 +93,18 @@ class HealthStrip(QWidget):
         self.file_size.setText("File — (not recording)")
         self.disk_left.setText("Disk left –")
         self.overflows.setText("Overflows 0")
+        self.idle_disk_left: float | None = None  #: from the power reading, shown when no take measures it
 
     def set_status(self, st) -> None:
         self.file_size.setText(f"File {fmt_bytes(st.file_bytes) if st.take else '— (not recording)'}")
-        left = st.disk_seconds_left
+        left = st.disk_seconds_left if st.disk_seconds_left is not None else self.idle_disk_left
         self.disk_left.setText(f"Disk left {fmt_time_left(left)}")
-        self.disk_left.set_state("bad" if left is not None and left < 600 else ("warn" if left is not None and left < 3600 else "ok"))
-        n = len(st.overflows)
+        self.disk_left.set_state("bad" if left is not None and left < LOW_TIME_S else ("warn" if left is not None and left < 3600 else "ok"))
+        gaps = [e for e in st.overflows if e.kind != "device_lost"]  # a lost device ends the take, loses nothing
+        n = len(gaps)
         if n:
-            last = st.overflows[-1]
-            lost = sum(getattr(e, "frames_lost", 0) or 0 for e in st.overflows)
+            last = gaps[-1]
+            lost = sum(getattr(e, "frames_lost", 0) or 0 for e in gaps)
             self.overflows.setText(f"OVERFLOW ×{n} — last at {last.time_s:.2f} s ({last.kind}); {lost} frames lost")
             self.overflows.set_state("bad")
         else:
@@ -110,6 +116,25 @@ class HealthStrip(QWidget):
         self.device.set_state({"ok": "ok", "stalled": "warn"}.get(state, "bad"))
         self.format.setText(f"{st.samplerate / 1000:g} kHz · {st.channels} ch")
 
+
+    def set_power(self, power) -> None:
+        """Battery level and time left (``fieldrec.field.power.PowerStatus``); a machine without a battery says
+        so plainly. Red under :data:`LOW_TIME_S` (the one threshold of the CLI and the window)."""
+        self.idle_disk_left = power.disk_seconds_left
+        b = power.battery
+        if b is None:
+            self.battery.setText("Battery: none found (mains power)")
+            self.battery.set_state("ok")
+            return
+        if b.plugged:
+            left = "on mains"
+        elif b.seconds_left is not None:
+            left = f"{fmt_time_left(b.seconds_left)} left"
+        else:
+            left = "time left unknown"
+        self.battery.setText(f"Battery {b.percent:.0f} % · {left}")
+        low = not b.plugged and b.seconds_left is not None and b.seconds_left < LOW_TIME_S
+        self.battery.set_state("bad" if low else "ok")
 
     def set_finalising(self, progress: list[float]) -> None:
         """Takes being finalised after stop (closing, hashing, final sidecar), each with its share done 0..1."""

@@ -15,6 +15,8 @@ STATE_LOOK = {
     TakeState.ARMED: ("ARMED", "#1f5f3a"),
     TakeState.RECORDING: ("● RECORDING", theme.REC_RED),
 }
+#: armed for a trigger (issue 15): each sound event over the threshold becomes a take
+TRIGGER_LOOK = ("ARMED · TRIGGER", "#8a5a00")
 
 
 class TransportBar(QWidget):
@@ -68,8 +70,8 @@ class TransportBar(QWidget):
         tr.addWidget(self.elapsed_label)
         tr.addWidget(self.take_label, 1)
 
-    def show_state(self, state: TakeState, can_record: bool) -> bool:
-        """Enable the buttons for ``state``; True when the state lamp changed."""
+    def show_state(self, state: TakeState, can_record: bool, trigger: bool = False) -> bool:
+        """Enable the buttons for ``state`` (``trigger``: armed for a trigger); True when the lamp changed."""
         recording = state is TakeState.RECORDING
         self.arm_button.setChecked(state is not TakeState.IDLE)
         self.arm_button.setEnabled(not recording and can_record)
@@ -80,7 +82,7 @@ class TransportBar(QWidget):
             self.record_button.style().polish(self.record_button)
         self.stop_button.setEnabled(recording)
         self.marker_button.setEnabled(recording)
-        text, bg = STATE_LOOK[state]
+        text, bg = TRIGGER_LOOK if trigger and state is TakeState.ARMED else STATE_LOOK[state]
         if self.state_label.text() == text:
             return False
         self.state_label.setText(text)

@@ -6,8 +6,9 @@ from pathlib import Path
 from fieldrec.formats import FORMATS
 from fieldrec.storage.errors import StorageError
 
-#: Warn the recordist when fewer than this many seconds (10 minutes) of audio still fit.
-LOW_SPACE_SECONDS = 600
+#: Warn the recordist when fewer than this many seconds (15 minutes) of audio still fit. The one threshold:
+#: the take's status warning, ``fieldrec.field.power`` (battery and disk) and the window's health strip use it.
+LOW_SPACE_SECONDS = 15 * 60
 
 #: Bytes per sample as stored in the file for each supported subtype (from the one format table).
 SAMPLE_BYTES = {f.subtype: f.sample_bytes for f in FORMATS.values()}

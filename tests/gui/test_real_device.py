@@ -57,3 +57,8 @@ def test_unplugging_the_device_mid_take_is_shown_and_ends_the_take(make_window, 
     qtbot.waitUntil(lambda: any("device_lost" in t for _ts, _lvl, t in w.banner.history), timeout=5000)
     assert w.banner.level == "error"
     assert sf.info(str(result.paths.audio)).frames == result.frames > 0
+    # a lost device is not an overflow and lost nothing: the window says the take ended because of it
+    texts = [t for _ts, _lvl, t in w.banner.history]
+    assert not any("OVERFLOW" in t or "audio is missing" in t for t in texts), texts
+    assert any("because the input device was lost" in t for t in texts), texts
+    assert w.health.overflows.text() == "Overflows 0"

@@ -30,7 +30,7 @@ def test_free_bytes_matches_statvfs_and_shutil(tmp_path: Path) -> None:
     left = seconds_left(tmp_path, 288000)
     assert left == pytest.approx(free_bytes(tmp_path) / 288000, rel=0.01)
     assert left > 0
-    assert LOW_SPACE_SECONDS == 600
+    assert LOW_SPACE_SECONDS == 15 * 60  # the 15 minutes, one threshold for CLI and window
     with pytest.raises(StorageError, match="must be positive"):
         seconds_left(tmp_path, 0)
     with pytest.raises(StorageError, match="choose an existing folder"):
