@@ -13,6 +13,7 @@ import logging
 import logging.handlers
 import math
 import os
+import re
 import shutil
 import signal
 import sys
