@@ -529,6 +529,9 @@ class Recorder:
                     elif cursor < take.start_frame:
                         bank, limit = self._monitor, min(end, take.start_frame)
                     else:
+                        if not take.meter_started:  # its first batch: from its first frame, even if the meters
+                            take.meter_started = True  # had passed it (pre-roll, a start at a past frame)
+                            cursor = min(cursor, take.start_frame)
                         bank = None if take.meter_done.is_set() else take.bank
                         limit = end if take.meter_stop is None else min(end, take.meter_stop)
                     if limit <= cursor:

@@ -162,6 +162,8 @@ class Take:
         #: what is known only when the take stops (the battery, say): called once by the finaliser, its dict
         #: laid over the take's metadata before the final sidecar and chunks are written (no rewrite after)
         self.stop_metadata: Callable[[], dict[str, Any]] | None = None
+        #: set by the meter thread at the take's first batch (it then starts from start_frame, not where it was)
+        self.meter_started = False
         self.bank = bank
         self.meter_stop: int | None = self.stop_frame  #: where the meter thread takes the analysis
         self.analysis: dict[str, Any] | None = None

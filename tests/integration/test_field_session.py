@@ -14,6 +14,7 @@ import soundfile as sf
 import wavinfo
 
 from fieldrec.analysis.trigger import parse_trigger
+from fieldrec.analyze import analyze_file
 from fieldrec.library.check import check_paths
 from fieldrec.recorder import Recorder, TakeSettings
 from fieldrec.session import FieldOptions, FieldSession
@@ -70,6 +71,11 @@ def test_pre_roll_frames_are_what_was_fed_before_the_take_started(pulse_rig, tmp
     assert not np.any(data[:i])  # ... after the rig's silent lead-in
     assert np.array_equal(data[i:], sig[:len(data) - i])  # and the whole file is continuous, sample for sample
     assert doc["audio"]["frames"] == len(data) and take.frames == len(data)
+    # the take's live analysis covers the pre-roll too: it agrees with the file measured afterwards
+    whole = analyze_file(take.paths.audio)
+    for key in ("sample_peak_dbfs", "true_peak_dbtp", "integrated_lufs", "rms_dbfs"):
+        assert doc["analysis"][key] == pytest.approx(whole[key], abs=0.01), key
+    assert doc["analysis"]["clipped_samples"] == whole["clipped_samples"]
 
 
 def bursts_signal(n: int, on_s: float, off_s: float) -> tuple[np.ndarray, list[int]]:
