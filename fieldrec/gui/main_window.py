@@ -654,6 +654,7 @@ class MainWindow(QMainWindow):
         self.tabs = WindowTabs(live_page, self.config, self)
         self.library = self.tabs.library
         self.review = self.tabs.review
+        self.tabs.library_page.writing = self.busy_takes
         self.live_shown = True
 
     def _connect_tabs(self) -> None:
@@ -691,7 +692,7 @@ class MainWindow(QMainWindow):
 
     def busy_takes(self) -> set[Path]:
         """Audio files this window is still writing: the take recording and takes still finalising."""
-        busy = {Path(t.paths.audio) for t, _u in self._finalising}
+        busy: set[Path] = set()
         if self._take is not None:
             busy.add(Path(self._take.paths.audio))
         for take in self.pending_finalisers():

@@ -47,6 +47,10 @@ def test_a_take_recorded_here_is_listed_when_final_and_a_double_click_reviews_it
     wait_frames(qtbot, window, 10)
     assert window.waveform.history.total_columns == columns
     assert window.elapsed_label.text() != elapsed  # the transport is on every tab and goes on
+    writing = Path(window._take.paths.audio)
+    window.library.rescan()  # as the folder watcher does when the take's first sidecar lands
+    (now,) = [r for r in window.library.visible_records() if r.audio == writing]
+    assert now.problems == () and now.state == "recording"  # recording here, not a take cut off by a crash
     take = window.stop()
     audio = Path(take.paths.audio)
     result = take.wait(30)
@@ -66,8 +70,8 @@ def test_a_take_recorded_here_is_listed_when_final_and_a_double_click_reviews_it
     assert window.review.metadata_editor.panel.isEnabled()
     assert not window.metadata_dock.isVisible()  # the next take's form belongs to the Live tab
     assert all(not k.isEnabled() for k in window.record_keys)  # Space/R/M are the review's here
-    qtbot.keyClick(window.review, Qt.Key.Key_Space)  # plays (or says why), never records
-    assert not window.is_recording()
+    qtbot.keyClick(window.review, Qt.Key.Key_Space)  # plays (or says why there is no output), never records
+    assert not window.is_recording() and (window.review.playing or "output" in window.review.status_text)
     window.review.stop_playback()
 
     window.tabs.setCurrentIndex(LIVE)
