@@ -241,3 +241,30 @@ def test_a_take_whose_sidecar_cannot_be_read_is_reviewed_but_its_form_is_off(rev
     meta = window.review.metadata_editor
     assert not meta.panel.isEnabled() and meta.message.startswith("cannot edit") and "other.json" in meta.message
     assert other.with_suffix(".json").read_text() == "{ not json"
+
+
+def test_library_folders_follow_the_output_folder_and_added_ones_are_remembered(make_window, gui_config, qtbot,
+                                                                                recorded, tmp_path):
+    from fieldrec.gui.config import load_config
+
+    extra = tmp_path / "card"
+    extra.mkdir()
+    shutil.copy(recorded, extra / recorded.name)
+    shutil.copy(recorded.with_suffix(".json"), extra / recorded.with_suffix(".json").name)
+    w = make_window(gui_config)
+    page = w.tabs.library_page
+    assert page.folders() == [Path(gui_config.out_dir)] and not page.reset_button.isEnabled()
+    page.add_folders([extra])
+    assert [r.audio for r in w.library.visible_records()] == [extra / recorded.name]
+    elsewhere = tmp_path / "elsewhere"
+    w.folder_edit.setText(str(elsewhere))  # the Live tab's output folder changes: the library follows
+    w.folder_edit.editingFinished.emit()
+    w.tabs.setCurrentIndex(LIBRARY)
+    assert page.folders() == [elsewhere, extra] and str(elsewhere) in page.folders_label.text()
+    w.close()
+    assert load_config(gui_config.settings_path).library_folders == [str(extra)]  # remembered
+
+    again = make_window(load_config(gui_config.settings_path))
+    assert again.tabs.library_page.folders() == [elsewhere, extra]
+    qtbot.mouseClick(again.tabs.library_page.reset_button, Qt.MouseButton.LeftButton)
+    assert again.tabs.library_page.folders() == [elsewhere] and again.library.visible_records() == []
