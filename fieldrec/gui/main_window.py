@@ -661,6 +661,8 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.library.take_activated.connect(self.review_take)
         self.tabs.review_failed.connect(lambda text: self.notify(text, "error"))
+        for i in range(self.tabs.count()):  # Ctrl+1/2/3: Live, Library, Review, wherever the focus is
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.tabs.setCurrentIndex(i))
         # the first focus is the device list, as before the tabs (the take bar's marker-label field comes
         # first in the focus chain now, and a typed Space must never land there unasked)
         self.device_combo.setFocus(Qt.FocusReason.OtherFocusReason)

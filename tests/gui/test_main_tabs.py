@@ -89,7 +89,11 @@ def test_the_take_being_recorded_is_not_opened_in_review(window, qtbot):
     wait_frames(qtbot, window, 5)
     assert not window.review_take(Path(take.paths.audio))
     assert "still being recorded" in window.banner.label.text() and window.review.audio is None
-    window.stop().wait(30)
+    window.tabs.setCurrentIndex(REVIEW)
+    qtbot.keyClick(window.review, Qt.Key.Key_M)  # the review's M, with no take open: says so, adds nothing
+    assert "open a take first" in window.review.status_text and window.review.undo_stack.count() == 0
+    result = window.stop().wait(30)
+    assert result is not None and take.markers == ()
 
 
 @pytest.fixture(scope="module")
