@@ -656,6 +656,7 @@ class MainWindow(QMainWindow):
         self.review = self.tabs.review
         self.tabs.library_page.writing = self.busy_takes
         self.live_shown = True
+        self._last_finished_audio: Path | None = None
 
     def _connect_tabs(self) -> None:
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -707,8 +708,15 @@ class MainWindow(QMainWindow):
             self.notify(f"{Path(audio).name} is still being recorded or finalised; review it once it is "
                         "finished", "warning")
             return False
+        if self._edit_last_take and Path(audio) == self._last_finished_audio:
+            # one editor per take: the side panel's copy of the take would overwrite the review's edits
+            self._detach_metadata()
+            self.notify(f"{Path(audio).name}: its metadata is edited in the Review tab now; the side panel is "
+                        "for the next take", "info")
         return self.tabs.open_in_review(Path(audio))
 
     def _library_take_finished(self, result: Any) -> None:
+        if result is not None:
+            self._last_finished_audio = Path(result.paths.audio)
         self.tabs.library_page.set_output_folder(self.current_settings().out_dir)
         self.tabs.take_finished(result.paths.audio if result is not None else None)

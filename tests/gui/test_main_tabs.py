@@ -63,10 +63,13 @@ def test_a_take_recorded_here_is_listed_when_final_and_a_double_click_reviews_it
     (row,) = listed()
     assert not row.problems and row.frames == sf.info(str(audio)).frames
     assert window.library.selected_record().audio == audio  # selected: Enter reviews it
+    assert window._edit_last_take and not window.detach_button.isHidden()  # the side panel edits the last take
 
     with qtbot.waitSignal(window.review.overview_ready, timeout=30000):
         _double_click_row(qtbot, window.library.table, window.library.visible_records().index(row))
     assert window.tabs.currentIndex() == REVIEW and window.review.audio == audio
+    assert not window._edit_last_take  # one editor per take: now the review's, the side panel is the next take's
+    assert window.metadata_target.text() == "Metadata for the next take"
     assert window.review.metadata_editor.panel.isEnabled()
     assert not window.metadata_dock.isVisible()  # the next take's form belongs to the Live tab
     assert all(not k.isEnabled() for k in window.record_keys)  # Space/R/M are the review's here
