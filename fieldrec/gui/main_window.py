@@ -597,6 +597,8 @@ class MainWindow(QMainWindow):
         self._wait_for_finalisers()
         self.timer.stop()
         self.tabs.review.close_take()  # stops playback; an edit still waiting for its debounce is saved
+        if not self.metadata_dock.isFloating():  # the window opens on the Live tab: save the dock as shown there
+            self.metadata_dock.show()
         if self._focus_hooked:
             self._focus_hooked = False
             QApplication.instance().focusChanged.disconnect(self._focus_changed)

@@ -273,5 +273,6 @@ def test_library_folders_follow_the_output_folder_and_added_ones_are_remembered(
 
     again = make_window(load_config(gui_config.settings_path))
     assert again.tabs.library_page.folders() == [elsewhere, extra]
+    assert again.tabs.currentIndex() == LIVE and again.metadata_dock.isVisible()  # closed on Library: dock back
     qtbot.mouseClick(again.tabs.library_page.reset_button, Qt.MouseButton.LeftButton)
     assert again.tabs.library_page.folders() == [elsewhere] and again.library.visible_records() == []
