@@ -166,8 +166,8 @@ class MainWindow(QMainWindow):
         self.record_keys = [QShortcut(QKeySequence(key), self, self.toggle_record)
                             for key in (Qt.Key.Key_Space, Qt.Key.Key_R)]
         self.record_keys.append(QShortcut(QKeySequence(Qt.Key.Key_M), self, self.add_marker))
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)
-        self._connect_tabs()  # leave a text field: keys work again
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)  # leave a text field: keys work again
+        self._connect_tabs()
 
     # ================================================================ focus
     def park_focus(self) -> None:
