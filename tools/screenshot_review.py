@@ -77,6 +77,7 @@ def main(argv: list[str]) -> int:
         w.resize(1600, 1060)
         w.show()
         settle(app, 1.5)
+        w.library.use_dates.setChecked(True)  # the day's takes (the date range is today's: a fresh folder)
         w.library.search.setText("birds")
         w.library.select_take(str(chosen.with_suffix(".json")))
         settle(app, 0.8)

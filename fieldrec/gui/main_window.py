@@ -173,8 +173,8 @@ class MainWindow(QMainWindow):
         self.record_keys = [QShortcut(QKeySequence(key), self, self.toggle_record)
                             for key in (Qt.Key.Key_Space, Qt.Key.Key_R)]
         self.record_keys.append(QShortcut(QKeySequence(Qt.Key.Key_M), self, self.add_marker))
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)
-        self._connect_tabs()  # leave a text field: keys work again
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.park_focus)  # leave a text field: keys work again
+        self._connect_tabs()
         self._build_field()
 
     def _build_field(self) -> None:
@@ -666,6 +666,8 @@ class MainWindow(QMainWindow):
         self.field.shutdown()
         self.timer.stop()
         self.tabs.review.close_take()  # stops playback; an edit still waiting for its debounce is saved
+        if not self.metadata_dock.isFloating():  # the window opens on the Live tab: save the dock as shown there
+            self.metadata_dock.show()
         if self._focus_hooked:
             self._focus_hooked = False
             QApplication.instance().focusChanged.disconnect(self._focus_changed)
@@ -723,12 +725,16 @@ class MainWindow(QMainWindow):
         self.tabs = WindowTabs(live_page, self.config, self)
         self.library = self.tabs.library
         self.review = self.tabs.review
+        self.tabs.library_page.writing = self.busy_takes
         self.live_shown = True
+        self._last_finished_audio: Path | None = None
 
     def _connect_tabs(self) -> None:
         self.tabs.currentChanged.connect(self._tab_changed)
         self.library.take_activated.connect(self.review_take)
         self.tabs.review_failed.connect(lambda text: self.notify(text, "error"))
+        for i in range(self.tabs.count()):  # Ctrl+1/2/3: Live, Library, Review, wherever the focus is
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.tabs.setCurrentIndex(i))
         # the first focus is the device list, as before the tabs (the take bar's marker-label field comes
         # first in the focus chain now, and a typed Space must never land there unasked)
         self.device_combo.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -760,7 +766,7 @@ class MainWindow(QMainWindow):
 
     def busy_takes(self) -> set[Path]:
         """Audio files this window is still writing: the take recording and takes still finalising."""
-        busy = {Path(t.paths.audio) for t, _u in self._finalising}
+        busy: set[Path] = set()
         if self._take is not None:
             busy.add(Path(self._take.paths.audio))
         for take in self.pending_finalisers():
@@ -773,9 +779,16 @@ class MainWindow(QMainWindow):
             self.notify(f"{Path(audio).name} is still being recorded or finalised; review it once it is "
                         "finished", "warning")
             return False
+        if self._edit_last_take and Path(audio) == self._last_finished_audio:
+            # one editor per take: the side panel's copy of the take would overwrite the review's edits
+            self._detach_metadata()
+            self.notify(f"{Path(audio).name}: its metadata is edited in the Review tab now; the side panel is "
+                        "for the next take", "info")
         return self.tabs.open_in_review(Path(audio))
 
     def _library_take_finished(self, result: Any) -> None:
+        if result is not None:
+            self._last_finished_audio = Path(result.paths.audio)
         self.tabs.library_page.set_output_folder(self.current_settings().out_dir)
         self.tabs.take_finished(result.paths.audio if result is not None else None)
     # ================================================================ field (issue 15)

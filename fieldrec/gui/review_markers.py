@@ -59,7 +59,10 @@ class MarkerEditing:
         self._fill_marker_table()
 
     def edit_markers(self, after: tuple[TakeMarker, ...] | list[TakeMarker], text: str) -> None:
-        """Replace the markers as one undoable edit."""
+        """Replace the markers as one undoable edit (none without a take: M and R on an empty Review tab)."""
+        if self.audio is None:
+            self._say("open a take first (double-click it in the Library tab)")
+            return
         self.undo_stack.push(MarkersCommand(self, self.markers, tuple(sorted(after)), text))
 
     def add_marker(self, frame: int | None = None, label: str = "") -> None:

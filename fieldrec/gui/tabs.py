@@ -10,8 +10,9 @@ reads files and plays through its own output stream.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -37,7 +38,11 @@ def _unique(paths: Sequence[Path]) -> list[Path]:
 
 class LibraryPage(QWidget):
     """The library of the output folder and of the folders added to it (remembered in the settings:
-    ``GuiConfig.library_folders``), with buttons to add a folder and to go back to the output folder only."""
+    ``GuiConfig.library_folders``), with buttons to add a folder and to go back to the output folder only.
+
+    ``writing()`` gives the audio files the window is still writing (set by the main window): their rows say
+    "recording" instead of the problems a take cut off by a crash would have (still marked recording, a
+    size that differs from the sidecar's)."""
 
     def __init__(self, config: GuiConfig, parent: QWidget | None = None, poll_ms: int = 5000) -> None:
         super().__init__(parent)
@@ -60,9 +65,21 @@ class LibraryPage(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.library, 1)
+        self.writing: Callable[[], set[Path]] = set
+        self.library.records_changed.connect(self._mark_writing)
         self.add_button.clicked.connect(self._choose_folder)
         self.reset_button.clicked.connect(self.output_folder_only)
         self._show_folders()
+
+    def _mark_writing(self, _count: int = 0) -> None:
+        busy = self.writing()
+        if not busy:
+            return
+        for row, r in enumerate(self.library.model.records):
+            if r.audio in busy and r.problems:
+                self.library.model.replace_record(row, dataclasses.replace(r, problems=(), stop_reason="",
+                                                                           state="recording"))
+        self.library._update_count()
 
     def folders(self) -> list[Path]:
         return _unique([self.output_folder, *self.added])

@@ -42,6 +42,9 @@ QPushButton#stopButton, QPushButton#armButton, QPushButton#markerButton {{ font-
 QDockWidget::title {{ background: {PANEL}; padding: 4px; }}
 QListWidget {{ background: {PANEL}; border: 1px solid {PANEL_2}; }}
 QToolTip {{ background: {PANEL_2}; color: {TEXT}; border: 1px solid {DIM}; }}
+QCheckBox::indicator {{ width: 13px; height: 13px; border: 1px solid {DIM}; border-radius: 2px; background: {PANEL}; }}
+QCheckBox::indicator:checked {{ background: {BLUE}; border-color: {BLUE}; }}
+QCheckBox::indicator:disabled {{ border-color: #3a4048; }}
 """
 
 

@@ -181,3 +181,23 @@ def test_space_and_m_work_after_recording_starts_and_fields_keep_typed_keys(show
     assert w.sidecar(third)["metadata"]["location"]["name"] == "Reed bed"
     w.key("space")
     _wait("the third take to stop", lambda: w.sidecar(third).get("recording", {}).get("stop_reason"), proc=w.proc)
+
+
+def test_on_the_review_tab_space_r_and_m_never_touch_the_take(shown_window):
+    """While a take records, the Review tab's Space, R and M are the review's (play, region, marker): the take
+    goes on and gets no marker; back on the Live tab, Space stops it."""
+    w = shown_window
+    w.key("space")
+    _wait("Space to start a take", lambda: _recording(w) and w.takes_on_disk(), proc=w.proc)
+    (wav,) = w.takes_on_disk()
+    w.key("ctrl+2", "ctrl+3")  # Library, then Review
+    time.sleep(0.5)
+    w.key("space", "r", "m", "space")
+    time.sleep(1.0)
+    assert _recording(w), w.title()
+    w.key("ctrl+1")  # Live
+    time.sleep(0.3)
+    w.key("space")
+    side = _wait("Space on the Live tab to stop the take",
+                 lambda: (s := w.sidecar(wav)).get("recording", {}).get("stop_reason") and s, proc=w.proc)
+    assert side["recording"]["stop_reason"] == "user" and side["markers"] == []

@@ -47,6 +47,10 @@ def test_a_take_recorded_here_is_listed_when_final_and_a_double_click_reviews_it
     wait_frames(qtbot, window, 10)
     assert window.waveform.history.total_columns == columns
     assert window.elapsed_label.text() != elapsed  # the transport is on every tab and goes on
+    writing = Path(window._take.paths.audio)
+    window.library.rescan()  # as the folder watcher does when the take's first sidecar lands
+    (now,) = [r for r in window.library.visible_records() if r.audio == writing]
+    assert now.problems == () and now.state == "recording"  # recording here, not a take cut off by a crash
     take = window.stop()
     audio = Path(take.paths.audio)
     result = take.wait(30)
@@ -59,15 +63,18 @@ def test_a_take_recorded_here_is_listed_when_final_and_a_double_click_reviews_it
     (row,) = listed()
     assert not row.problems and row.frames == sf.info(str(audio)).frames
     assert window.library.selected_record().audio == audio  # selected: Enter reviews it
+    assert window._edit_last_take and not window.detach_button.isHidden()  # the side panel edits the last take
 
     with qtbot.waitSignal(window.review.overview_ready, timeout=30000):
         _double_click_row(qtbot, window.library.table, window.library.visible_records().index(row))
     assert window.tabs.currentIndex() == REVIEW and window.review.audio == audio
+    assert not window._edit_last_take  # one editor per take: now the review's, the side panel is the next take's
+    assert window.metadata_target.text() == "Metadata for the next take"
     assert window.review.metadata_editor.panel.isEnabled()
     assert not window.metadata_dock.isVisible()  # the next take's form belongs to the Live tab
     assert all(not k.isEnabled() for k in window.record_keys)  # Space/R/M are the review's here
-    qtbot.keyClick(window.review, Qt.Key.Key_Space)  # plays (or says why), never records
-    assert not window.is_recording()
+    qtbot.keyClick(window.review, Qt.Key.Key_Space)  # plays (or says why there is no output), never records
+    assert not window.is_recording() and (window.review.playing or "output" in window.review.status_text)
     window.review.stop_playback()
 
     window.tabs.setCurrentIndex(LIVE)
@@ -85,7 +92,11 @@ def test_the_take_being_recorded_is_not_opened_in_review(window, qtbot):
     wait_frames(qtbot, window, 5)
     assert not window.review_take(Path(take.paths.audio))
     assert "still being recorded" in window.banner.label.text() and window.review.audio is None
-    window.stop().wait(30)
+    window.tabs.setCurrentIndex(REVIEW)
+    qtbot.keyClick(window.review, Qt.Key.Key_M)  # the review's M, with no take open: says so, adds nothing
+    assert "open a take first" in window.review.status_text and window.review.undo_stack.count() == 0
+    result = window.stop().wait(30)
+    assert result is not None and take.markers == ()
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +248,31 @@ def test_a_take_whose_sidecar_cannot_be_read_is_reviewed_but_its_form_is_off(rev
     meta = window.review.metadata_editor
     assert not meta.panel.isEnabled() and meta.message.startswith("cannot edit") and "other.json" in meta.message
     assert other.with_suffix(".json").read_text() == "{ not json"
+
+
+def test_library_folders_follow_the_output_folder_and_added_ones_are_remembered(make_window, gui_config, qtbot,
+                                                                                recorded, tmp_path):
+    from fieldrec.gui.config import load_config
+
+    extra = tmp_path / "card"
+    extra.mkdir()
+    shutil.copy(recorded, extra / recorded.name)
+    shutil.copy(recorded.with_suffix(".json"), extra / recorded.with_suffix(".json").name)
+    w = make_window(gui_config)
+    page = w.tabs.library_page
+    assert page.folders() == [Path(gui_config.out_dir)] and not page.reset_button.isEnabled()
+    page.add_folders([extra])
+    assert [r.audio for r in w.library.visible_records()] == [extra / recorded.name]
+    elsewhere = tmp_path / "elsewhere"
+    w.folder_edit.setText(str(elsewhere))  # the Live tab's output folder changes: the library follows
+    w.folder_edit.editingFinished.emit()
+    w.tabs.setCurrentIndex(LIBRARY)
+    assert page.folders() == [elsewhere, extra] and str(elsewhere) in page.folders_label.text()
+    w.close()
+    assert load_config(gui_config.settings_path).library_folders == [str(extra)]  # remembered
+
+    again = make_window(load_config(gui_config.settings_path))
+    assert again.tabs.library_page.folders() == [elsewhere, extra]
+    assert again.tabs.currentIndex() == LIVE and again.metadata_dock.isVisible()  # closed on Library: dock back
+    qtbot.mouseClick(again.tabs.library_page.reset_button, Qt.MouseButton.LeftButton)
+    assert again.tabs.library_page.folders() == [elsewhere] and again.library.visible_records() == []
