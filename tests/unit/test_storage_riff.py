@@ -21,7 +21,15 @@ from fieldrec.storage.chunk_map import metadata_from_embedded, read_embedded
 from fieldrec.storage.chunks import Bext, description_lines, guano_parse, ixml_parse, parse_description
 from fieldrec.storage.embed import embed_in_place, rewrite_with_chunks, take_hashes
 from fieldrec.storage.errors import StorageError
-from fieldrec.storage.riff import RiffError, hash_wav, iter_subchunks, pack_chunk, pack_list, read_riff
+from fieldrec.storage.riff import (
+    SMALL_FILE_BYTES,
+    RiffError,
+    hash_wav,
+    iter_subchunks,
+    pack_chunk,
+    pack_list,
+    read_riff,
+)
 from fieldrec.storage.take_file import finalise_file
 
 FMT = pack_chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16))
@@ -114,6 +122,17 @@ def test_list_subchunks_tolerate_missing_pad():
     assert iter_subchunks(pack_list(b"INFO", [(b"INAM", b"abc")])[8:]) == [(b"INAM", b"abc")]
     with pytest.raises(ValueError, match="4 bytes"):
         pack_chunk(b"toolong", b"")
+
+
+@pytest.mark.parametrize("size", [100, SMALL_FILE_BYTES + 2])  # one read in this thread; two threads
+def test_both_hash_paths_give_the_digests_of_the_bytes_with_progress(tmp_path, size):
+    import hashlib
+    samples = bytes(range(256)) * (size // 256) + b"\x07" * (size % 256)
+    path = wav(tmp_path / "h.wav", FMT, b"data" + struct.pack("<I", len(samples)) + samples)
+    seen = []
+    got = hash_wav(path, progress=lambda done, total: seen.append((done, total)))
+    assert got == (hashlib.sha256(path.read_bytes()).hexdigest(), hashlib.sha256(samples).hexdigest())
+    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
 
 
 def test_hashes_and_embedding_refusals(tmp_path):
