@@ -195,3 +195,15 @@ def test_guano_accuracy_is_the_68_percent_radius_when_the_location_says_95():
     assert guano_accuracy_m(Location(accuracy_m=10.0)) == 10.0  # typed by hand: no convention stated
     assert guano_accuracy_m(Location(accuracy_m=10.0, accuracy_confidence=0.95)) == 6.17
     assert guano_accuracy_m(Location(accuracy_m=10.0, accuracy_confidence=0.95, accuracy_68_m=6.2)) == 6.2
+
+
+def test_a_bext_start_is_its_date_plus_time_reference_else_its_time():
+    from datetime import datetime
+
+    from fieldrec.storage.chunk_map import bext_start
+    day = "2026-05-03"
+    assert bext_start(Bext(origination_date=day, time_reference=6 * 3600 * 48000 + 24000), 48000) == \
+        datetime(2026, 5, 3, 6, 0, 0, 500000)
+    assert bext_start(Bext(origination_date=day, origination_time="06-01-02"), 48000) == datetime(2026, 5, 3, 6, 1, 2)
+    assert bext_start(Bext(origination_date=day, origination_time="late"), None) == datetime(2026, 5, 3)
+    assert bext_start(Bext(origination_date="", origination_time="06:00:00"), 48000) is None
