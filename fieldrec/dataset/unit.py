@@ -406,6 +406,20 @@ def _recording(take: TakeRecord, seg: Segment, rate: int, frames: int, uid: str)
     return rec
 
 
+def _channel_map(equipment: Any, source_channel: int | None, mixed: bool) -> Any:
+    """The channel map of an output: a chosen source channel (``--channels split`` or ``N``) becomes channel 1
+    with its name; a mono mix of several channels has none (its one channel is no source channel); kept
+    channels keep theirs."""
+    if not isinstance(equipment, dict) or not equipment.get("channels"):
+        return equipment
+    out = dict(equipment)
+    if source_channel is not None:
+        out["channels"] = [{**c, "index": 1} for c in equipment["channels"] if c.get("index") == source_channel]
+    elif mixed:
+        out["channels"] = []
+    return out
+
+
 def output_sidecar(job: TakeJob, seg: Segment, name: str, rate: int, channels: int, cp: ConvertParams,
                    source_sha256: str, conversion: dict[str, Any]) -> Sidecar:
     """The output's own sidecar (the current schema), before its file is hashed: the source's metadata
@@ -423,14 +437,21 @@ def output_sidecar(job: TakeJob, seg: Segment, name: str, rate: int, channels: i
             if 0 <= frame < frames:
                 markers.append({"frame": frame, "time_s": frame / rate, "label": str(m.get("label", ""))})
     meta = metadata_with_policy(take.metadata, job.coordinates)
+    meta["equipment"] = _channel_map(meta.get("equipment"), conversion.get("source_channel")
+                                     or (cp.channels if isinstance(cp.channels, int) else None),
+                                     cp.channels == "mono" and take.channels > 1)
     offset = seg.first_source_frame / take.samplerate
     time = dict(meta.get("time") or {})
     for key in ("start_utc", "start_local"):
         time[key] = _shift(time.get(key), offset, utc=key.endswith("utc"))
     meta["time"] = time
+    field_info = dict(meta.get("field") or {}) if isinstance(meta.get("field"), dict) else None
+    family = field_info.pop("family", None) if field_info is not None else None
+    if field_info is not None:  # an output is not a member of its source's split family (no iXML FILE_SET)
+        meta["field"] = field_info
     meta["derived_from"] = {
         "source": Path(take.audio_path).name, "source_sha256": source_sha256,
-        "parent_uid": take.recording.get("uid"),
+        "parent_uid": take.recording.get("uid"), **({"source_family": family} if family else {}),
         "first_source_frame": seg.first_source_frame, "last_source_frame": seg.last_source_frame,
         "segment_rule": seg.rule, "conversion": conversion,
     }

@@ -215,3 +215,32 @@ def test_a_source_whose_chunks_cannot_be_walked_is_exported_with_empty_metadata(
     assert side["metadata"]["location"]["name"] == "" and side["recording"]["stop_reason"] == "imported"
     assert side["file"]["chunks"][-1] == "guan"
     assert "not a WAVE file" in load_take(src / "rifx.wav").sidecar["imported"]["problems"][0]
+
+
+def test_channel_names_follow_the_channels_of_each_output(tmp_path, capsys):
+    """--channels split: each file is one source channel, named as it was; a mono mix names no channel."""
+    chans = [{"index": 1, "name": "L", "function": "LEFT"}, {"index": 2, "name": "R", "function": "RIGHT"}]
+    write_take(tmp_path / "src", "st", seconds=1.0, extra={"equipment": {"channels": chans}})
+    common = ["--samplerate", "16000", "--format", "wav16", "--split", "train=1", "--features", "none"]
+    code, _ = export(capsys, str(tmp_path / "src"), "--out", str(tmp_path / "split"), "--channels", "split", *common)
+    assert code == 0
+    for ch, name in ((1, "L"), (2, "R")):
+        root = ET.fromstring(wavinfo.WavInfoReader(str(tmp_path / "split" / "train" / f"st_ch{ch}.wav")).ixml.source)
+        assert root.findtext("TRACK_LIST/TRACK_COUNT") == "1"
+        assert [t.findtext("NAME") for t in root.iterfind("TRACK_LIST/TRACK")] == [name]
+    code, _ = export(capsys, str(tmp_path / "src"), "--out", str(tmp_path / "mono"), "--channels", "mono", *common)
+    info = wavinfo.WavInfoReader(str(tmp_path / "mono" / "train" / "st.wav"))
+    assert [t.findtext("NAME") for t in ET.fromstring(info.ixml.source).iterfind("TRACK_LIST/TRACK")] == [""]
+    assert "sTRK1=" not in info.bext.description
+
+
+def test_a_segment_of_a_split_file_is_not_a_member_of_its_family(tmp_path, capsys):
+    fam = {"id": "ab" * 16, "index": 2, "first_frame": 48000, "split_frames": 48000, "total": 3}
+    write_take(tmp_path / "src", "fam_0002", seconds=1.0, extra={"field": {"family": fam, "started_by": "user"}})
+    code, _ = export(capsys, str(tmp_path / "src"), "--out", str(tmp_path / "ds"), *CONVERT)
+    assert code == 0
+    side = json.loads((tmp_path / "ds" / "sidecars" / "train" / "fam_0002.json").read_text())
+    assert side["metadata"]["derived_from"]["source_family"] == fam
+    assert side["metadata"]["field"] == {"started_by": "user"}
+    root = ET.fromstring(wavinfo.WavInfoReader(str(tmp_path / "ds" / "train" / "fam_0002.wav")).ixml.source)
+    assert root.find("FILE_SET") is None and root.findtext("HISTORY/PARENT_FILENAME") == "fam_0002.wav"

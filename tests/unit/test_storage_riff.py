@@ -21,7 +21,15 @@ from fieldrec.storage.chunk_map import metadata_from_embedded, read_embedded
 from fieldrec.storage.chunks import Bext, description_lines, guano_parse, ixml_parse, parse_description
 from fieldrec.storage.embed import embed_in_place, rewrite_with_chunks, take_hashes
 from fieldrec.storage.errors import StorageError
-from fieldrec.storage.riff import RiffError, hash_wav, iter_subchunks, pack_chunk, pack_list, read_riff
+from fieldrec.storage.riff import (
+    SMALL_FILE_BYTES,
+    RiffError,
+    hash_wav,
+    iter_subchunks,
+    pack_chunk,
+    pack_list,
+    read_riff,
+)
 from fieldrec.storage.take_file import finalise_file
 
 FMT = pack_chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16))
@@ -116,6 +124,17 @@ def test_list_subchunks_tolerate_missing_pad():
         pack_chunk(b"toolong", b"")
 
 
+@pytest.mark.parametrize("size", [100, SMALL_FILE_BYTES + 2])  # one read in this thread; two threads
+def test_both_hash_paths_give_the_digests_of_the_bytes_with_progress(tmp_path, size):
+    import hashlib
+    samples = bytes(range(256)) * (size // 256) + b"\x07" * (size % 256)
+    path = wav(tmp_path / "h.wav", FMT, b"data" + struct.pack("<I", len(samples)) + samples)
+    seen = []
+    got = hash_wav(path, progress=lambda done, total: seen.append((done, total)))
+    assert got == (hashlib.sha256(path.read_bytes()).hexdigest(), hashlib.sha256(samples).hexdigest())
+    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+
+
 def test_hashes_and_embedding_refusals(tmp_path):
     path = wav(tmp_path / "h.wav", FMT, DATA)
     import hashlib
@@ -176,3 +195,15 @@ def test_guano_accuracy_is_the_68_percent_radius_when_the_location_says_95():
     assert guano_accuracy_m(Location(accuracy_m=10.0)) == 10.0  # typed by hand: no convention stated
     assert guano_accuracy_m(Location(accuracy_m=10.0, accuracy_confidence=0.95)) == 6.17
     assert guano_accuracy_m(Location(accuracy_m=10.0, accuracy_confidence=0.95, accuracy_68_m=6.2)) == 6.2
+
+
+def test_a_bext_start_is_its_date_plus_time_reference_else_its_time():
+    from datetime import datetime
+
+    from fieldrec.storage.chunk_map import bext_start
+    day = "2026-05-03"
+    assert bext_start(Bext(origination_date=day, time_reference=6 * 3600 * 48000 + 24000), 48000) == \
+        datetime(2026, 5, 3, 6, 0, 0, 500000)
+    assert bext_start(Bext(origination_date=day, origination_time="06-01-02"), 48000) == datetime(2026, 5, 3, 6, 1, 2)
+    assert bext_start(Bext(origination_date=day, origination_time="late"), None) == datetime(2026, 5, 3)
+    assert bext_start(Bext(origination_date="", origination_time="06:00:00"), 48000) is None
