@@ -168,6 +168,16 @@ class FieldSession:
         with self._lock:
             self._detector = None
 
+    def listening(self) -> bool:
+        """True while the trigger may start takes (armed for a trigger, or inside a schedule's period)."""
+        with self._lock:
+            return self._detector is not None
+
+    def incomplete(self) -> int:
+        """Takes whose end-of-take fields :meth:`complete_final` has not written yet."""
+        with self._lock:
+            return sum(1 for t in self.takes if id(t) not in self._completed)
+
     def recording(self) -> bool:
         """True while a take runs (a split boundary, handled under the lock, never shows as a gap)."""
         with self._lock:

@@ -230,8 +230,9 @@ class FieldPanel(QDockWidget):
 
         for w in (self.pre_roll_spin, self.split_value, self.threshold, self.detrigger, self.post_roll,
                   self.min_trigger, self.max_take, self.band_low, self.band_high):
-            w.editingFinished.connect(self.changed)
-        self.pre_roll_spin.valueChanged.connect(lambda _v: self.changed.emit())
+            # a new value on Enter, focus out or an arrow, not per typed digit (each change reopens the input)
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(lambda _v: self.changed.emit())
         self.split_combo.currentIndexChanged.connect(self._split_kind_changed)
         self.trigger_kind.currentIndexChanged.connect(self._trigger_kind_changed)
         self.trigger_box.toggled.connect(lambda _on: self.changed.emit())
@@ -240,7 +241,8 @@ class FieldPanel(QDockWidget):
         self.monitor_box.toggled.connect(lambda _on: self.monitorChanged.emit())
         for w in (self.monitor_device, self.monitor_channels):
             w.currentIndexChanged.connect(lambda _i: self.monitorChanged.emit())
-        self.monitor_gain.editingFinished.connect(self.monitorChanged)
+        self.monitor_gain.setKeyboardTracking(False)
+        self.monitor_gain.valueChanged.connect(lambda _v: self.monitorChanged.emit())
         self.gps_box.toggled.connect(lambda _on: self.gpsChanged.emit())
         self.gps_source.editingFinished.connect(self.gpsChanged)
         self._split_kind_changed()

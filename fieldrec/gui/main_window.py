@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         toggle = self.field_panel.toggleViewAction()
         toggle.setText("Field ▸")
         toggle.setToolTip("Pre-roll, trigger, split, schedule, headphones, GPS, channels")
+        toggle.triggered.connect(lambda on: self.field_panel.raise_() if on else None)  # its tab comes to the front
         self.field_button = QToolButton(self)
         self.field_button.setObjectName("fieldButton")
         self.field_button.setDefaultAction(toggle)
@@ -779,7 +780,7 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def _schedule_toggled(self, on: bool) -> None:
-        if on == self.field.schedule_running():
+        if on and self.field.schedule_running():
             return
         if not on:
             self.field.stop_schedule()

@@ -181,6 +181,7 @@ def test_running_a_schedule_from_the_window_records_its_period(window, qtbot):
     qtbot.waitUntil(lambda: window.is_recording(), timeout=20000)
     qtbot.waitUntil(lambda: not window.field.schedule_running(), timeout=20000)
     qtbot.waitUntil(lambda: not window.field_panel.schedule_run.isChecked(), timeout=5000)
+    assert window.recorder.state is TakeState.ARMED and window.field_panel.pre_roll_spin.isEnabled()  # by hand again
     wait_final(qtbot, window)
     [doc] = sidecars(Path(window.config.out_dir))
     assert doc["metadata"]["field"]["started_by"] == "schedule"
