@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from fieldrec.analysis.trigger import TriggerSpecError
 from fieldrec.audio.channels import ChannelSpecError, parse_channel_pair
+from fieldrec.audio.devices import DeviceError
 from fieldrec.field.extras import TakeExtras
 from fieldrec.field.power import Battery, power_status
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings
@@ -172,11 +173,8 @@ class FieldControl:
             return
 
         def run() -> None:
-            for s in sessions:
-                try:
-                    s.complete_final()
-                except RecorderError as err:  # a metadata problem: the take itself is final and safe
-                    self.events.put(f"could not complete the sidecar: {err}")
+            for s in sessions:  # a sidecar that cannot be rewritten is a warning of its take (Take.warn)
+                s.complete_final()
             self._old_sessions = [s for s in self._old_sessions if s.incomplete()]
 
         self._completing = threading.Thread(target=run, name="fieldrec-field-complete", daemon=True)
@@ -195,6 +193,17 @@ class FieldControl:
             time.sleep(0.05)
 
     # ---------------------------------------------------------------- headphones
+    def list_outputs(self) -> None:
+        """Offer the output devices (none without PortAudio: the box says why)."""
+        from fieldrec.audio.monitor import list_output_devices
+
+        try:
+            names = [d.name for d in list_output_devices()]
+        except DeviceError as err:  # no PortAudio: headphones are simply not offered
+            self.panel.monitor_status.setText(f"no outputs: {err}")
+            names = []
+        self.panel.set_output_devices(names, None)
+
     def start_monitor(self) -> None:
         from fieldrec.audio.monitor import Monitor, MonitorError
 
@@ -211,7 +220,7 @@ class FieldControl:
             mon = Monitor(p.monitor_device.currentData(), s.samplerate, s.channels, channels=cols,
                           gain_db=float(p.monitor_gain.value()))
             mon.start()
-        except (MonitorError, ChannelSpecError) as err:  # the take goes on without headphones
+        except (MonitorError, DeviceError) as err:  # the take goes on without headphones
             self._monitor_failed(str(err))
             return
         mon.attach(ses.recorder.capture.ring)

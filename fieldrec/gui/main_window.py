@@ -195,12 +195,7 @@ class MainWindow(QMainWindow):
         fp.schedule_edit.clicked.connect(self.edit_schedule)
         fp.schedule_run.toggled.connect(self._schedule_toggled)
         self._listening_shown = False
-        try:
-            from fieldrec.audio.monitor import list_output_devices
-
-            fp.set_output_devices([d.name for d in list_output_devices()], None)
-        except Exception as err:  # no PortAudio: headphones are simply not offered
-            fp.monitor_status.setText(f"no outputs: {err}")
+        self.field.list_outputs()
 
     # ================================================================ focus
     def park_focus(self) -> None:
@@ -231,10 +226,7 @@ class MainWindow(QMainWindow):
         except Exception as err:  # PortAudio trouble must not stop the window
             self.notify(f"Could not list devices: {err}", "error")
             self._devices = []
-        try:
-            default_name = rec_mod.default_input_name()
-        except Exception:  # PortAudio trouble: the box then just says "System default input"
-            default_name = None
+        default_name = rec_mod.default_input_name()  # never raises: the simulated source without PortAudio
         if not self.setup.set_devices(self._devices, wanted, default_name):
             self.notify(f"Device {wanted!r} is not connected; using the system default input", "warning")
         if refresh:

@@ -220,14 +220,25 @@ class ScheduleDialog(QDialog):
 
     def _open(self) -> None:
         path, _f = QFileDialog.getOpenFileName(self, "Open schedule", "", "Schedules (*.toml);;All files (*)")
-        if not path:
-            return
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        """Load a schedule file into the table (validated as ``load_schedule`` does); False with the
+        one-line reason shown when it cannot be read."""
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            self.error_label.setText(f"{Path(path).name}: cannot read the schedule ({err})")
-            return
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            self.error_label.setText(f"{path}: cannot read the schedule ({err.strerror or err})")
+            return False
+        except UnicodeDecodeError:
+            self.error_label.setText(f"{path}: not a text file (UTF-8 TOML expected)")
+            return False
+        except tomllib.TOMLDecodeError as err:
+            self.error_label.setText(f"{path}: not valid TOML ({err})")
+            return False
         self.load(data)
+        return True
 
     def _save(self) -> None:
         if not self.check():
@@ -236,8 +247,10 @@ class ScheduleDialog(QDialog):
         if path:
             self.save_to(Path(path))
 
-    def save_to(self, path: Path) -> None:
+    def save_to(self, path: Path) -> bool:
         try:
             path.write_text(schedule_to_toml(self.data), encoding="utf-8")
         except OSError as err:
             self.error_label.setText(f"cannot save {path}: {err.strerror or err}")
+            return False
+        return True

@@ -19,6 +19,7 @@ from pulse_rig import RATE, find_start, known_signal
 
 from fieldrec.field.power import LOW_TIME_S, Battery
 from fieldrec.field.schedule import ScheduleError, format_periods, parse_schedule
+from fieldrec.gui.schedule_dialog import COLUMNS
 from fieldrec.recorder import TakeState
 from tests.readers import validate_sidecar
 
@@ -167,6 +168,21 @@ def test_schedule_dialog_rejects_a_bad_period_with_its_message_and_lists_the_nex
     from fieldrec.field.schedule import load_schedule
 
     assert format_periods(load_schedule(out).next_periods(now, 8), sched.tz) == want  # the CLI reads it back
+    # what cannot be used is one line in the dialog, never a traceback
+    again = window.schedule_dialog()
+    qtbot.addWidget(again)
+    assert again.open_file(out) and again.table.rowCount() == 2 and again.check()
+    assert not again.save_to(out.parent / "no-such-folder" / "s.toml") and "cannot save" in again.error_label.text()
+    assert not again.open_file(out.parent / "missing.toml") and "cannot read the schedule" in again.error_label.text()
+    (out.parent / "bad.toml").write_text("[[period]\nstart = ")
+    assert not again.open_file(out.parent / "bad.toml") and "not valid TOML" in again.error_label.text()
+    (out.parent / "bin.toml").write_bytes(b"\xff\xfe\x00")
+    assert not again.open_file(out.parent / "bin.toml") and "not a text file" in again.error_label.text()
+    again.lat_edit.setText("north")  # not a number: the schedule module says so
+    assert not again.check() and "latitude" in again.error_label.text()
+    again.lat_edit.setText("47.37")
+    again.table.item(0, [k for k, _t in COLUMNS].index("from")).setText("someday")
+    assert not again.check() and "from" in again.error_label.text()
 
 
 def test_running_a_schedule_from_the_window_records_its_period(window, qtbot):
@@ -345,3 +361,52 @@ def test_the_device_box_names_what_the_default_input_is(window):
         assert text == f"System default input: {name}"
     assert window.recorder is not None
     assert window.recorder.status().device_name == name  # what the status line says
+
+
+def test_field_settings_that_cannot_work_are_one_line_each_and_the_take_is_not_touched(window, qtbot, tmp_path):
+    p = window.field_panel
+    # a de-trigger above the trigger level: the trigger module's message, and the input is not armed with it
+    p.threshold.setValue(-40.0)
+    p.detrigger.setValue(-20.0)
+    p.trigger_box.setChecked(True)
+    assert "de-trigger level -20.0 dBFS is above the trigger level" in p.problem.text() and not p.problem.isHidden()
+    assert window.current_settings().ring_seconds == 10.0  # no session options: the plain ring
+    window._close_recorder()
+    assert not window.arm()
+    assert window.banner.level == "error" and "Field options: de-trigger" in window.banner.label.text()
+    p.detrigger.setValue(-46.0)
+    assert p.problem.isHidden()
+    p.trigger_box.setChecked(False)
+    assert window.arm() and window.recorder.state is TakeState.ARMED
+    # headphones on an output that is gone since the list was made: shown, the take records anyway
+    p.monitor_device.addItem("an output unplugged since", "an output unplugged since")
+    p.monitor_device.setCurrentIndex(p.monitor_device.count() - 1)
+    p.monitor_box.setChecked(True)
+    assert window.field.monitor is None and "FAILED: no output device matches" in p.monitor_status.text()
+    assert window.record()
+    qtbot.waitUntil(lambda: window.recorder.status().elapsed_s >= 0.3, timeout=10000)
+    assert window.stop().wait(30).stop_reason == "user"
+    # a GPS source that is not one: the reason in the GPS box
+    p.gps_source.setText("bluetooth")
+    p.gps_box.setChecked(True)
+    assert window.field.gps is None and "is not a GPS source" in p.gps_status.text()
+    p.gps_box.setChecked(False)
+    # a channel list that is not one: the metadata is left as the form has it
+    p.channel_list.setText("one")
+    md = window.metadata_panel.metadata()
+    assert window.field.adjust_metadata(md) == md
+
+
+def test_a_schedule_whose_take_cannot_start_ends_with_the_reason(window, qtbot, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    window.folder_edit.setText(str(blocker / "takes"))
+    window.folder_edit.editingFinished.emit()
+    start = dt.datetime.now().astimezone() + dt.timedelta(seconds=2)
+    data = {"period": [{"start": f"{start:%H:%M:%S}", "duration": "2s", "from": start.date(), "until": start.date()}]}
+    window.field.set_schedule(parse_schedule(data, "schedule"), data)
+    window.field_panel.schedule_run.setChecked(True)
+    qtbot.waitUntil(lambda: any("schedule ended: cannot create the take" in t
+                                for _ts, _l, t in window.banner.history), timeout=20000)
+    qtbot.waitUntil(lambda: not window.field_panel.schedule_run.isChecked(), timeout=5000)
+    assert not window.is_recording()
