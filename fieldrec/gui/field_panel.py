@@ -248,6 +248,45 @@ class FieldPanel(QDockWidget):
         self._split_kind_changed()
         self._trigger_kind_changed()
 
+    # ---------------------------------------------------------------- remembered between runs
+    def _remembered(self) -> dict[str, Any]:
+        return {"pre_roll": self.pre_roll_spin, "split_value": self.split_value, "threshold": self.threshold,
+                "detrigger": self.detrigger, "post_roll": self.post_roll, "min_trigger": self.min_trigger,
+                "max_take": self.max_take, "band_low": self.band_low, "band_high": self.band_high,
+                "monitor_gain": self.monitor_gain, "channels": self.channel_list, "names": self.channel_names,
+                "gps_source": self.gps_source, "split": self.split_combo, "trigger_kind": self.trigger_kind,
+                "monitor_device": self.monitor_device, "monitor_channels": self.monitor_channels}
+
+    def to_config(self) -> dict[str, Any]:
+        """The values to remember (``GuiConfig.field_panel``); the switches (trigger, headphones, GPS) are not:
+        the window never starts armed for a trigger or playing to an output the user did not ask for."""
+        out: dict[str, Any] = {}
+        for key, w in self._remembered().items():
+            if isinstance(w, QLineEdit):
+                out[key] = w.text()
+            elif isinstance(w, QComboBox):
+                out[key] = w.currentData()
+            else:
+                out[key] = w.value()
+        return out
+
+    def apply_config(self, values: dict[str, Any]) -> None:
+        """Set the remembered values; unknown keys and values of the wrong kind are ignored."""
+        for key, w in self._remembered().items():
+            value = values.get(key)
+            if value is None and not isinstance(w, QComboBox):
+                continue
+            if isinstance(w, QLineEdit) and isinstance(value, str):
+                w.setText(value)
+            elif isinstance(w, QComboBox):
+                i = w.findData(value)
+                if i >= 0:
+                    w.setCurrentIndex(i)
+                elif value is not None:  # an output or channel pair not there now: kept for when it is
+                    w.setProperty("wanted", value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                w.setValue(value)
+
     # ---------------------------------------------------------------- reading the controls
     def _split_kind_changed(self, *_a: Any) -> None:
         kind = self.split_combo.currentData()
@@ -297,13 +336,14 @@ class FieldPanel(QDockWidget):
         self.monitor_device.addItem("System default output", None)
         for n in names:
             self.monitor_device.addItem(n, n)
-        i = self.monitor_device.findData(wanted)
+        i = self.monitor_device.findData(wanted if wanted is not None else self.monitor_device.property("wanted"))
         self.monitor_device.setCurrentIndex(max(0, i))
         self.monitor_device.blockSignals(False)
 
     def set_monitor_channel_choices(self, channels: int) -> None:
         """All, each pair (1+2, 3+4, …) and each single channel of a take with ``channels`` channels."""
-        keep = self.monitor_channels.currentData()
+        keep = self.monitor_channels.property("wanted") or self.monitor_channels.currentData()
+        self.monitor_channels.setProperty("wanted", None)
         self.monitor_channels.blockSignals(True)
         self.monitor_channels.clear()
         self.monitor_channels.addItem("all", "all")

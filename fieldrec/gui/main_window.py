@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.field_panel)
         self.tabifyDockWidget(self.metadata_dock, self.field_panel)
         self.field_panel.hide()
+        self.field_panel.apply_config(self.config.field_panel)
         self.field = FieldControl(self, self.field_panel)
         toggle = self.field_panel.toggleViewAction()
         toggle.setText("Field ▸")
@@ -322,6 +323,7 @@ class MainWindow(QMainWindow):
         cfg.format_name = self.format_combo.currentText()
         cfg.out_dir = self.folder_edit.text().strip() or cfg.out_dir
         cfg.name_template = self.template_edit.text().strip() or cfg.name_template
+        cfg.field_panel = self.field_panel.to_config()
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder", self.folder_edit.text())

@@ -410,3 +410,28 @@ def test_a_schedule_whose_take_cannot_start_ends_with_the_reason(window, qtbot, 
                                 for _ts, _l, t in window.banner.history), timeout=20000)
     qtbot.waitUntil(lambda: not window.field_panel.schedule_run.isChecked(), timeout=5000)
     assert not window.is_recording()
+
+
+def test_the_field_dock_is_remembered_but_its_switches_start_off(make_window, gui_config, qtbot):
+    from fieldrec.gui.config import load_config
+
+    w = make_window(gui_config)
+    p = w.field_panel
+    p.pre_roll_spin.setValue(3)
+    p.split_combo.setCurrentIndex(p.split_combo.findData("size"))
+    p.split_value.setValue(512)
+    p.trigger_kind.setCurrentIndex(p.trigger_kind.findData("band"))
+    p.threshold.setValue(-45.0)
+    p.detrigger.setValue(-50.0)
+    p.channel_names.setText("left, right")
+    p.trigger_box.setChecked(True)
+    w.close()
+    cfg = load_config(gui_config.settings_path)
+    assert cfg.field_panel["pre_roll"] == 3 and cfg.field_panel["split"] == "size"
+    w2 = make_window(cfg)
+    p2 = w2.field_panel
+    assert p2.pre_roll_spin.value() == 3 and p2.split_combo.currentData() == "size" and p2.split_value.value() == 512
+    assert p2.trigger_kind.currentData() == "band" and p2.threshold.value() == -45.0
+    assert p2.channel_names.text() == "left, right"
+    assert not p2.trigger_box.isChecked() and w2.state_label.text() == "ARMED"  # never starts armed for a trigger
+    assert w2.field.session.pre_roll == 3 * 48000 and w2.field.session._split_frames is not None
