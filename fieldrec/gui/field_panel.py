@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldrec.analysis.trigger import TriggerSpec
+from fieldrec.analysis.trigger import DEFAULT_DETRIGGER_DB, TriggerSpec
 from fieldrec.audio.channels import ChannelSelection, parse_channels
 from fieldrec.gui import theme
 from fieldrec.session import MAX_PRE_ROLL_S, FieldOptions
 
+#: the de-trigger spin box's lowest value means "auto" (the trigger module's default distance below)
+AUTO_DETRIGGER = -121.0
 #: trigger kinds as the combo shows them -> TriggerSpec.measure
 TRIGGER_KINDS = (("Level (sample peak)", "peak"), ("Level (RMS)", "rms"), ("Band energy", "band"))
 
@@ -116,8 +118,10 @@ class FieldPanel(QDockWidget):
         tf.addRow("Band", self.band_row)
         self.threshold = _spin(trig, -120, 0, -30, " dBFS", 1, 1, "triggerThreshold")
         tf.addRow("Trigger at", self.threshold)
-        self.detrigger = _spin(trig, -120, 0, -36, " dBFS", 1, 1, "detriggerLevel")
-        self.detrigger.setToolTip("The post-roll starts when the level stays below this (default 6 dB below)")
+        self.detrigger = _spin(trig, AUTO_DETRIGGER, 0, AUTO_DETRIGGER, " dBFS", 1, 1, "detriggerLevel")
+        self.detrigger.setSpecialValueText(f"auto ({DEFAULT_DETRIGGER_DB:g} dB below)")
+        self.detrigger.setToolTip("The post-roll starts when the level stays below this (auto: "
+                                  f"{DEFAULT_DETRIGGER_DB:g} dB below the trigger, as on the command line)")
         tf.addRow("De-trigger", self.detrigger)
         self.post_roll = _spin(trig, 0, 600, 2, " s", 1, 0.5, "postRoll")
         tf.addRow("Post-roll", self.post_roll)
@@ -305,7 +309,8 @@ class FieldPanel(QDockWidget):
             return None
         measure = self.trigger_kind.currentData()
         spec = TriggerSpec(
-            measure, float(self.threshold.value()), detrigger_db=float(self.detrigger.value()),
+            measure, float(self.threshold.value()),
+            detrigger_db=None if self.detrigger.value() <= AUTO_DETRIGGER else float(self.detrigger.value()),
             band_hz=(float(self.band_low.value()), float(self.band_high.value())) if measure == "band" else None,
             min_trigger_s=self.min_trigger.value() / 1000.0, post_roll_s=float(self.post_roll.value()),
             max_take_s=self.max_take.value() * 60.0 or None)

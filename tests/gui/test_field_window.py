@@ -88,8 +88,8 @@ def test_arm_for_trigger_shows_the_state_and_a_tone_burst_makes_one_take(make_wi
     w = rig_window(make_window, gui_config, pulse_rig)
     p = w.field_panel
     p.pre_roll_spin.setValue(1)
-    p.threshold.setValue(-30.0)
-    p.detrigger.setValue(-36.0)
+    p.threshold.setValue(-30.0)  # the de-trigger left on auto: 6 dB below, as on the command line
+    assert p.detrigger.text() == "auto (6 dB below)"
     p.post_roll.setValue(0.5)
     p.min_trigger.setValue(50)
     p.trigger_box.setChecked(True)  # arm for trigger
@@ -108,6 +108,7 @@ def test_arm_for_trigger_shows_the_state_and_a_tone_burst_makes_one_take(make_wi
     f = doc["metadata"]["field"]
     assert f["started_by"] == "trigger" and doc["recording"]["stop_reason"] == "trigger"
     assert f["pre_roll"]["frames"] == RATE and f["trigger"]["threshold_dbfs"] == -30.0
+    assert f["trigger"]["detrigger_dbfs"] == -36.0
     assert f["trigger"]["level_dbfs"] == pytest.approx(20 * np.log10(0.3), abs=0.1)
     assert w.banner.level != "error", w.banner.history  # a triggered take ending is normal work
 
