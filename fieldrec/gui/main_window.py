@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
     def refresh_devices(self) -> None:
         """Re-scan for hot-plugged interfaces. PortAudio must not have a stream open while it re-scans, so the
         input is closed first and re-armed after (never during a take: the button is disabled then)."""
-        if self.is_recording():
+        if self.is_recording() or self._schedule_owns_input():
             return
         was_armed = self.recorder is not None and self.recorder.state is not TakeState.IDLE
         self._close_recorder()
@@ -373,6 +373,8 @@ class MainWindow(QMainWindow):
     def disarm(self) -> None:
         if self.recorder is not None and self.recorder.state is TakeState.RECORDING:
             return
+        if self._schedule_owns_input():
+            return
         self._close_recorder()
         self._update_transport()
 
@@ -394,6 +396,8 @@ class MainWindow(QMainWindow):
     def record(self) -> bool:
         if self.is_recording():
             return True
+        if self._schedule_owns_input():
+            return False
         if (self.recorder is None or self.field.session is None) and not self.arm():
             return False
         assert self.recorder is not None
@@ -542,11 +546,13 @@ class MainWindow(QMainWindow):
         recording = state is TakeState.RECORDING
         if recording and QApplication.focusWidget() in self.setup.lockable() + self.field_panel.lockable():
             self.park_focus()  # before disabling: Qt would move the focus on, into the next (text) field
-        self.setup.set_locked(recording)
-        self.field_panel.set_locked(recording or self.field.schedule_running())
+        scheduled = self.field.schedule_running()
+        self.setup.set_locked(recording or scheduled)
+        self.field_panel.set_locked(recording or scheduled)
         listening = self.field.listening()
         self._listening_shown = listening
-        if self.transport.show_state(state, can_record=not self.setup.has_problem(), trigger=listening):
+        if self.transport.show_state(state, can_record=not self.setup.has_problem() and not scheduled,
+                                     trigger=listening):
             look = TRIGGER_LOOK if listening and state is TakeState.ARMED else STATE_LOOK[state]
             text = look[0].strip("● ").lower()
             self.setWindowTitle(f"fieldrec — {text}" + (f" — {self.take_label.text()}" if recording else ""))
@@ -709,6 +715,14 @@ class MainWindow(QMainWindow):
                     "audio is missing from the file at that point",
                     "error",
                 )
+
+    def _schedule_owns_input(self) -> bool:
+        """While a schedule runs, it opens and closes the input and starts the takes (STOP still ends the
+        running take by hand; the schedule goes on with its next period)."""
+        if self.field.schedule_running():
+            self.notify("A schedule is running: untick Run schedule in the Field panel to record by hand", "info")
+            return True
+        return False
 
     @staticmethod
     def _last_take_of(r: Recorder) -> Any:

@@ -195,6 +195,8 @@ def test_running_a_schedule_from_the_window_records_its_period(window, qtbot):
     window.field_panel.schedule_run.setChecked(True)
     assert window.field.schedule_running()
     assert not window.field_panel.pre_roll_spin.isEnabled()  # the set-up is the schedule's while it runs
+    assert not window.device_combo.isEnabled() and not window.record_button.isEnabled()
+    assert not window.record() and "A schedule is running" in window.banner.label.text()  # Space/R too
     qtbot.waitUntil(lambda: window.is_recording(), timeout=20000)
     qtbot.waitUntil(lambda: not window.field.schedule_running(), timeout=20000)
     qtbot.waitUntil(lambda: not window.field_panel.schedule_run.isChecked(), timeout=5000)
