@@ -302,8 +302,15 @@ class FieldSession:
                     if key in first:
                         info[key] = first[key]
                 info["pre_roll"] = {"frames": 0, "seconds": 0.0, "asked_seconds": self.options.pre_roll_s}
-        take = self.recorder.record(meta, start_frame=start, hold=max(self._cursor, start))
-        if take.start_frame != start:  # the recorder clamped it (ring too short): say what the file holds
+        # A take started now with no pre-roll starts where the recorder says "now" (under its meter lock), so
+        # its live analysis covers every frame of the file; a start in the past (pre-roll, trigger, split) is
+        # given as a frame (the known limit below the module docstring).
+        now_start = start == frame and split_of is None and trigger is None
+        take = self.recorder.record(meta, start_frame=None if now_start else start, hold=max(self._cursor, start))
+        if now_start:
+            if fam is not None and not fam.takes:
+                fam.first_frame = take.start_frame
+        elif take.start_frame != start:  # the recorder clamped it (ring too short): say what the file holds
             log.warning("take starts at %d instead of %d", take.start_frame, start)
         self.takes.append(take)
         self._family = fam
