@@ -34,9 +34,11 @@ from fieldrec.field.schedule import UTC, Location, Schedule, ScheduleError, form
 from fieldrec.gui import theme
 
 #: table columns -> the period keys of the TOML schedule
-COLUMNS = (("name", "Name"), ("start", "Start (HH:MM or sunrise-30m)"), ("end", "End"),
-           ("duration", "or duration"), ("duty", "Duty (5m/15m)"), ("from", "From (date)"),
-           ("until", "Until (date)"))
+COLUMNS = (("name", "Name"), ("start", "Start"), ("end", "End"), ("duration", "or duration"),
+           ("duty", "Duty (5m/15m)"), ("from", "From (date)"), ("until", "Until (date)"))
+HINT = ("Start and end: a clock time HH:MM[:SS] (local to the time zone) or a sun event with an offset: sunrise, "
+        "sunset, noon, civil_dawn, nautical_dusk, astronomical_dawn … e.g. civil_dawn-30m, sunset+1h30m. Or a "
+        "duration such as 2h30m instead of an end. Duty 5m/15m records 5 minutes of every 15. Dates 2026-05-01.")
 SHOW_NEXT = 8
 
 
@@ -92,6 +94,10 @@ class ScheduleDialog(QDialog):
             where.addWidget(QLabel(label, self))
             where.addWidget(w)
         v.addLayout(where)
+        hint = QLabel(HINT, self)
+        hint.setWordWrap(True)
+        hint.setStyleSheet(f"color: {theme.DIM};")
+        v.addWidget(hint)
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setObjectName("scheduleTable")
         self.table.setHorizontalHeaderLabels([c[1] for c in COLUMNS])
