@@ -64,6 +64,58 @@ def subset_figures() -> None:
     emit("ring_push_columns_share_of_512_frame_period_at_192k", t_sub / calls * 1e6 / period_us * 100, "%", 1.0)
 
 
+def session_overhead_figures(seconds: float = 8.0) -> None:
+    """What the session layer adds to a take (the window records every take through a FieldSession): process
+    CPU per second of audio, a plain Recorder take of the simulated source (the anchor) against the same take
+    through a FieldSession with nothing set and with a 10 s pre-roll, in the same run, alternated."""
+    import os
+    import resource
+    import tempfile
+    from pathlib import Path
+
+    from fieldrec.recorder import Recorder, TakeSettings
+    from fieldrec.session import FieldOptions, FieldSession
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def one(kind: str, folder: Path) -> float:
+        rec = Recorder(TakeSettings(device="simulated", samplerate=SR, channels=2, container="wav",
+                                    subtype="PCM_24", out_dir=folder))
+        ses = None
+        if kind == "plain":
+            rec.arm()
+        else:
+            ses = FieldSession(rec, FieldOptions(pre_roll_s=10.0 if kind == "preroll" else 0.0))
+            ses.start()
+        time.sleep(1.0)  # the stream settles; start-up is not counted
+        c0 = cpu()
+        take = ses.record() if ses is not None else rec.record()
+        while take.frames < seconds * SR:
+            time.sleep(0.05)
+        used, audio = cpu() - c0, take.frames / SR
+        if ses is not None:
+            ses.close()
+        else:
+            rec.stop()
+            rec.wait(30)
+            rec.disarm()
+        return used / audio
+
+    runs: dict[str, list[float]] = {"plain": [], "session": [], "preroll": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(2):
+            for kind in runs:
+                runs[kind].append(one(kind, Path(tmp) / f"{kind}{k}"))
+    plain = min(runs["plain"])
+    emit("take_cpu_s_per_s_plain_recorder_48k_2ch", plain, "s/s")
+    emit("take_cpu_session_vs_plain", min(runs["session"]) / plain, "ratio", 1.2)
+    emit("take_cpu_session_preroll10s_vs_plain", min(runs["preroll"]) / plain, "ratio", 1.2)
+    emit("load_average_1min", os.getloadavg()[0], "")
+
+
 if __name__ == "__main__":
     trigger_figures()
     subset_figures()
+    session_overhead_figures()

@@ -174,6 +174,16 @@ class FieldSession:
         with self._lock:
             self._detector = None
 
+    def listening(self) -> bool:
+        """True while the trigger may start takes (armed for a trigger, or inside a schedule's period)."""
+        with self._lock:
+            return self._detector is not None
+
+    def incomplete(self) -> int:
+        """Takes whose end-of-take fields :meth:`complete_final` has not written yet."""
+        with self._lock:
+            return sum(1 for t in self.takes if id(t) not in self._completed)
+
     def recording(self) -> bool:
         """True while a take runs (a split boundary, handled under the lock, never shows as a gap)."""
         with self._lock:
@@ -302,8 +312,15 @@ class FieldSession:
                     if key in first:
                         info[key] = first[key]
                 info["pre_roll"] = {"frames": 0, "seconds": 0.0, "asked_seconds": self.options.pre_roll_s}
-        take = self.recorder.record(meta, start_frame=start, hold=max(self._cursor, start))
-        if take.start_frame != start:  # the recorder clamped it (ring too short): say what the file holds
+        # A take started now with no pre-roll starts where the recorder says "now" (under its meter lock), so
+        # its live analysis covers every frame of the file; a start in the past (pre-roll, trigger, split) is
+        # given as a frame (the known limit below the module docstring).
+        now_start = start == frame and split_of is None and trigger is None
+        take = self.recorder.record(meta, start_frame=None if now_start else start, hold=max(self._cursor, start))
+        if now_start:
+            if fam is not None and not fam.takes:
+                fam.first_frame = take.start_frame
+        elif take.start_frame != start:  # the recorder clamped it (ring too short): say what the file holds
             log.warning("take starts at %d instead of %d", take.start_frame, start)
         self.takes.append(take)
         if self.position is not None:

@@ -73,6 +73,38 @@ def show_field(w) -> None:
     p.changed.emit()
 
 
+def shoot_schedule_dialog(out: Path) -> int:
+    """The schedule editor with a dawn and a dusk period at Zurich, checked, listing the next periods."""
+    import datetime as dt
+
+    xvfb = ensure_display()
+    try:
+        from PySide6.QtWidgets import QApplication
+
+        from fieldrec.field.schedule import Location
+        from fieldrec.gui.schedule_dialog import ScheduleDialog
+        from fieldrec.gui.theme import apply_dark_theme
+
+        app = QApplication.instance() or QApplication(["fieldrec"])
+        apply_dark_theme(app)
+        d = ScheduleDialog({}, Location(47.3769, 8.5417), None, now=dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC))
+        d.tz_edit.setText("Europe/Zurich")
+        d.add_period({"name": "dawn chorus", "start": "civil_dawn-30m", "end": "sunrise+2h"})
+        d.add_period({"name": "dusk", "start": "sunset-30m", "duration": "1h30m", "duty": "5m/15m",
+                      "from": "2026-05-01", "until": "2026-06-30"})
+        d.show()
+        ok = d.check()
+        app.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        saved = d.grab().save(str(out))
+        print(f"screenshot: {out if saved else 'NOT saved'} (schedule {'valid' if ok else 'refused'})")
+        return 0 if saved and ok else 1
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+
+
 def shoot_all(folder: Path) -> int:
     """Every image in SHOTS, each from its own run of the window (one Xvfb for all)."""
     xvfb = ensure_display()
@@ -81,6 +113,8 @@ def shoot_all(folder: Path) -> int:
         for name, state, seconds, extra in SHOTS:
             cmd = [sys.executable, __file__, str(folder / name), "--state", state, "--seconds", str(seconds), *extra]
             failed += subprocess.run(cmd).returncode != 0
+        cmd = [sys.executable, __file__, str(folder / "schedule-dialog.png"), "--schedule-dialog"]
+        failed += subprocess.run(cmd).returncode != 0
     finally:
         if xvfb is not None:
             xvfb.terminate()
@@ -101,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samplerate", type=int, default=48000)
     ap.add_argument("--field", action="store_true",
                     help="open the Field dock: 10 s pre-roll, armed for a level trigger, 15 min split, a schedule")
+    ap.add_argument("--schedule-dialog", action="store_true",
+                    help="grab the schedule editor (two periods around sunrise and sunset) instead of the window")
     args = ap.parse_args(argv)
+    if args.schedule_dialog and args.out is not None:
+        return shoot_schedule_dialog(args.out)
     if args.all is not None:
         return shoot_all(args.all)
     if args.out is None:

@@ -54,6 +54,7 @@ class GuiConfig:
     fps: int = 30
     output_device: str | None = None  # playback in the review view; None = the system's default output
     library_folders: list[str] = field(default_factory=list)  # listed in the Library tab beside out_dir
+    field_panel: dict[str, Any] = field(default_factory=dict)  # the Field dock's values (its switches start off)
     version: int = CONFIG_VERSION
     settings_path: Path | None = field(default=None, metadata={"persist": False})
     log_dir: Path | None = field(default=None, metadata={"persist": False})

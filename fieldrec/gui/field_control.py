@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from fieldrec.analysis.trigger import TriggerSpecError
 from fieldrec.audio.channels import ChannelSpecError, parse_channel_pair
+from fieldrec.audio.devices import DeviceError
 from fieldrec.field.extras import TakeExtras
 from fieldrec.field.power import Battery, power_status
 from fieldrec.recorder import Recorder, RecorderError, TakeSettings
@@ -139,13 +140,17 @@ class FieldControl:
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         """The form changed: the next take (a triggered one too) starts with it."""
-        if self.session is not None:
-            self.session.metadata = self.adjust_metadata(metadata)
+        ses = self.session
+        if ses is not None:  # what the session put there (a schedule's period) stays
+            md = self.adjust_metadata(metadata)
+            if "field" in ses.metadata:
+                md = {**md, "field": {**md.get("field", {}), **ses.metadata["field"]}}
+            ses.metadata = md
 
     def listening(self) -> bool:
         """True while armed for a trigger (its detector listens)."""
         ses = self.session
-        return ses is not None and ses._detector is not None and ses.recorder.capture is not None
+        return ses is not None and ses.listening() and ses.recorder.capture is not None
 
     def merged_for_take(self, take: Any, md: dict[str, Any]) -> dict[str, Any]:
         """The form's metadata for a running or last take, keeping what the take layer put there (pre-roll,
@@ -163,17 +168,14 @@ class FieldControl:
         """Family totals and battery-at-stop go into final takes off the GUI thread (a sidecar rewrite)."""
         if self._completing is not None and self._completing.is_alive():
             return
-        sessions = [s for s in self._old_sessions + ([self.session] if self.session else []) if s.takes]
-        if not any(t.result is not None and id(t) not in s._completed for s in sessions for t in s.takes):
+        sessions = [s for s in self._old_sessions + ([self.session] if self.session else []) if s.incomplete()]
+        if not any(t.result is not None for s in sessions for t in s.takes):
             return
 
         def run() -> None:
-            for s in sessions:
-                try:
-                    s.complete_final()
-                except RecorderError as err:  # a metadata problem: the take itself is final and safe
-                    self.events.put(f"could not complete the sidecar: {err}")
-            self._old_sessions = [s for s in self._old_sessions if len(s._completed) < len(s.takes)]
+            for s in sessions:  # a sidecar that cannot be rewritten is a warning of its take (Take.warn)
+                s.complete_final()
+            self._old_sessions = [s for s in self._old_sessions if s.incomplete()]
 
         self._completing = threading.Thread(target=run, name="fieldrec-field-complete", daemon=True)
         self._completing.start()
@@ -186,11 +188,22 @@ class FieldControl:
                 self._completing.join(max(0.0, deadline - time.monotonic()))
             for s in self._old_sessions + ([self.session] if self.session else []):
                 s.complete_final()
-            if not any(len(s._completed) < len(s.takes) for s in self._old_sessions):
+            if not any(s.incomplete() for s in self._old_sessions):
                 return
             time.sleep(0.05)
 
     # ---------------------------------------------------------------- headphones
+    def list_outputs(self) -> None:
+        """Offer the output devices (none without PortAudio: the box says why)."""
+        from fieldrec.audio.monitor import list_output_devices
+
+        try:
+            names = [d.name for d in list_output_devices()]
+        except DeviceError as err:  # no PortAudio: headphones are simply not offered
+            self.panel.monitor_status.setText(f"no outputs: {err}")
+            names = []
+        self.panel.set_output_devices(names, None)
+
     def start_monitor(self) -> None:
         from fieldrec.audio.monitor import Monitor, MonitorError
 
@@ -207,7 +220,7 @@ class FieldControl:
             mon = Monitor(p.monitor_device.currentData(), s.samplerate, s.channels, channels=cols,
                           gain_db=float(p.monitor_gain.value()))
             mon.start()
-        except (MonitorError, ChannelSpecError) as err:  # the take goes on without headphones
+        except (MonitorError, DeviceError) as err:  # the take goes on without headphones
             self._monitor_failed(str(err))
             return
         mon.attach(ses.recorder.capture.ring)
@@ -339,11 +352,8 @@ class FieldControl:
         if now - self._power_at >= POWER_EVERY_S:
             self._power_at = now
             self.read_power()
-        if self.panel.schedule_run.isChecked() and not self.schedule_running() and self._runner_thread is None:
-            pass
-        elif self.panel.schedule_run.isChecked() and self._runner_thread is not None and not self.schedule_running():
-            self.stop_schedule()
-            self.panel.schedule_run.setChecked(False)
+        if self._runner_thread is not None and not self.schedule_running():  # it ended by itself
+            self.panel.schedule_run.setChecked(False)  # the window stops it and arms again
         self.complete_in_background()
 
     def read_power(self) -> Any:

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldrec.analysis.trigger import TriggerSpec
+from fieldrec.analysis.trigger import DEFAULT_DETRIGGER_DB, TriggerSpec
 from fieldrec.audio.channels import ChannelSelection, parse_channels
 from fieldrec.gui import theme
 from fieldrec.session import MAX_PRE_ROLL_S, FieldOptions
 
+#: the de-trigger spin box's lowest value means "auto" (the trigger module's default distance below)
+AUTO_DETRIGGER = -121.0
 #: trigger kinds as the combo shows them -> TriggerSpec.measure
 TRIGGER_KINDS = (("Level (sample peak)", "peak"), ("Level (RMS)", "rms"), ("Band energy", "band"))
 
@@ -116,8 +118,10 @@ class FieldPanel(QDockWidget):
         tf.addRow("Band", self.band_row)
         self.threshold = _spin(trig, -120, 0, -30, " dBFS", 1, 1, "triggerThreshold")
         tf.addRow("Trigger at", self.threshold)
-        self.detrigger = _spin(trig, -120, 0, -36, " dBFS", 1, 1, "detriggerLevel")
-        self.detrigger.setToolTip("The post-roll starts when the level stays below this (default 6 dB below)")
+        self.detrigger = _spin(trig, AUTO_DETRIGGER, 0, AUTO_DETRIGGER, " dBFS", 1, 1, "detriggerLevel")
+        self.detrigger.setSpecialValueText(f"auto ({DEFAULT_DETRIGGER_DB:g} dB below)")
+        self.detrigger.setToolTip("The post-roll starts when the level stays below this (auto: "
+                                  f"{DEFAULT_DETRIGGER_DB:g} dB below the trigger, as on the command line)")
         tf.addRow("De-trigger", self.detrigger)
         self.post_roll = _spin(trig, 0, 600, 2, " s", 1, 0.5, "postRoll")
         tf.addRow("Post-roll", self.post_roll)
@@ -230,8 +234,9 @@ class FieldPanel(QDockWidget):
 
         for w in (self.pre_roll_spin, self.split_value, self.threshold, self.detrigger, self.post_roll,
                   self.min_trigger, self.max_take, self.band_low, self.band_high):
-            w.editingFinished.connect(self.changed)
-        self.pre_roll_spin.valueChanged.connect(lambda _v: self.changed.emit())
+            # a new value on Enter, focus out or an arrow, not per typed digit (each change reopens the input)
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(lambda _v: self.changed.emit())
         self.split_combo.currentIndexChanged.connect(self._split_kind_changed)
         self.trigger_kind.currentIndexChanged.connect(self._trigger_kind_changed)
         self.trigger_box.toggled.connect(lambda _on: self.changed.emit())
@@ -240,11 +245,51 @@ class FieldPanel(QDockWidget):
         self.monitor_box.toggled.connect(lambda _on: self.monitorChanged.emit())
         for w in (self.monitor_device, self.monitor_channels):
             w.currentIndexChanged.connect(lambda _i: self.monitorChanged.emit())
-        self.monitor_gain.editingFinished.connect(self.monitorChanged)
+        self.monitor_gain.setKeyboardTracking(False)
+        self.monitor_gain.valueChanged.connect(lambda _v: self.monitorChanged.emit())
         self.gps_box.toggled.connect(lambda _on: self.gpsChanged.emit())
         self.gps_source.editingFinished.connect(self.gpsChanged)
         self._split_kind_changed()
         self._trigger_kind_changed()
+
+    # ---------------------------------------------------------------- remembered between runs
+    def _remembered(self) -> dict[str, Any]:
+        return {"pre_roll": self.pre_roll_spin, "split_value": self.split_value, "threshold": self.threshold,
+                "detrigger": self.detrigger, "post_roll": self.post_roll, "min_trigger": self.min_trigger,
+                "max_take": self.max_take, "band_low": self.band_low, "band_high": self.band_high,
+                "monitor_gain": self.monitor_gain, "channels": self.channel_list, "names": self.channel_names,
+                "gps_source": self.gps_source, "split": self.split_combo, "trigger_kind": self.trigger_kind,
+                "monitor_device": self.monitor_device, "monitor_channels": self.monitor_channels}
+
+    def to_config(self) -> dict[str, Any]:
+        """The values to remember (``GuiConfig.field_panel``); the switches (trigger, headphones, GPS) are not:
+        the window never starts armed for a trigger or playing to an output the user did not ask for."""
+        out: dict[str, Any] = {}
+        for key, w in self._remembered().items():
+            if isinstance(w, QLineEdit):
+                out[key] = w.text()
+            elif isinstance(w, QComboBox):
+                out[key] = w.currentData()
+            else:
+                out[key] = w.value()
+        return out
+
+    def apply_config(self, values: dict[str, Any]) -> None:
+        """Set the remembered values; unknown keys and values of the wrong kind are ignored."""
+        for key, w in self._remembered().items():
+            value = values.get(key)
+            if value is None and not isinstance(w, QComboBox):
+                continue
+            if isinstance(w, QLineEdit) and isinstance(value, str):
+                w.setText(value)
+            elif isinstance(w, QComboBox):
+                i = w.findData(value)
+                if i >= 0:
+                    w.setCurrentIndex(i)
+                elif value is not None:  # an output or channel pair not there now: kept for when it is
+                    w.setProperty("wanted", value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                w.setValue(value)
 
     # ---------------------------------------------------------------- reading the controls
     def _split_kind_changed(self, *_a: Any) -> None:
@@ -264,7 +309,8 @@ class FieldPanel(QDockWidget):
             return None
         measure = self.trigger_kind.currentData()
         spec = TriggerSpec(
-            measure, float(self.threshold.value()), detrigger_db=float(self.detrigger.value()),
+            measure, float(self.threshold.value()),
+            detrigger_db=None if self.detrigger.value() <= AUTO_DETRIGGER else float(self.detrigger.value()),
             band_hz=(float(self.band_low.value()), float(self.band_high.value())) if measure == "band" else None,
             min_trigger_s=self.min_trigger.value() / 1000.0, post_roll_s=float(self.post_roll.value()),
             max_take_s=self.max_take.value() * 60.0 or None)
@@ -295,13 +341,14 @@ class FieldPanel(QDockWidget):
         self.monitor_device.addItem("System default output", None)
         for n in names:
             self.monitor_device.addItem(n, n)
-        i = self.monitor_device.findData(wanted)
+        i = self.monitor_device.findData(wanted if wanted is not None else self.monitor_device.property("wanted"))
         self.monitor_device.setCurrentIndex(max(0, i))
         self.monitor_device.blockSignals(False)
 
     def set_monitor_channel_choices(self, channels: int) -> None:
         """All, each pair (1+2, 3+4, …) and each single channel of a take with ``channels`` channels."""
-        keep = self.monitor_channels.currentData()
+        keep = self.monitor_channels.property("wanted") or self.monitor_channels.currentData()
+        self.monitor_channels.setProperty("wanted", None)
         self.monitor_channels.blockSignals(True)
         self.monitor_channels.clear()
         self.monitor_channels.addItem("all", "all")

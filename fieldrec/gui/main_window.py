@@ -183,10 +183,12 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.field_panel)
         self.tabifyDockWidget(self.metadata_dock, self.field_panel)
         self.field_panel.hide()
+        self.field_panel.apply_config(self.config.field_panel)
         self.field = FieldControl(self, self.field_panel)
         toggle = self.field_panel.toggleViewAction()
         toggle.setText("Field ▸")
         toggle.setToolTip("Pre-roll, trigger, split, schedule, headphones, GPS, channels")
+        toggle.triggered.connect(lambda on: self.field_panel.raise_() if on else None)  # its tab comes to the front
         self.field_button = QToolButton(self)
         self.field_button.setObjectName("fieldButton")
         self.field_button.setDefaultAction(toggle)
@@ -201,12 +203,7 @@ class MainWindow(QMainWindow):
         fp.schedule_edit.clicked.connect(self.edit_schedule)
         fp.schedule_run.toggled.connect(self._schedule_toggled)
         self._listening_shown = False
-        try:
-            from fieldrec.audio.monitor import list_output_devices
-
-            fp.set_output_devices([d.name for d in list_output_devices()], None)
-        except Exception as err:  # no PortAudio: headphones are simply not offered
-            fp.monitor_status.setText(f"no outputs: {err}")
+        self.field.list_outputs()
 
     # ================================================================ focus
     def park_focus(self) -> None:
@@ -241,10 +238,7 @@ class MainWindow(QMainWindow):
         except Exception as err:  # PortAudio trouble must not stop the window
             self.notify(f"Could not list devices: {err}", "error")
             self._devices = []
-        try:
-            default_name = rec_mod.default_input_name()
-        except Exception:  # PortAudio trouble: the box then just says "System default input"
-            default_name = None
+        default_name = rec_mod.default_input_name()  # never raises: the simulated source without PortAudio
         if not self.setup.set_devices(self._devices, wanted, default_name):
             self.notify(f"Device {wanted!r} is not connected; using the system default input", "warning")
         if refresh:
@@ -254,7 +248,7 @@ class MainWindow(QMainWindow):
     def refresh_devices(self) -> None:
         """Re-scan for hot-plugged interfaces. PortAudio must not have a stream open while it re-scans, so the
         input is closed first and re-armed after (never during a take: the button is disabled then)."""
-        if self.is_recording():
+        if self.is_recording() or self._schedule_owns_input():
             return
         was_armed = self.recorder is not None and self.recorder.state is not TakeState.IDLE
         self._close_recorder()
@@ -340,6 +334,7 @@ class MainWindow(QMainWindow):
         cfg.format_name = self.format_combo.currentText()
         cfg.out_dir = self.folder_edit.text().strip() or cfg.out_dir
         cfg.name_template = self.template_edit.text().strip() or cfg.name_template
+        cfg.field_panel = self.field_panel.to_config()
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder", self.folder_edit.text())
@@ -389,6 +384,8 @@ class MainWindow(QMainWindow):
     def disarm(self) -> None:
         if self.recorder is not None and self.recorder.state is TakeState.RECORDING:
             return
+        if self._schedule_owns_input():
+            return
         self._close_recorder()
         self._update_transport()
 
@@ -410,6 +407,8 @@ class MainWindow(QMainWindow):
     def record(self) -> bool:
         if self.is_recording():
             return True
+        if self._schedule_owns_input():
+            return False
         if (self.recorder is None or self.field.session is None) and not self.arm():
             return False
         assert self.recorder is not None
@@ -559,11 +558,13 @@ class MainWindow(QMainWindow):
         recording = state is TakeState.RECORDING
         if recording and QApplication.focusWidget() in self.setup.lockable() + self.field_panel.lockable():
             self.park_focus()  # before disabling: Qt would move the focus on, into the next (text) field
-        self.setup.set_locked(recording)
-        self.field_panel.set_locked(recording or self.field.schedule_running())
+        scheduled = self.field.schedule_running()
+        self.setup.set_locked(recording or scheduled)
+        self.field_panel.set_locked(recording or scheduled)
         listening = self.field.listening()
         self._listening_shown = listening
-        if self.transport.show_state(state, can_record=not self.setup.has_problem(), trigger=listening):
+        if self.transport.show_state(state, can_record=not self.setup.has_problem() and not scheduled,
+                                     trigger=listening):
             look = TRIGGER_LOOK if listening and state is TakeState.ARMED else STATE_LOOK[state]
             text = look[0].strip("● ").lower()
             self.setWindowTitle(f"fieldrec — {text}" + (f" — {self.take_label.text()}" if recording else ""))
@@ -807,6 +808,14 @@ class MainWindow(QMainWindow):
                     "error",
                 )
 
+    def _schedule_owns_input(self) -> bool:
+        """While a schedule runs, it opens and closes the input and starts the takes (STOP still ends the
+        running take by hand; the schedule goes on with its next period)."""
+        if self.field.schedule_running():
+            self.notify("A schedule is running: untick Run schedule in the Field panel to record by hand", "info")
+            return True
+        return False
+
     @staticmethod
     def _last_take_of(r: Recorder) -> Any:
         return getattr(r, "_last_take", None)
@@ -871,7 +880,7 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
 
     def _schedule_toggled(self, on: bool) -> None:
-        if on == self.field.schedule_running():
+        if on and self.field.schedule_running():
             return
         if not on:
             self.field.stop_schedule()

@@ -34,9 +34,11 @@ from fieldrec.field.schedule import UTC, Location, Schedule, ScheduleError, form
 from fieldrec.gui import theme
 
 #: table columns -> the period keys of the TOML schedule
-COLUMNS = (("name", "Name"), ("start", "Start (HH:MM or sunrise-30m)"), ("end", "End"),
-           ("duration", "or duration"), ("duty", "Duty (5m/15m)"), ("from", "From (date)"),
-           ("until", "Until (date)"))
+COLUMNS = (("name", "Name"), ("start", "Start"), ("end", "End"), ("duration", "or duration"),
+           ("duty", "Duty (5m/15m)"), ("from", "From (date)"), ("until", "Until (date)"))
+HINT = ("Start and end: a clock time HH:MM[:SS] (local to the time zone) or a sun event with an offset: sunrise, "
+        "sunset, noon, civil_dawn, nautical_dusk, astronomical_dawn … e.g. civil_dawn-30m, sunset+1h30m. Or a "
+        "duration such as 2h30m instead of an end. Duty 5m/15m records 5 minutes of every 15. Dates 2026-05-01.")
 SHOW_NEXT = 8
 
 
@@ -92,6 +94,10 @@ class ScheduleDialog(QDialog):
             where.addWidget(QLabel(label, self))
             where.addWidget(w)
         v.addLayout(where)
+        hint = QLabel(HINT, self)
+        hint.setWordWrap(True)
+        hint.setStyleSheet(f"color: {theme.DIM};")
+        v.addWidget(hint)
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setObjectName("scheduleTable")
         self.table.setHorizontalHeaderLabels([c[1] for c in COLUMNS])
@@ -220,14 +226,25 @@ class ScheduleDialog(QDialog):
 
     def _open(self) -> None:
         path, _f = QFileDialog.getOpenFileName(self, "Open schedule", "", "Schedules (*.toml);;All files (*)")
-        if not path:
-            return
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        """Load a schedule file into the table (validated as ``load_schedule`` does); False with the
+        one-line reason shown when it cannot be read."""
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            self.error_label.setText(f"{Path(path).name}: cannot read the schedule ({err})")
-            return
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            self.error_label.setText(f"{path}: cannot read the schedule ({err.strerror or err})")
+            return False
+        except UnicodeDecodeError:
+            self.error_label.setText(f"{path}: not a text file (UTF-8 TOML expected)")
+            return False
+        except tomllib.TOMLDecodeError as err:
+            self.error_label.setText(f"{path}: not valid TOML ({err})")
+            return False
         self.load(data)
+        return True
 
     def _save(self) -> None:
         if not self.check():
@@ -236,8 +253,10 @@ class ScheduleDialog(QDialog):
         if path:
             self.save_to(Path(path))
 
-    def save_to(self, path: Path) -> None:
+    def save_to(self, path: Path) -> bool:
         try:
             path.write_text(schedule_to_toml(self.data), encoding="utf-8")
         except OSError as err:
             self.error_label.setText(f"cannot save {path}: {err.strerror or err}")
+            return False
+        return True

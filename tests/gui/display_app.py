@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-WIDGETS = ("markerLabel", "md_location_name", "spectrumView", "markerList", "deviceCombo")
+WIDGETS = ("markerLabel", "md_location_name", "spectrumView", "markerList", "deviceCombo", "fieldButton",
+           "preRollSpin")
 
 
 def main(argv: list[str]) -> int:

@@ -19,6 +19,7 @@ from pulse_rig import RATE, find_start, known_signal
 
 from fieldrec.field.power import LOW_TIME_S, Battery
 from fieldrec.field.schedule import ScheduleError, format_periods, parse_schedule
+from fieldrec.gui.schedule_dialog import COLUMNS
 from fieldrec.recorder import TakeState
 from tests.readers import validate_sidecar
 
@@ -87,8 +88,8 @@ def test_arm_for_trigger_shows_the_state_and_a_tone_burst_makes_one_take(make_wi
     w = rig_window(make_window, gui_config, pulse_rig)
     p = w.field_panel
     p.pre_roll_spin.setValue(1)
-    p.threshold.setValue(-30.0)
-    p.detrigger.setValue(-36.0)
+    p.threshold.setValue(-30.0)  # the de-trigger left on auto: 6 dB below, as on the command line
+    assert p.detrigger.text() == "auto (6 dB below)"
     p.post_roll.setValue(0.5)
     p.min_trigger.setValue(50)
     p.trigger_box.setChecked(True)  # arm for trigger
@@ -107,6 +108,7 @@ def test_arm_for_trigger_shows_the_state_and_a_tone_burst_makes_one_take(make_wi
     f = doc["metadata"]["field"]
     assert f["started_by"] == "trigger" and doc["recording"]["stop_reason"] == "trigger"
     assert f["pre_roll"]["frames"] == RATE and f["trigger"]["threshold_dbfs"] == -30.0
+    assert f["trigger"]["detrigger_dbfs"] == -36.0
     assert f["trigger"]["level_dbfs"] == pytest.approx(20 * np.log10(0.3), abs=0.1)
     assert w.banner.level != "error", w.banner.history  # a triggered take ending is normal work
 
@@ -167,6 +169,21 @@ def test_schedule_dialog_rejects_a_bad_period_with_its_message_and_lists_the_nex
     from fieldrec.field.schedule import load_schedule
 
     assert format_periods(load_schedule(out).next_periods(now, 8), sched.tz) == want  # the CLI reads it back
+    # what cannot be used is one line in the dialog, never a traceback
+    again = window.schedule_dialog()
+    qtbot.addWidget(again)
+    assert again.open_file(out) and again.table.rowCount() == 2 and again.check()
+    assert not again.save_to(out.parent / "no-such-folder" / "s.toml") and "cannot save" in again.error_label.text()
+    assert not again.open_file(out.parent / "missing.toml") and "cannot read the schedule" in again.error_label.text()
+    (out.parent / "bad.toml").write_text("[[period]\nstart = ")
+    assert not again.open_file(out.parent / "bad.toml") and "not valid TOML" in again.error_label.text()
+    (out.parent / "bin.toml").write_bytes(b"\xff\xfe\x00")
+    assert not again.open_file(out.parent / "bin.toml") and "not a text file" in again.error_label.text()
+    again.lat_edit.setText("north")  # not a number: the schedule module says so
+    assert not again.check() and "latitude" in again.error_label.text()
+    again.lat_edit.setText("47.37")
+    again.table.item(0, [k for k, _t in COLUMNS].index("from")).setText("someday")
+    assert not again.check() and "from" in again.error_label.text()
 
 
 def test_running_a_schedule_from_the_window_records_its_period(window, qtbot):
@@ -178,9 +195,12 @@ def test_running_a_schedule_from_the_window_records_its_period(window, qtbot):
     window.field_panel.schedule_run.setChecked(True)
     assert window.field.schedule_running()
     assert not window.field_panel.pre_roll_spin.isEnabled()  # the set-up is the schedule's while it runs
+    assert not window.device_combo.isEnabled() and not window.record_button.isEnabled()
+    assert not window.record() and "A schedule is running" in window.banner.label.text()  # Space/R too
     qtbot.waitUntil(lambda: window.is_recording(), timeout=20000)
     qtbot.waitUntil(lambda: not window.field.schedule_running(), timeout=20000)
     qtbot.waitUntil(lambda: not window.field_panel.schedule_run.isChecked(), timeout=5000)
+    assert window.recorder.state is TakeState.ARMED and window.field_panel.pre_roll_spin.isEnabled()  # by hand again
     wait_final(qtbot, window)
     [doc] = sidecars(Path(window.config.out_dir))
     assert doc["metadata"]["field"]["started_by"] == "schedule"
@@ -206,28 +226,26 @@ def test_headphones_that_fail_leave_the_take_intact_and_show_the_failure(make_wi
     p.monitor_gain.setValue(-6.0)
     p.monitor_box.setChecked(True)
     assert w.field.monitor is not None
-    sig = known_signal(6.0)
+    sig = known_signal(5.0)
+    assert w.record()  # the take runs before the signal comes, so the file holds all of it
     feeder = out_sink.feed(sig)
     try:
-        qtbot.waitUntil(lambda: "latency" in p.monitor_status.text(), timeout=15000)
+        qtbot.waitUntil(lambda: "latency" in p.monitor_status.text(), timeout=15000)  # the headphones play
         assert "rig_monitor_out -6.0 dB" in p.monitor_status.text()
-        assert w.record()
-        qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= 1.0, timeout=10000)
         out_sink.suspend_out_sink()  # the headphone output stops taking audio mid-take
         qtbot.waitUntil(lambda: "FAILED" in p.monitor_status.text(), timeout=20000)
         assert w.is_recording()  # the take goes on
-        qtbot.waitUntil(lambda: w.recorder.status().elapsed_s >= 4.0, timeout=10000)
-        take = w.stop()
     finally:
         feeder.wait(30)
+    qtbot.wait(1000)  # the signal's last frames reach the input
+    take = w.stop()
     result = take.wait(30)
     assert "the recording goes on" in p.monitor_status.text()
     assert any("Headphones" in t for _ts, _l, t in w.banner.history)
     assert result.overflows == () and result.stop_reason == "user"
     data, _sr = sf.read(str(result.paths.audio), dtype="float32", always_2d=True)
     j = find_start(data, sig)
-    n = min(len(data) - j, len(sig))
-    assert n > 3 * RATE and np.array_equal(data[j:j + n], sig[:n])  # not a frame lost or changed
+    assert np.array_equal(data[j:j + len(sig)], sig)  # the whole signal: not a frame lost or changed
 
 
 def test_status_line_says_plainly_when_there_is_no_battery_and_shows_one_that_runs_low(window, qtbot):
@@ -346,3 +364,77 @@ def test_the_device_box_names_what_the_default_input_is(window):
         assert text == f"System default input: {name}"
     assert window.recorder is not None
     assert window.recorder.status().device_name == name  # what the status line says
+
+
+def test_field_settings_that_cannot_work_are_one_line_each_and_the_take_is_not_touched(window, qtbot, tmp_path):
+    p = window.field_panel
+    # a de-trigger above the trigger level: the trigger module's message, and the input is not armed with it
+    p.threshold.setValue(-40.0)
+    p.detrigger.setValue(-20.0)
+    p.trigger_box.setChecked(True)
+    assert "de-trigger level -20.0 dBFS is above the trigger level" in p.problem.text() and not p.problem.isHidden()
+    assert window.current_settings().ring_seconds == 10.0  # no session options: the plain ring
+    window._close_recorder()
+    assert not window.arm()
+    assert window.banner.level == "error" and "Field options: de-trigger" in window.banner.label.text()
+    p.detrigger.setValue(-46.0)
+    assert p.problem.isHidden()
+    p.trigger_box.setChecked(False)
+    assert window.arm() and window.recorder.state is TakeState.ARMED
+    # headphones on an output that is gone since the list was made: shown, the take records anyway
+    p.monitor_device.addItem("an output unplugged since", "an output unplugged since")
+    p.monitor_device.setCurrentIndex(p.monitor_device.count() - 1)
+    p.monitor_box.setChecked(True)
+    assert window.field.monitor is None and "FAILED: no output device matches" in p.monitor_status.text()
+    assert window.record()
+    qtbot.waitUntil(lambda: window.recorder.status().elapsed_s >= 0.3, timeout=10000)
+    assert window.stop().wait(30).stop_reason == "user"
+    # a GPS source that is not one: the reason in the GPS box
+    p.gps_source.setText("bluetooth")
+    p.gps_box.setChecked(True)
+    assert window.field.gps is None and "is not a GPS source" in p.gps_status.text()
+    p.gps_box.setChecked(False)
+    # a channel list that is not one: the metadata is left as the form has it
+    p.channel_list.setText("one")
+    md = window.metadata_panel.metadata()
+    assert window.field.adjust_metadata(md) == md
+
+
+def test_a_schedule_whose_take_cannot_start_ends_with_the_reason(window, qtbot, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    window.folder_edit.setText(str(blocker / "takes"))
+    window.folder_edit.editingFinished.emit()
+    start = dt.datetime.now().astimezone() + dt.timedelta(seconds=2)
+    data = {"period": [{"start": f"{start:%H:%M:%S}", "duration": "2s", "from": start.date(), "until": start.date()}]}
+    window.field.set_schedule(parse_schedule(data, "schedule"), data)
+    window.field_panel.schedule_run.setChecked(True)
+    qtbot.waitUntil(lambda: any("schedule ended: cannot create the take" in t
+                                for _ts, _l, t in window.banner.history), timeout=20000)
+    qtbot.waitUntil(lambda: not window.field_panel.schedule_run.isChecked(), timeout=5000)
+    assert not window.is_recording()
+
+
+def test_the_field_dock_is_remembered_but_its_switches_start_off(make_window, gui_config, qtbot):
+    from fieldrec.gui.config import load_config
+
+    w = make_window(gui_config)
+    p = w.field_panel
+    p.pre_roll_spin.setValue(3)
+    p.split_combo.setCurrentIndex(p.split_combo.findData("size"))
+    p.split_value.setValue(512)
+    p.trigger_kind.setCurrentIndex(p.trigger_kind.findData("band"))
+    p.threshold.setValue(-45.0)
+    p.detrigger.setValue(-50.0)
+    p.channel_names.setText("left, right")
+    p.trigger_box.setChecked(True)
+    w.close()
+    cfg = load_config(gui_config.settings_path)
+    assert cfg.field_panel["pre_roll"] == 3 and cfg.field_panel["split"] == "size"
+    w2 = make_window(cfg)
+    p2 = w2.field_panel
+    assert p2.pre_roll_spin.value() == 3 and p2.split_combo.currentData() == "size" and p2.split_value.value() == 512
+    assert p2.trigger_kind.currentData() == "band" and p2.threshold.value() == -45.0
+    assert p2.channel_names.text() == "left, right"
+    assert not p2.trigger_box.isChecked() and w2.state_label.text() == "ARMED"  # never starts armed for a trigger
+    assert w2.field.session.pre_roll == 3 * 48000 and w2.field.session._split_frames is not None

@@ -201,3 +201,21 @@ def test_on_the_review_tab_space_r_and_m_never_touch_the_take(shown_window):
     side = _wait("Space on the Live tab to stop the take",
                  lambda: (s := w.sidecar(wav)).get("recording", {}).get("stop_reason") and s, proc=w.proc)
     assert side["recording"]["stop_reason"] == "user" and side["markers"] == []
+
+
+def test_keys_work_with_the_field_dock_open_and_its_spin_box_keeps_typed_digits(shown_window):
+    w = shown_window
+    w.click("fieldButton")  # the Field dock (issue 15) opens beside the view
+    _wait("the dock to be laid out", lambda: w.where["preRollSpin"][0] > 0 and w.where["preRollSpin"][1] > 0,
+          proc=w.proc)
+    w.click("preRollSpin")  # a field the user clicked into: digits and Space are its own
+    w.key("ctrl+a")
+    w.type("3 ")
+    w.key("Escape", "space")  # leaves it (the new pre-roll reopens the input), then Space records
+    _wait("Space after Escape to start a take", lambda: _recording(w) and w.takes_on_disk(), proc=w.proc)
+    (wav,) = w.takes_on_disk()
+    assert w.sidecar(wav)["metadata"]["field"]["pre_roll"]["asked_seconds"] == 3.0
+    w.key("m")  # recording locked the dock's set-up: the focus is not in a text field
+    _wait("M to add a marker", lambda: len(w.sidecar(wav).get("markers", [])) == 1, proc=w.proc)
+    w.key("space")
+    _wait("Space to stop the take", lambda: w.sidecar(wav).get("recording", {}).get("stop_reason"), proc=w.proc)
