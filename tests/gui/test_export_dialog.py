@@ -85,7 +85,7 @@ def test_preview_equals_the_dry_run_and_the_export_loads_in_datasets(qtbot, libr
     dialog = open_dialog(qtbot, library, chosen)
     picked = {library.library.table.model().index(r, 0).data(Qt.ItemDataRole.UserRole + 2).audio for r in chosen}
     assert set(dialog.takes) == picked and dialog.use_selection.isChecked()
-    assert "4 takes" in dialog.use_selection.text()
+    assert dialog.use_selection.text() == "the selected takes: 4 takes"
     out = tmp_path / "dataset"
     dialog.out_edit.setText(str(out))
     dialog.samplerate.setCurrentText("16000")
@@ -142,7 +142,7 @@ def test_preview_equals_the_dry_run_and_the_export_loads_in_datasets(qtbot, libr
 
 def test_stop_stops_between_takes_and_export_again_resumes(qtbot, library, tmp_path):
     dialog = open_dialog(qtbot, library, [])  # nothing selected: every shown take
-    assert "5 takes" in dialog.use_selection.text()
+    assert dialog.use_selection.text() == "the takes shown in the library: 5 takes"
     dialog.out_edit.setText(str(tmp_path / "ds"))
     dialog.workers.setValue(1)
     dialog.features.setCurrentText("all")
