@@ -138,7 +138,8 @@ class ExportDialog(QDialog):
         missing = [t for t in self.takes if not t.exists()]
         self.takes = [t for t in self.takes if t.exists()]
         self.use_selection.setText(f"{takes_label}: {_n(len(self.takes), 'take')}"
-                                   + (f" ({len(missing)} without their audio file left out)" if missing else ""))
+                                   + (f" ({len(missing)} without {'its' if len(missing) == 1 else 'their'} audio file left out)"
+                                      if missing else ""))
         self.folder_edit = QLineEdit(str(folder) if folder else "")
         self.folder_edit.setPlaceholderText("folder of takes (searched recursively)")
         self.folder_button = QPushButton("Choose…")

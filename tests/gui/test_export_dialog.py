@@ -67,9 +67,11 @@ def open_dialog(qtbot, library, rows: list[int]) -> ExportDialog:
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
                          rect.center())
     assert len(library.library.selected_records()) == len(rows)
-    qtbot.mouseClick(library.library.export_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(library.library.export_requested, timeout=5000) as asked:
+        qtbot.mouseClick(library.library.export_button, Qt.MouseButton.LeftButton)
     dialog = library.library.export_dialog
     assert dialog is not None and dialog.isVisible()
+    assert [p for p in asked.args[0] if p.exists()] == dialog.takes
     qtbot.waitExposed(dialog)
     return dialog
 
@@ -199,3 +201,23 @@ def test_bad_options_are_a_message_in_the_dialog(qtbot, library, tmp_path, folde
     dialog.use_folder.setChecked(True)
     settle(qtbot, dialog)
     assert f"source {gone} does not exist" in dialog.message.text()
+
+
+def test_closing_during_an_export_stops_it_and_a_take_without_audio_is_left_out(qtbot, library, tmp_path, folder):
+    gone = library.library.visible_records()[0].audio
+    gone.unlink()  # the library still lists the take (its sidecar) until it rescans
+    dialog = open_dialog(qtbot, library, [])
+    assert dialog.use_selection.text() == ("the takes shown in the library: 4 takes "
+                                           "(1 without its audio file left out)")
+    assert gone not in dialog.takes
+    dialog.out_edit.setText(str(tmp_path / "ds"))
+    dialog.workers.setValue(1)
+    dialog.features.setCurrentText("all")
+    settle(qtbot, dialog)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    thread = dialog._export_thread
+    assert thread is not None and thread.is_alive() and not thread.daemon
+    dialog.close()  # stops after the take being written, as Stop does
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=60000)
+    assert not (tmp_path / "ds" / "manifest.json").exists()
+    assert len(list((tmp_path / "ds" / ".fieldrec" / "journal").glob("*.json"))) == 1
