@@ -281,12 +281,13 @@ class ExportDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.export_button = QPushButton("Export")
-        self.export_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.open_button = QPushButton("Open folder")
         self.open_button.setEnabled(False)
         self.close_button = QPushButton("Close")
+        for b in (self.export_button, self.stop_button, self.open_button, self.close_button):
+            b.setAutoDefault(False)  # Enter in a field must not start an export
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addStretch(1)

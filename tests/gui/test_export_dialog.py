@@ -165,6 +165,9 @@ def test_stop_stops_between_takes_and_export_again_resumes(qtbot, library, tmp_p
 
 def test_bad_options_are_a_message_in_the_dialog(qtbot, library, tmp_path, folder):
     dialog = open_dialog(qtbot, library, [0])
+    dialog.out_edit.setText(str(tmp_path / "typed"))
+    qtbot.keyClick(dialog.out_edit, Qt.Key.Key_Return)  # Enter in a field does not start an export
+    assert dialog._export_thread is None and dialog.isVisible()
     dialog.ratios["train"].setValue(0.5)  # 0.5 + 0.15 + 0.15
     settle(qtbot, dialog)
     assert "ratios must add up to 1, they add up to 0.8" in dialog.message.text()
