@@ -1,7 +1,6 @@
 """``fieldrec library DIR...``: a window with the library of takes above the review view of the chosen one.
 
-Double-click (or Enter on) a take to review it; "Export dataset…" opens the Export dialog
-(``fieldrec.gui.export_dialog``) over the selected takes (all shown ones when none is selected). The window is a plain ``QMainWindow`` holding the two
+Double-click (or Enter on) a take to review it. The window is a plain ``QMainWindow`` holding the two
 widgets (``fieldrec.gui.library.LibraryWidget`` and ``fieldrec.gui.review.ReviewWidget``), so the main
 recording window can embed the same two.
 """
@@ -16,7 +15,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from fieldrec.gui.config import GuiConfig, load_config
-from fieldrec.gui.export_dialog import ExportDialog, open_export_dialog
 from fieldrec.gui.library import LibraryWidget
 from fieldrec.gui.review import ReviewWidget
 
@@ -37,8 +35,6 @@ class LibraryWindow(QMainWindow):
         self.setCentralWidget(split)
         self.library.take_activated.connect(self.open_take)
         self.review.markers_saved.connect(lambda _m: self.library.rescan())
-        self.library.export_requested.connect(self.open_export)
-        self.export_dialog: ExportDialog | None = None
         self.resize(1500, 1000)
 
     def open_take(self, audio: Path) -> None:
@@ -47,12 +43,6 @@ class LibraryWindow(QMainWindow):
         except Exception as err:  # an unreadable file: say so on the review's status line
             self.review._say(f"cannot open {audio.name}: {err}")
             log.error("cannot open %s: %s", audio, err)
-
-    def open_export(self, takes: list[Path]) -> ExportDialog:
-        """The Export dialog over ``takes``, offering the library's first folder as the alternative."""
-        folder = self.library.folders[0] if self.library.folders else None
-        self.export_dialog = open_export_dialog(self, takes, folder)
-        return self.export_dialog
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.review.close_take()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from fieldrec.dataset.options import request_from_options
 from fieldrec.dataset.pipeline import run_export
@@ -71,6 +72,8 @@ def open_dialog(qtbot, library, rows: list[int]) -> ExportDialog:
         qtbot.mouseClick(library.library.export_button, Qt.MouseButton.LeftButton)
     dialog = library.library.export_dialog
     assert dialog is not None and dialog.isVisible()
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog) and w.isVisible()]
+    assert shown == [dialog]  # one dialog per click
     assert [p for p in asked.args[0] if p.exists()] == dialog.takes
     qtbot.waitExposed(dialog)
     return dialog
