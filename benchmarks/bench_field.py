@@ -3,6 +3,8 @@ callback (FrameRing.push_columns against push, same run). One JSON line per figu
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from common import best, emit
 

@@ -16,6 +16,7 @@ exporting again continues where it stopped (the export is resumable).
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -73,6 +74,21 @@ def _seconds(s: float) -> str:
     return f"{int(m)}:{sec:04.1f}" if m else f"{sec:.1f} s"
 
 
+_frozen = False
+
+
+def _freeze_long_lived_objects() -> None:
+    """``gc.freeze()`` once per process: the objects alive when the first dialog opens (Qt, numpy, the
+    window) stay for the program's life; leaving them out of full collections shortens the collector's
+    pauses, which stop every thread. Measured in benchmarks/bench_export_dialog.py: gaps of 200-400 ms in
+    the GUI's 10 ms timer during an export without it, below 60 ms with it (docs/benchmarks.md)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -91,13 +107,16 @@ def _combo(items: Sequence[str], editable: bool = False) -> QComboBox:
 
 
 class ExportDialog(QDialog):
-    """``takes``: the audio files of the library's selection; ``folder``: the folder offered instead."""
+    """``takes``: the audio files of the library's selection (``takes_label`` says which rows they are);
+    ``folder``: the folder offered instead."""
 
     POLL_MS = 50
 
     def __init__(self, takes: Sequence[str | Path] = (), folder: str | Path | None = None,
-                 out_dir: str | Path | None = None, parent: QWidget | None = None, preview_ms: int = 400) -> None:
+                 out_dir: str | Path | None = None, parent: QWidget | None = None, preview_ms: int = 400,
+                 takes_label: str = "the library's selection") -> None:
         super().__init__(parent)
+        _freeze_long_lived_objects()
         self.setObjectName("exportDialog")
         self.setWindowTitle("fieldrec — export dataset")
         self.takes = [Path(t) for t in takes]
@@ -118,8 +137,9 @@ class ExportDialog(QDialog):
         group.addButton(self.use_folder)
         missing = [t for t in self.takes if not t.exists()]
         self.takes = [t for t in self.takes if t.exists()]
-        self.use_selection.setText(f"the library's selection: {len(self.takes)} takes"
-                                   + (f" ({len(missing)} without their audio file left out)" if missing else ""))
+        self.use_selection.setText(f"{takes_label}: {_n(len(self.takes), 'take')}"
+                                   + (f" ({len(missing)} without {'its' if len(missing) == 1 else 'their'} audio file left out)"
+                                      if missing else ""))
         self.folder_edit = QLineEdit(str(folder) if folder else "")
         self.folder_edit.setPlaceholderText("folder of takes (searched recursively)")
         self.folder_button = QPushButton("Choose…")
@@ -261,12 +281,13 @@ class ExportDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.export_button = QPushButton("Export")
-        self.export_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.open_button = QPushButton("Open folder")
         self.open_button.setEnabled(False)
         self.close_button = QPushButton("Close")
+        for b in (self.export_button, self.stop_button, self.open_button, self.close_button):
+            b.setAutoDefault(False)  # Enter in a field must not start an export
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addStretch(1)
@@ -586,9 +607,9 @@ class ExportDialog(QDialog):
 
 
 def open_export_dialog(parent: QWidget | None, takes: Sequence[str | Path] = (),
-                       folder: str | Path | None = None) -> ExportDialog:
+                       folder: str | Path | None = None, takes_label: str = "the library's selection") -> ExportDialog:
     """Show a (non-modal) Export dialog over ``takes`` (the library's selection) or ``folder``."""
-    dialog = ExportDialog(takes, folder, parent=parent)
+    dialog = ExportDialog(takes, folder, parent=parent, takes_label=takes_label)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

@@ -432,10 +432,12 @@ class LibraryWidget(QWidget):
         """Open the Export dialog (``fieldrec.gui.export_dialog``) over the selection, else the shown rows."""
         from fieldrec.gui.export_dialog import open_export_dialog
 
-        records = self.selected_records() or self.visible_records()
+        selected = self.selected_records()
+        records = selected or self.visible_records()
         paths = [r.audio for r in records if r.audio is not None]
         self.export_requested.emit(paths)
-        self.export_dialog = open_export_dialog(self.window(), paths, self.folders[0] if self.folders else None)
+        self.export_dialog = open_export_dialog(self.window(), paths, self.folders[0] if self.folders else None,
+                                                "the selected takes" if selected else "the takes shown in the library")
 
     def select_take(self, key: str) -> bool:
         for i in range(self.proxy.rowCount()):

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from fieldrec.dataset.options import request_from_options
 from fieldrec.dataset.pipeline import run_export
@@ -70,9 +71,13 @@ def open_dialog(qtbot, library, rows: list[int]) -> ExportDialog:
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
                          rect.center())
     assert len(library.library.selected_records()) == len(rows)
-    qtbot.mouseClick(library.library.export_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(library.library.export_requested, timeout=5000) as asked:
+        qtbot.mouseClick(library.library.export_button, Qt.MouseButton.LeftButton)
     dialog = library.library.export_dialog
     assert dialog is not None and dialog.isVisible()
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog) and w.isVisible()]
+    assert shown == [dialog]  # one dialog per click
+    assert [p for p in asked.args[0] if p.exists()] == dialog.takes
     qtbot.waitExposed(dialog)
     return dialog
 
@@ -88,7 +93,7 @@ def test_preview_equals_the_dry_run_and_the_export_loads_in_datasets(qtbot, libr
     dialog = open_dialog(qtbot, library, chosen)
     picked = {library.library.table.model().index(r, 0).data(Qt.ItemDataRole.UserRole + 2).audio for r in chosen}
     assert set(dialog.takes) == picked and dialog.use_selection.isChecked()
-    assert "4 takes" in dialog.use_selection.text()
+    assert dialog.use_selection.text() == "the selected takes: 4 takes"
     out = tmp_path / "dataset"
     dialog.out_edit.setText(str(out))
     dialog.samplerate.setCurrentText("16000")
@@ -145,7 +150,7 @@ def test_preview_equals_the_dry_run_and_the_export_loads_in_datasets(qtbot, libr
 
 def test_stop_stops_between_takes_and_export_again_resumes(qtbot, library, tmp_path):
     dialog = open_dialog(qtbot, library, [])  # nothing selected: every shown take
-    assert "5 takes" in dialog.use_selection.text()
+    assert dialog.use_selection.text() == "the takes shown in the library: 5 takes"
     dialog.out_edit.setText(str(tmp_path / "ds"))
     dialog.workers.setValue(1)
     dialog.features.setCurrentText("all")
@@ -166,6 +171,9 @@ def test_stop_stops_between_takes_and_export_again_resumes(qtbot, library, tmp_p
 
 def test_bad_options_are_a_message_in_the_dialog(qtbot, library, tmp_path, folder):
     dialog = open_dialog(qtbot, library, [0])
+    dialog.out_edit.setText(str(tmp_path / "typed"))
+    qtbot.keyClick(dialog.out_edit, Qt.Key.Key_Return)  # Enter in a field does not start an export
+    assert dialog._export_thread is None and dialog.isVisible()
     dialog.ratios["train"].setValue(0.5)  # 0.5 + 0.15 + 0.15
     settle(qtbot, dialog)
     assert "ratios must add up to 1, they add up to 0.8" in dialog.message.text()
@@ -202,3 +210,23 @@ def test_bad_options_are_a_message_in_the_dialog(qtbot, library, tmp_path, folde
     dialog.use_folder.setChecked(True)
     settle(qtbot, dialog)
     assert f"source {gone} does not exist" in dialog.message.text()
+
+
+def test_closing_during_an_export_stops_it_and_a_take_without_audio_is_left_out(qtbot, library, tmp_path, folder):
+    gone = library.library.visible_records()[0].audio
+    gone.unlink()  # the library still lists the take (its sidecar) until it rescans
+    dialog = open_dialog(qtbot, library, [])
+    assert dialog.use_selection.text() == ("the takes shown in the library: 4 takes "
+                                           "(1 without its audio file left out)")
+    assert gone not in dialog.takes
+    dialog.out_edit.setText(str(tmp_path / "ds"))
+    dialog.workers.setValue(1)
+    dialog.features.setCurrentText("all")
+    settle(qtbot, dialog)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    thread = dialog._export_thread
+    assert thread is not None and thread.is_alive() and not thread.daemon
+    dialog.close()  # stops after the take being written, as Stop does
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=60000)
+    assert not (tmp_path / "ds" / "manifest.json").exists()
+    assert len(list((tmp_path / "ds" / ".fieldrec" / "journal").glob("*.json"))) == 1
