@@ -148,15 +148,18 @@ def build_ixml(sc: Sidecar, bext: Bext) -> bytes:
     sub(root, "CIRCLED", "TRUE" if m.circled else "FALSE")
     sub(root, "NOTE", m.notes)
     sub(root, "FILE_UID", sc.recording.uid or "")
-    # HISTORY: the name the file was made with (the sidecar's file.name) and, for a derived file, its parent
-    history = sub(root, "HISTORY")
-    sub(history, "ORIGINAL_FILENAME", sc.file.name)
+    # HISTORY, for the files of a split take and for derived files only: the name the file was made with (the
+    # sidecar's file.name) and a derived file's parent. A plain take has none, so that the chunks of takes made
+    # before HISTORY was written still equal what `fieldrec check` rebuilds from their sidecars.
     parent = parent_fields(sc)
-    if parent.get("source"):
-        sub(history, "PARENT_FILENAME", parent["source"])
-    if parent.get("parent_uid"):
-        sub(history, "PARENT_UID", parent["parent_uid"])
     fam = family_fields(sc)
+    if fam is not None or parent:
+        history = sub(root, "HISTORY")
+        sub(history, "ORIGINAL_FILENAME", sc.file.name)
+        if parent.get("source"):
+            sub(history, "PARENT_FILENAME", parent["source"])
+        if parent.get("parent_uid"):
+            sub(history, "PARENT_UID", parent["parent_uid"])
     if fam is not None:  # FILE_SET: the files of one split take; left out (not written blank) otherwise
         file_set = sub(root, "FILE_SET")
         if fam.get("total"):
