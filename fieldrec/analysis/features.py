@@ -22,11 +22,14 @@ def spectral_centroid(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
         return (f * mag).sum(axis=0) / total
 
 
-def spectral_bandwidth(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
-    """Magnitude-weighted standard deviation of frequency around the centroid, in Hz."""
+def spectral_bandwidth(
+    freqs: np.ndarray, magnitude: np.ndarray, centroid: np.ndarray | None = None
+) -> np.ndarray:
+    """Magnitude-weighted standard deviation of frequency around the centroid, in Hz (``centroid``:
+    ``spectral_centroid(freqs, magnitude)`` when the caller has it already)."""
     mag = np.asarray(magnitude, dtype=np.float64)
     f = freqs.reshape((-1,) + (1,) * (mag.ndim - 1))
-    c = spectral_centroid(freqs, mag)
+    c = spectral_centroid(freqs, mag) if centroid is None else centroid
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(((f - c) ** 2 * mag).sum(axis=0) / mag.sum(axis=0))
 
