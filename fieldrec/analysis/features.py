@@ -34,11 +34,12 @@ def spectral_bandwidth(
         return np.sqrt(((f - c) ** 2 * mag).sum(axis=0) / mag.sum(axis=0))
 
 
-def spectral_rolloff(freqs: np.ndarray, power: np.ndarray, fraction: float = 0.85) -> np.ndarray:
-    """Lowest frequency in Hz below which ``fraction`` of the power lies (along axis 0)."""
+def spectral_rolloff(freqs: np.ndarray, power: np.ndarray, fraction: float = 0.85, axis: int = 0) -> np.ndarray:
+    """Lowest frequency in Hz below which ``fraction`` of the power lies (bins along ``axis``)."""
     p = np.asarray(power, dtype=np.float64)
-    cum = np.cumsum(p, axis=0)
-    idx = np.argmax(cum >= fraction * cum[-1], axis=0)
+    cum = np.cumsum(p, axis=axis)
+    total = np.take(cum, [-1], axis=axis)
+    idx = np.argmax(cum >= fraction * total, axis=axis)
     return freqs[idx]
 
 

@@ -192,8 +192,9 @@ def _window_parts(name: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 @lru_cache(maxsize=16)
 def _mel_sparse(
     samplerate: float, n_fft: int, n_mels: int, fmin: float, fmax: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``mel_filter_bank`` as a sparse product: (bins, weights, row starts, empty rows), rows in order.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """``mel_filter_bank`` as a sparse product: (bins, weights, row starts, empty rows or None, the
+    filters' centre frequencies in Hz), rows in order.
 
     Each bin feeds at most two filters, so the product is about 2 x bins multiply-adds per frame instead
     of n_mels x bins, and it runs in NumPy's own loops (a dense ``@`` goes to BLAS, whose thread pool
@@ -204,14 +205,27 @@ def _mel_sparse(
     counts = np.bincount(rows, minlength=n_mels)
     starts = np.minimum(np.concatenate([[0], np.cumsum(counts)[:-1]]), max(cols.shape[0] - 1, 0))
     empty = counts == 0
-    for a in (cols, vals, starts, empty):
+    centres = mel_frequencies(n_mels + 2, fmin, fmax)[1:-1]
+    for a in (cols, vals, starts, empty, centres):
         a.flags.writeable = False
-    return cols, vals, starts, empty
+    return cols, vals, starts, empty if empty.any() else None, centres
 
 
 def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
-    """(signals, frames, length) view of ``length``-sample frames every ``hop`` samples (x holds >= length)."""
-    return np.lib.stride_tricks.sliding_window_view(x, length, axis=1)[:, ::hop]
+    """(signals, frames, length) read-only view of ``length``-sample frames every ``hop`` samples of
+    C-contiguous ``x`` (x holds >= length samples)."""
+    n = (x.shape[1] - length) // hop + 1
+    s0, s1 = x.strides
+    return np.lib.stride_tricks.as_strided(x, (x.shape[0], n, length), (s0, hop * s1, s1), writeable=False)
+
+
+def _pad(x: np.ndarray, before: int, after: int, mode: str = "constant") -> np.ndarray:
+    """``x`` (signals, samples) padded along the samples; zeros without ``np.pad``'s overhead."""
+    if mode != "constant":
+        return np.pad(x, ((0, 0), (before, after)), mode=mode)
+    out = np.zeros((x.shape[0], before + x.shape[1] + after))
+    out[:, before : before + x.shape[1]] = x
+    return out
 
 
 def _rfft_frames(frames: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -234,9 +248,9 @@ def _rfft_frames(frames: np.ndarray, w: np.ndarray) -> np.ndarray:
 def _centred(xs: np.ndarray, p: FeatureParams) -> tuple[np.ndarray, int]:
     """(the signals padded for the frame features, their number of frames)."""
     half = p.n_fft // 2
-    xp = np.pad(xs, ((0, 0), (half, half)), mode=p.pad_mode) if p.center else xs
+    xp = _pad(xs, half, half, p.pad_mode) if p.center else xs
     if xp.shape[1] < p.n_fft:  # uncentred and shorter than a frame: one zero-padded frame
-        xp = np.pad(xp, ((0, 0), (0, p.n_fft - xp.shape[1])))
+        xp = _pad(xp, 0, p.n_fft - xp.shape[1])
     return xp, (xp.shape[1] - p.n_fft) // p.hop + 1
 
 
@@ -249,7 +263,7 @@ class _Spectra:
         self.power = self.stft.real**2 + self.stft.imag**2
         n = xs.shape[1]
         # the uncentred segments: x zero-padded to one segment when shorter
-        self.xu = xs if n >= p.n_fft else np.pad(xs, ((0, 0), (0, p.n_fft - n)))
+        self.xu = xs if n >= p.n_fft else _pad(xs, 0, p.n_fft - n)
         self.n_u = (self.xu.shape[1] - p.n_fft) // p.hop + 1
         half = p.n_fft // 2
         if not p.center:
@@ -384,10 +398,11 @@ def _frame_features(
         mag = np.sqrt(power)
         mag_t = np.moveaxis(mag, -1, 0)  # bins first, as the spectral_* functions take them
         if "log_mel" in want:
-            cols, vals, starts, empty = _mel_sparse(fs, p.n_fft, p.n_mels, float(p.fmin), fmax)
+            cols, vals, starts, empty, centres = _mel_sparse(fs, p.n_fft, p.n_mels, float(p.fmin), fmax)
             if cols.shape[0]:
                 mel = np.add.reduceat(power[..., cols] * vals, starts, axis=-1)
-                mel[..., empty] = 0.0
+                if empty is not None:
+                    mel[..., empty] = 0.0
             else:
                 mel = np.zeros((*power.shape[:2], p.n_mels))
             with np.errstate(divide="ignore"):
@@ -395,7 +410,7 @@ def _frame_features(
             if p.mel_top_db is not None:
                 db = np.maximum(db, db.max(axis=(1, 2), keepdims=True) - p.mel_top_db)
             _put(outs, "log_mel", np.ascontiguousarray(db.transpose(0, 2, 1)))  # (signals, n_mels, frames)
-            _share(outs, "mel_freqs_hz", mel_frequencies(p.n_mels + 2, float(p.fmin), fmax)[1:-1])
+            _share(outs, "mel_freqs_hz", centres)
         if want & {"centroid", "bandwidth"}:
             centroid = spectral_centroid(freqs, mag_t)
             if "centroid" in want:
@@ -408,7 +423,7 @@ def _frame_features(
                 _put(outs, "bandwidth_hz", bw)
                 _put(outs, "bandwidth_mean_hz", _defined_stats(bw)[0])
         if "rolloff" in want:
-            ro = spectral_rolloff(freqs, mag_t, p.rolloff_fraction)
+            ro = spectral_rolloff(freqs, mag, p.rolloff_fraction, axis=-1)
             _put(outs, "rolloff_hz", ro)
             _put(outs, "rolloff_mean_hz", ro.mean(axis=1))
         if "flatness" in want:
@@ -421,15 +436,16 @@ def _frame_features(
         _put(outs, "rms", np.sqrt(np.mean(frames * frames, axis=-1)))
         _put(outs, "rms_dbfs", amp_to_db(np.sqrt(np.mean(xs * xs, axis=1))))
     if "zcr" in want:
-        xz = np.pad(xs, ((0, 0), (half, half)), mode="edge") if p.center else xp
-        xz = np.where(np.abs(xz) <= p.zcr_threshold, 0.0, xz)
-        sb = np.signbit(xz)
-        # cross[:, i] = sign changes in xz[:, 0..i]
-        cross = np.concatenate([np.zeros((xz.shape[0], 1), dtype=np.int64), np.cumsum(sb[:, 1:] != sb[:, :-1], axis=1)],
-                               axis=1)
-        starts = np.arange(n_frames) * p.hop
-        # changes between consecutive samples inside each frame (the first sample has none before it)
-        zcr = (cross[:, starts + p.n_fft - 1] - cross[:, starts]) / p.n_fft
+        # |x| <= threshold counts as 0, which is not negative: the sign bit is x < -threshold. Centred frames
+        # pad by repeating the edge samples ("edge"), which adds no sign change: count on x itself, change k
+        # lying between samples k and k + 1, and frame i holding the changes i * hop - pad ... + n_fft - 2.
+        xz = xs if p.center else xp
+        neg = xz < -p.zcr_threshold
+        cross = np.zeros((xz.shape[0], xz.shape[1]), dtype=np.int64)  # cross[:, j] = changes before change j
+        np.cumsum(neg[:, 1:] != neg[:, :-1], axis=1, out=cross[:, 1:])
+        first = np.arange(n_frames) * p.hop - (half if p.center else 0)
+        last = np.clip(first + p.n_fft - 1, 0, xz.shape[1] - 1)  # one past the frame's last change
+        zcr = (cross[:, last] - cross[:, np.clip(first, 0, xz.shape[1] - 1)]) / p.n_fft
         mean = zcr.mean(axis=1)
         _put(outs, "zcr", zcr.astype(np.float64))
         _put(outs, "zcr_mean", mean)
@@ -441,13 +457,14 @@ def _index_features(
 ) -> None:
     n_m = max(0, min(s.xu.shape[1] // p.hop - 1, s.n_u))  # maad keeps the segments wholly inside
     fn = np.fft.rfftfreq(p.n_fft, 1.0 / fs)[:-1]
-    spec = s.u_stft[:, :n_m, :-1]  # Nyquist bin dropped
+    scale = 2.0 / (p.n_fft * s.w_sum2)
+    sxx = s.u_power[:, :n_m, :-1] * scale  # (signals, segments, bins), Nyquist bin dropped
     if p.index_detrend and n_m:
         c = _frames(s.xu, p.n_fft, p.hop)[:, :n_m].mean(axis=-1)  # (signals, segments)
-        keep = s.w_nz < spec.shape[2]
-        spec = spec.copy()
-        spec[..., s.w_nz[keep]] -= c[..., None] * s.w_fft[keep]
-    sxx = (spec.real**2 + spec.imag**2) * (2.0 / (p.n_fft * s.w_sum2))  # (signals, segments, bins)
+        keep = s.w_nz < sxx.shape[2]
+        nz = s.w_nz[keep]
+        spec = s.u_stft[:, :n_m, nz] - c[..., None] * s.w_fft[keep]
+        sxx[..., nz] = (spec.real**2 + spec.imag**2) * scale
     amp = np.sqrt(sxx)
     if "aci" in want:
         _put(outs, "aci", eco.acoustic_complexity_index(amp))
