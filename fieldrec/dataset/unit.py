@@ -311,9 +311,9 @@ def _finish_output(job: TakeJob, sha: str, out_dir: Path, seg: Segment, o: _Out,
         npz = out_dir / "features" / job.split / (o.final.stem + ".npz")
         npz.parent.mkdir(parents=True, exist_ok=True)
         tmp = cv.temp_path(npz)
-        write_npz(tmp, arrays)
+        features_sha = write_npz(tmp, arrays)
         os.replace(tmp, npz)
-        features_rel, features_sha = npz.relative_to(out_dir).as_posix(), sha256_file(npz)
+        features_rel = npz.relative_to(out_dir).as_posix()
     elif job.features.names:
         scalars = {"note": f"no features: longer than {MAX_FEATURE_SECONDS:g} s"}
     record = OutputRecord(
