@@ -259,8 +259,8 @@ class _Spectra:
 
     def __init__(self, xs: np.ndarray, xp: np.ndarray, p: FeatureParams) -> None:
         w, self.w_nz, self.w_fft, self.w_sum, self.w_sum2 = _window_parts(p.window, p.n_fft)
-        self.stft = _rfft_frames(_frames(xp, p.n_fft, p.hop), w)  # (signals, frames, bins), centred frames
-        self.power = self.stft.real**2 + self.stft.imag**2
+        stft = _rfft_frames(_frames(xp, p.n_fft, p.hop), w)  # (signals, frames, bins), centred frames
+        self.power = stft.real**2 + stft.imag**2
         n = xs.shape[1]
         # the uncentred segments: x zero-padded to one segment when shorter
         self.xu = xs if n >= p.n_fft else _pad(xs, 0, p.n_fft - n)
@@ -273,11 +273,13 @@ class _Spectra:
         else:
             k0 = None
         if k0 is not None:
-            self.u_stft = self.stft[:, k0 : k0 + self.n_u]
+            u_stft = stft[:, k0 : k0 + self.n_u]
             self.u_power = self.power[:, k0 : k0 + self.n_u]
         else:
-            self.u_stft = _rfft_frames(_frames(self.xu, p.n_fft, p.hop), w)
-            self.u_power = self.u_stft.real**2 + self.u_stft.imag**2
+            u_stft = _rfft_frames(_frames(self.xu, p.n_fft, p.hop), w)
+            self.u_power = u_stft.real**2 + u_stft.imag**2
+        # of the complex values only the bins that maad's detrend changes are needed (the rest is power)
+        self.u_nz = np.ascontiguousarray(u_stft[..., self.w_nz])
 
 
 def _defined_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,12 +401,13 @@ def _frame_features(
         mag_t = np.moveaxis(mag, -1, 0)  # bins first, as the spectral_* functions take them
         if "log_mel" in want:
             cols, vals, starts, empty, centres = _mel_sparse(fs, p.n_fft, p.n_mels, float(p.fmin), fmax)
+            mel = np.zeros((*power.shape[:2], p.n_mels))
             if cols.shape[0]:
-                mel = np.add.reduceat(power[..., cols] * vals, starts, axis=-1)
+                for j in range(0, power.shape[1], _FFT_CHUNK):  # bounds the gathered copy of a long signal
+                    mel[:, j : j + _FFT_CHUNK] = np.add.reduceat(power[:, j : j + _FFT_CHUNK, cols] * vals, starts,
+                                                                 axis=-1)
                 if empty is not None:
                     mel[..., empty] = 0.0
-            else:
-                mel = np.zeros((*power.shape[:2], p.n_mels))
             with np.errstate(divide="ignore"):
                 db = 10.0 * np.log10(np.maximum(p.mel_amin, mel))
             if p.mel_top_db is not None:
@@ -462,9 +465,8 @@ def _index_features(
     if p.index_detrend and n_m:
         c = _frames(s.xu, p.n_fft, p.hop)[:, :n_m].mean(axis=-1)  # (signals, segments)
         keep = s.w_nz < sxx.shape[2]
-        nz = s.w_nz[keep]
-        spec = s.u_stft[:, :n_m, nz] - c[..., None] * s.w_fft[keep]
-        sxx[..., nz] = (spec.real**2 + spec.imag**2) * scale
+        spec = s.u_nz[:, :n_m, keep] - c[..., None] * s.w_fft[keep]
+        sxx[..., s.w_nz[keep]] = (spec.real**2 + spec.imag**2) * scale
     amp = np.sqrt(sxx)
     if "aci" in want:
         _put(outs, "aci", eco.acoustic_complexity_index(amp))

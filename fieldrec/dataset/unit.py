@@ -306,7 +306,7 @@ def _finish_output(job: TakeJob, sha: str, out_dir: Path, seg: Segment, o: _Out,
     scalars: dict[str, Any] = {}
     if job.features.names and o.keep is not None:
         x = np.concatenate(o.keep) if o.keep else np.zeros((0, channels), dtype=np.float32)
-        mono = x.mean(axis=1) if x.ndim == 2 else x
+        mono = (x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)) if x.ndim == 2 else x
         arrays, scalars = split_features(compute_features(mono, rate, job.features.names, fparams))
         npz = out_dir / "features" / job.split / (o.final.stem + ".npz")
         npz.parent.mkdir(parents=True, exist_ok=True)
