@@ -123,29 +123,35 @@ def band_scores(
     return (cum[:, hi] - cum[:, lo]) / ((hi - lo) * a.shape[1])
 
 
-def acoustic_diversity_index(
-    sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float,
-    scores: np.ndarray | None = None,
-) -> np.ndarray:
-    """ADI: Shannon entropy (natural log) of the band scores (``scores`` when they are already known)."""
-    s = band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold) if scores is None else scores
-    if s.shape[1] <= 1:
-        return np.zeros(s.shape[0])
-    return normalised_entropy(s) * float(np.log(s.shape[1]))
+def diversity_of_scores(scores: np.ndarray) -> np.ndarray:
+    """ADI from band scores (signals, bands): their Shannon entropy (natural log)."""
+    if scores.shape[1] <= 1:
+        return np.zeros(scores.shape[0])
+    return normalised_entropy(scores) * float(np.log(scores.shape[1]))
 
 
-def acoustic_evenness_index(
-    sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float,
-    scores: np.ndarray | None = None,
-) -> np.ndarray:
-    """AEI: Gini coefficient of the band scores (0 = even, towards 1 = one band holds the activity)."""
-    s = np.sort(band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold) if scores is None else scores,
-                axis=1)
+def evenness_of_scores(scores: np.ndarray) -> np.ndarray:
+    """AEI from band scores (signals, bands): their Gini coefficient (0 = even, towards 1 = one band)."""
+    s = np.sort(scores, axis=1)
     total = s.sum(axis=1)
     n = s.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         g = 2.0 * np.sum(s * np.arange(1, n + 1), axis=1) / total - (n + 1)
     return np.where(total == 0, 0.0, g / max(n, 1))
+
+
+def acoustic_diversity_index(
+    sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float
+) -> np.ndarray:
+    """ADI: Shannon entropy (natural log) of the band scores."""
+    return diversity_of_scores(band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold))
+
+
+def acoustic_evenness_index(
+    sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float
+) -> np.ndarray:
+    """AEI: Gini coefficient of the band scores (0 = even, towards 1 = one band holds the activity)."""
+    return evenness_of_scores(band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold))
 
 
 def bioacoustic_index(sxx_amp: np.ndarray, fn: np.ndarray, flim: tuple[float, float]) -> np.ndarray:

@@ -212,8 +212,8 @@ def _mel_sparse(
 
 
 def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
-    """(signals, frames, length) read-only view of ``length``-sample frames every ``hop`` samples of
-    C-contiguous ``x`` (x holds >= length samples)."""
+    """(signals, frames, length) read-only view of ``length``-sample frames every ``hop`` samples of ``x``
+    (signals, samples), which holds at least ``length`` samples."""
     n = (x.shape[1] - length) // hop + 1
     s0, s1 = x.strides
     return np.lib.stride_tricks.as_strided(x, (x.shape[0], n, length), (s0, hop * s1, s1), writeable=False)
@@ -470,7 +470,7 @@ def _index_features(
     amp = np.sqrt(sxx)
     if "aci" in want:
         _put(outs, "aci", eco.acoustic_complexity_index(amp))
-    scores: dict[tuple[float, ...], np.ndarray] = {}
+    scores: dict[tuple[float, ...], np.ndarray] = {}  # ADI and AEI share their bands by default
 
     def band_scores(fmin: float, fmax: float, step: float, threshold: float) -> np.ndarray:
         key = (fmin, min(fmax, nyquist), step, threshold)
@@ -479,11 +479,11 @@ def _index_features(
         return scores[key]
 
     if "adi" in want:
-        s_adi = band_scores(p.adi_fmin, p.adi_fmax, p.adi_bin_step, p.adi_db_threshold)
-        _put(outs, "adi", eco.acoustic_diversity_index(amp, fn, 0, 0, 1, 0, scores=s_adi))
+        _put(outs, "adi", eco.diversity_of_scores(band_scores(p.adi_fmin, p.adi_fmax, p.adi_bin_step,
+                                                              p.adi_db_threshold)))
     if "aei" in want:
-        s_aei = band_scores(p.aei_fmin, p.aei_fmax, p.aei_bin_step, p.aei_db_threshold)
-        _put(outs, "aei", eco.acoustic_evenness_index(amp, fn, 0, 0, 1, 0, scores=s_aei))
+        _put(outs, "aei", eco.evenness_of_scores(band_scores(p.aei_fmin, p.aei_fmax, p.aei_bin_step,
+                                                             p.aei_db_threshold)))
     if "bi" in want:
         _put(outs, "bi", eco.bioacoustic_index(amp, fn, p.bi_flim))
     if "ndsi" in want:
