@@ -92,7 +92,7 @@ class Segment:
     padded_frames: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # flat: asdict without its cost
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Segment:
