@@ -4,7 +4,11 @@ The spectrogram is scikit-maad's ``maad.sound.spectrogram(x, fs, window, nperseg
 frames not centred, each frame's mean removed (``detrend="constant"``, the maad default) before
 the window, power scaled to 2 |X|^2 / (nperseg * sum(w^2)) (a power spectral density times the bin
 width), the Nyquist bin dropped, and only frames that lie wholly inside the signal kept (len // hop - 1
-of them). ``Sxx_power`` below is that spectrogram (bins x frames) and ``Sxx_amp`` its square root.
+of them). ``sxx_power`` below is that spectrogram and ``sxx_amp`` its square root.
+
+Every function works on a batch of equal-length signals at once: spectrograms are frame-major arrays of
+shape (signals, frames, bins) and each index comes back as one float64 per signal, shape (signals,).
+Band edges are matched to bins once per (bins, band parameters) and cached.
 
 * ACI (acoustic complexity, Pieretti 2011, seewave flavour): sum over bins of
   sum_t |A[f, t+1] - A[f, t]| / sum_t A[f, t] on the amplitude spectrogram. A bin with no energy at all
@@ -32,31 +36,11 @@ entropy 1 (normalised).
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 
 import numpy as np
 
-from .spectrum import get_window
-
 _MIN = sys.float_info.min
-
-
-def maad_spectrogram(
-    x: np.ndarray, samplerate: float, nperseg: int = 1024, hop: int = 512, window: str = "hann",
-    detrend: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-maad's power spectrogram of 1-D ``x``: (bin frequencies in Hz, power (nperseg // 2, frames))."""
-    x = np.asarray(x, dtype=np.float64)
-    n_frames = min(x.shape[0] // hop - 1, (x.shape[0] - nperseg) // hop + 1) if x.shape[0] >= nperseg else 0
-    fn = np.fft.rfftfreq(nperseg, 1.0 / samplerate)[:-1]
-    if n_frames <= 0:
-        return fn, np.zeros((fn.shape[0], 0))
-    segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::hop][:n_frames]
-    if detrend:
-        segs = segs - segs.mean(axis=1, keepdims=True)
-    w = get_window(window, nperseg)
-    spec = np.fft.rfft(segs * w, axis=-1)[:, :-1]
-    power = (spec.real**2 + spec.imag**2) * (2.0 / (nperseg * float(np.sum(w * w))))
-    return fn, np.ascontiguousarray(power.T)
 
 
 def band_mask(fn: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -66,117 +50,166 @@ def band_mask(fn: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (fn >= f0) & (fn <= f1)
 
 
-def normalised_entropy(p: np.ndarray) -> float:
-    """Shannon entropy of ``p`` (non-negative) divided by log(len): 0 for a spike, 1 for flat or all-zero."""
+def _band_range(fn: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
+    """``band_mask`` as a slice [start, stop) of bins (the bins are sorted, so the mask is contiguous)."""
+    idx = np.flatnonzero(band_mask(fn, lo, hi))
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+@lru_cache(maxsize=64)
+def _cached_range(fn_bytes: bytes, lo: float, hi: float) -> tuple[int, int]:
+    return _band_range(np.frombuffer(fn_bytes), lo, hi)
+
+
+@lru_cache(maxsize=64)
+def _score_bands(fn_bytes: bytes, fmin: float, fmax: float, bin_step: float) -> tuple[np.ndarray, np.ndarray]:
+    fn = np.frombuffer(fn_bytes)
+    n = int(np.floor((fmax - fmin) / bin_step))
+    ranges = [_band_range(fn, int(fmin + bin_step * i), int(int(fmin + bin_step * i) + bin_step)) for i in range(n)]
+    lo = np.array([r[0] for r in ranges], dtype=np.intp)
+    hi = np.array([r[1] for r in ranges], dtype=np.intp)
+    return lo, hi
+
+
+def _key(fn: np.ndarray) -> bytes:
+    """The bin frequencies as a cache key (the band tables depend on them alone)."""
+    return np.ascontiguousarray(fn, dtype=np.float64).tobytes()
+
+
+def _bin_hz(fn: np.ndarray) -> float:
+    return float(fn[1] - fn[0]) if fn.shape[0] > 1 else 0.0
+
+
+def normalised_entropy(p: np.ndarray) -> np.ndarray:
+    """Shannon entropy along the last axis of ``p`` (non-negative) divided by log(len): 0 for a spike,
+    1 for flat or all-zero (0 when there are fewer than 2 values)."""
     p = np.asarray(p, dtype=np.float64)
-    n = p.shape[0]
+    n = p.shape[-1]
     if n <= 1:
-        return 0.0
-    total = p.sum()
-    if total == 0:
-        return 1.0
-    pmf = p / total
+        return np.zeros(p.shape[:-1])
+    total = p.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pmf = p / total
     pmf = np.where(pmf == 0, _MIN, pmf)
-    return float(-np.sum(pmf * np.log(pmf)) / np.log(n))
+    h = -np.sum(pmf * np.log(pmf), axis=-1) / np.log(n)
+    return np.where(total[..., 0] == 0, 1.0, h)
 
 
-def acoustic_complexity_index(sxx_amp: np.ndarray) -> float:
-    """ACI (sum over bins) of an amplitude spectrogram (bins, frames)."""
-    a = np.asarray(sxx_amp, dtype=np.float64)
+def acoustic_complexity_index(sxx_amp: np.ndarray) -> np.ndarray:
+    """ACI (sum over bins) of amplitude spectrograms (signals, frames, bins)."""
+    a = sxx_amp
     if a.shape[1] < 2:
-        return 0.0
+        return np.zeros(a.shape[0])
     num = np.abs(np.diff(a, axis=1)).sum(axis=1)
     den = a.sum(axis=1)
-    return float(np.sum(np.divide(num, den, out=np.zeros_like(num), where=den > 0)))
+    return np.sum(np.divide(num, den, out=np.zeros_like(num), where=den > 0), axis=-1)
 
 
 def band_scores(
     sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float
 ) -> np.ndarray:
-    """Per band of ``bin_step`` Hz: the fraction of cells within ``db_threshold`` dB of the maximum."""
-    a = np.asarray(sxx_amp, dtype=np.float64)
-    peak = a.max() if a.size else 0.0
-    if peak > 0:
-        rel = a / peak
-        rel = np.where(rel == 0, _MIN, rel)
-        above = 20.0 * np.log10(rel) >= db_threshold
-    else:  # silence: every cell sits at 20 log10(tiny), far below any threshold
-        above = np.zeros(a.shape, dtype=bool)
-    n = int(np.floor((fmax - fmin) / bin_step))
-    scores = np.empty(n)
-    for i in range(n):
-        f0 = int(fmin + bin_step * i)
-        m = band_mask(fn, f0, int(f0 + bin_step))
-        scores[i] = above[m].mean(axis=0).mean() if a.shape[1] else 0.0
-    return scores
+    """Per band of ``bin_step`` Hz: the fraction of cells within ``db_threshold`` dB of each spectrogram's
+    maximum, shape (signals, bands). A cell is in when 20 log10(A / max) >= ``db_threshold``, tested as
+    A >= max * 10^(db_threshold / 20)."""
+    a = sxx_amp
+    lo, hi = _score_bands(_key(fn), float(fmin), float(fmax), float(bin_step))
+    if a.shape[1] == 0 or a.shape[2] == 0:
+        return np.zeros((a.shape[0], lo.shape[0]))
+    peak = a.max(axis=(1, 2))
+    # silence (peak 0): every cell sits at 20 log10(tiny), far below any threshold
+    limit = np.where(peak > 0, peak * 10.0 ** (db_threshold / 20.0), np.inf)
+    counts = np.count_nonzero(a >= limit[:, None, None], axis=1)  # (signals, bins)
+    cum = np.concatenate([np.zeros((a.shape[0], 1), dtype=np.int64), np.cumsum(counts, axis=1)], axis=1)
+    return (cum[:, hi] - cum[:, lo]) / ((hi - lo) * a.shape[1])
+
+
+def diversity_of_scores(scores: np.ndarray) -> np.ndarray:
+    """ADI from band scores (signals, bands): their Shannon entropy (natural log)."""
+    if scores.shape[1] <= 1:
+        return np.zeros(scores.shape[0])
+    return normalised_entropy(scores) * float(np.log(scores.shape[1]))
+
+
+def evenness_of_scores(scores: np.ndarray) -> np.ndarray:
+    """AEI from band scores (signals, bands): their Gini coefficient (0 = even, towards 1 = one band)."""
+    s = np.sort(scores, axis=1)
+    total = s.sum(axis=1)
+    n = s.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = 2.0 * np.sum(s * np.arange(1, n + 1), axis=1) / total - (n + 1)
+    return np.where(total == 0, 0.0, g / max(n, 1))
 
 
 def acoustic_diversity_index(
     sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float
-) -> float:
+) -> np.ndarray:
     """ADI: Shannon entropy (natural log) of the band scores."""
-    s = band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold)
-    return normalised_entropy(s) * float(np.log(s.shape[0])) if s.shape[0] > 1 else 0.0
+    return diversity_of_scores(band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold))
 
 
 def acoustic_evenness_index(
     sxx_amp: np.ndarray, fn: np.ndarray, fmin: float, fmax: float, bin_step: float, db_threshold: float
-) -> float:
+) -> np.ndarray:
     """AEI: Gini coefficient of the band scores (0 = even, towards 1 = one band holds the activity)."""
-    s = np.sort(band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold))
-    total = s.sum()
-    if total == 0:
-        return 0.0
-    n = s.shape[0]
-    g = 2.0 * np.sum(s * np.arange(1, n + 1)) / total - (n + 1)
-    return float(g / n)
+    return evenness_of_scores(band_scores(sxx_amp, fn, fmin, fmax, bin_step, db_threshold))
 
 
-def bioacoustic_index(sxx_amp: np.ndarray, fn: np.ndarray, flim: tuple[float, float]) -> float:
+def bioacoustic_index(sxx_amp: np.ndarray, fn: np.ndarray, flim: tuple[float, float]) -> np.ndarray:
     """BI (soundecology flavour) in dB·bins / Hz over the band ``flim`` (Hz)."""
-    a = np.asarray(sxx_amp, dtype=np.float64)
-    peak = a.max() if a.size else 0.0
-    if peak == 0 or a.shape[1] == 0:
-        return 0.0
-    mean = (a / peak).mean(axis=1)
+    a = sxx_amp
+    if a.shape[1] == 0 or a.shape[2] == 0:
+        return np.zeros(a.shape[0])
+    peak = a.max(axis=(1, 2))
+    safe = np.where(peak > 0, peak, 1.0)
+    mean = a.mean(axis=1) / safe[:, None]
     db = 20.0 * np.log10(np.where(mean == 0, _MIN, mean))
-    band = db[band_mask(fn, *flim)]
-    return float(np.sum(band - band.min()) / (fn[1] - fn[0]))
+    lo, hi = _cached_range(_key(fn), float(flim[0]), float(flim[1]))
+    band = db[:, lo:hi]
+    bi = np.sum(band - band.min(axis=1, keepdims=True), axis=1) / _bin_hz(fn)
+    return np.where(peak > 0, bi, 0.0)
+
+
+@lru_cache(maxsize=64)
+def _ndsi_bands(fn_bytes: bytes, bio: tuple[float, float], anthro: tuple[float, float]):
+    fn = np.frombuffer(fn_bytes)
+    bin_hz = _bin_hz(fn)
+    step = anthro[1] - anthro[0]
+    if step < bin_hz:
+        raise ValueError(f"the anthrophony band ({step} Hz) must be at least one bin ({bin_hz} Hz) wide")
+    edges = np.arange(fn[0], fn[-1] + step, step)
+    lo = np.searchsorted(fn, edges[:-1], side="left")  # bins with b0 <= f < b1
+    hi = np.searchsorted(fn, edges[1:], side="left")
+    counts = hi - lo
+    centres = edges[:-1]
+    return lo, hi, float(np.mean(counts)), band_mask(centres, *bio), band_mask(centres, *anthro)
 
 
 def soundscape_index(
     sxx_power: np.ndarray, fn: np.ndarray, bio: tuple[float, float], anthro: tuple[float, float]
-) -> float:
+) -> np.ndarray:
     """NDSI (soundecology flavour); NaN when both bands hold no power."""
-    p = np.asarray(sxx_power, dtype=np.float64)
-    step = anthro[1] - anthro[0]
-    if step < fn[1] - fn[0]:
-        raise ValueError(f"the anthrophony band ({step} Hz) must be at least one bin ({fn[1] - fn[0]} Hz) wide")
-    edges = np.arange(fn[0], fn[-1] + step, step)
-    rows, counts = [], []
-    for b0, b1 in zip(edges[:-1], edges[1:], strict=True):
-        m = (fn >= b0) & (fn < b1)
-        counts.append(int(m.sum()))
-        rows.append(p[m].mean(axis=0) if m.any() else np.full(p.shape[1], np.nan))
-    binned = np.asarray(rows) * float(np.mean(counts))
-    centres = edges[:-1]
-    bio_e = float(np.sum(binned[band_mask(centres, *bio)]))
-    anthro_e = float(np.sum(binned[band_mask(centres, *anthro)]))
-    total = bio_e + anthro_e
-    return (bio_e - anthro_e) / total if total > 0 else float("nan")
+    lo, hi, mean_count, bio_m, anthro_m = _ndsi_bands(_key(fn), tuple(bio), tuple(anthro))
+    p = sxx_power
+    per_bin = p.sum(axis=1)  # (signals, bins): power summed over frames
+    cum = np.concatenate([np.zeros((p.shape[0], 1)), np.cumsum(per_bin, axis=1)], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        binned = (cum[:, hi] - cum[:, lo]) / (hi - lo) * mean_count  # an empty band is NaN, as in maad
+        bio_e = binned[:, bio_m].sum(axis=1)
+        anthro_e = binned[:, anthro_m].sum(axis=1)
+        total = bio_e + anthro_e
+        return np.where(total > 0, (bio_e - anthro_e) / total, np.nan)
 
 
-def temporal_entropy(x: np.ndarray, nt: int = 512) -> float:
-    """H_t (QUT flavour): normalised entropy of the squared max-|x| envelope in frames of ``nt`` samples."""
-    x = np.asarray(x, dtype=np.float64)
-    k = x.shape[0] // nt
-    env = np.abs(x[: k * nt].reshape(k, nt)).max(axis=1) if k else np.zeros(0)
+def temporal_entropy(x: np.ndarray, nt: int = 512) -> np.ndarray:
+    """H_t (QUT flavour) of signals (signals, samples): normalised entropy of the squared max-|x| envelope
+    in frames of ``nt`` samples."""
+    k = x.shape[1] // nt
+    env = np.abs(x[:, : k * nt].reshape(x.shape[0], k, nt)).max(axis=2) if k else np.zeros((x.shape[0], 0))
     return normalised_entropy(env**2)
 
 
-def spectral_entropy(sxx_power: np.ndarray) -> float:
+def spectral_entropy(sxx_power: np.ndarray) -> np.ndarray:
     """H_f (QUT flavour): normalised entropy of the time-averaged power spectrum."""
-    p = np.asarray(sxx_power, dtype=np.float64)
-    if p.shape[1] == 0:
-        return 1.0
-    return normalised_entropy(p.mean(axis=1))
+    if sxx_power.shape[1] == 0:
+        return np.ones(sxx_power.shape[0])
+    return normalised_entropy(sxx_power.mean(axis=1))

@@ -22,20 +22,24 @@ def spectral_centroid(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
         return (f * mag).sum(axis=0) / total
 
 
-def spectral_bandwidth(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
-    """Magnitude-weighted standard deviation of frequency around the centroid, in Hz."""
+def spectral_bandwidth(
+    freqs: np.ndarray, magnitude: np.ndarray, centroid: np.ndarray | None = None
+) -> np.ndarray:
+    """Magnitude-weighted standard deviation of frequency around the centroid, in Hz (``centroid``:
+    ``spectral_centroid(freqs, magnitude)`` when the caller has it already)."""
     mag = np.asarray(magnitude, dtype=np.float64)
     f = freqs.reshape((-1,) + (1,) * (mag.ndim - 1))
-    c = spectral_centroid(freqs, mag)
+    c = spectral_centroid(freqs, mag) if centroid is None else centroid
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(((f - c) ** 2 * mag).sum(axis=0) / mag.sum(axis=0))
 
 
-def spectral_rolloff(freqs: np.ndarray, power: np.ndarray, fraction: float = 0.85) -> np.ndarray:
-    """Lowest frequency in Hz below which ``fraction`` of the power lies (along axis 0)."""
+def spectral_rolloff(freqs: np.ndarray, power: np.ndarray, fraction: float = 0.85, axis: int = 0) -> np.ndarray:
+    """Lowest frequency in Hz below which ``fraction`` of the power lies (bins along ``axis``)."""
     p = np.asarray(power, dtype=np.float64)
-    cum = np.cumsum(p, axis=0)
-    idx = np.argmax(cum >= fraction * cum[-1], axis=0)
+    cum = np.cumsum(p, axis=axis)
+    total = np.take(cum, [-1], axis=axis)
+    idx = np.argmax(cum >= fraction * total, axis=axis)
     return freqs[idx]
 
 

@@ -5,20 +5,32 @@
 Python floats (means, indices) belong in a row of ``features.csv``. Every parameter that shaped a value is
 in ``FeatureParams``; ``params.to_dict()`` is what to record in the provenance.
 
-Three analyses, each computed once and shared by the features that need it:
+Three analyses, all read from one float64 STFT (``n_fft``-sample periodic ``window`` frames every ``hop``
+samples, computed once per signal and shared by every spectral feature and index):
 
-* **Welch** (``power_spectrum``, ``magnitude_spectrum``, ``peaks``): ``n_fft``-sample ``window``
-  segments every ``hop`` samples, not centred, power averaged (``spectrum.WelchAccumulator``); calibrated
-  so a sine of amplitude A reads A^2 in the power spectrum and A in the magnitude spectrum at its bin
-  (``20 log10`` of it in dBFS). A signal shorter than ``n_fft`` is zero-padded to one segment.
 * **Frames** (``log_mel``, ``centroid``, ``bandwidth``, ``rolloff``, ``flatness``, ``rms``, ``zcr``): as
   librosa's defaults (``center=True``: frame i is centred on sample i * hop, the signal padded by
   ``n_fft // 2`` with ``pad_mode``; 1 + len // hop frames), so that with the same parameters the values
-  equal ``librosa.feature.*`` (see each key below). The STFT is float64, not scaled (|X|^2 of the windowed
-  frame, as librosa).
+  equal ``librosa.feature.*`` (see each key below). Not scaled (|X|^2 of the windowed frame, as librosa).
+* **Welch** (``power_spectrum``, ``magnitude_spectrum``, ``peaks``): the same frames but not centred
+  (segment j starts at sample j * hop), power averaged, calibrated so a sine of amplitude A reads A^2 in
+  the power spectrum and A in the magnitude spectrum at its bin (``20 log10`` of it in dBFS); as
+  ``spectrum.WelchAccumulator``. A signal shorter than ``n_fft`` is zero-padded to one segment.
 * **maad spectrogram** (``aci``, ``adi``, ``aei``, ``bi``, ``ndsi``, ``h_f``): scikit-maad's own
-  spectrogram and rules (``eco_indices``), ``n_fft`` / ``hop`` / ``window`` as above, frames not centred.
-  ``h_t`` works on the waveform.
+  spectrogram and rules (``eco_indices``) on the same uncentred segments; maad removes each segment's
+  mean c before the window, and since the FFT is linear that spectrum is X - c * FFT(window), where the
+  window's FFT is non-zero in only a few bins (2 for hann): no second FFT. ``h_t`` works on the waveform.
+
+The uncentred segments are frames ``n_fft // 2 / hop`` onwards of the centred STFT when ``hop`` divides
+``n_fft // 2`` and the signal holds at least ``n_fft`` samples (always true of librosa-like parameters);
+otherwise they get their own FFT. Which way is chosen depends on the parameters and the length only, never
+on which features are asked for, so a feature has the same value alone or with the others.
+
+``compute_features_batch(xs, ...)`` does the same for many signals of one length at once (shape
+(signals, samples), for example the 1 s windows of a take): one FFT call and one pass of every feature over
+all of them, the per-signal Python work paid once per batch. Its results equal ``compute_features`` on
+each signal. Nothing here uses BLAS (the mel filter bank is applied as a sparse product), so no thread
+pool wakes up for a small matrix product and the results do not depend on the BLAS build.
 
 Keys per feature name (arrays marked [], frames along the last axis; "frame_times_s" [] comes with any
 frame feature, "welch_freqs_hz" [] with any Welch feature):
@@ -59,17 +71,18 @@ h_f                  "h_f" spectral entropy (0..1)
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import scipy.fft
 
-from . import eco_indices
+from . import eco_indices as eco
 from .db import amp_to_db
 from .features import spectral_bandwidth, spectral_centroid, spectral_peaks, spectral_rolloff
 from .mel import mel_filter_bank, mel_frequencies
-from .spectrum import WINDOWS, WelchAccumulator, stft_power
+from .spectrum import WINDOWS, get_window
 
 FEATURE_NAMES: tuple[str, ...] = (
     "power_spectrum",
@@ -156,15 +169,128 @@ class FeatureParams:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
-def _frame_view(x: np.ndarray, length: int, hop: int) -> np.ndarray:
-    if x.shape[0] < length:
-        return np.zeros((0, length))
-    return np.lib.stride_tricks.sliding_window_view(x, length)[::hop]
+#: frames per FFT call: bounds the windowed copy of a long signal (2048 frames of 1024 samples: 16 MB)
+_FFT_CHUNK = 2048
 
 
-def _mean_defined(v: np.ndarray) -> float:
-    v = v[np.isfinite(v)]
-    return float(v.mean()) if v.size else float("nan")
+@lru_cache(maxsize=16)
+def _window_parts(name: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """(window, the bins where its FFT is not zero, the FFT there, sum w, sum w^2).
+
+    The windows are cosine sums, so their FFT is exactly zero beyond a few bins (hann: 0 and 1); what the
+    computed FFT holds there is rounding (about 1e-16 of bin 0), dropped."""
+    w = get_window(name, n)
+    wf = np.fft.rfft(w)
+    mag = np.abs(wf)
+    nz = np.flatnonzero(mag > 1e-12 * mag.max())
+    vals = wf[nz]
+    for a in (nz, vals):
+        a.flags.writeable = False
+    return w, nz, vals, float(w.sum()), float(np.sum(w * w))
+
+
+@lru_cache(maxsize=16)
+def _mel_sparse(
+    samplerate: float, n_fft: int, n_mels: int, fmin: float, fmax: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """``mel_filter_bank`` as a sparse product: (bins, weights, row starts, empty rows or None, the
+    filters' centre frequencies in Hz), rows in order.
+
+    Each bin feeds at most two filters, so the product is about 2 x bins multiply-adds per frame instead
+    of n_mels x bins, and it runs in NumPy's own loops (a dense ``@`` goes to BLAS, whose thread pool
+    costs more than the product on a busy machine)."""
+    bank = mel_filter_bank(samplerate, n_fft, n_mels, fmin, fmax)
+    rows, cols = np.nonzero(bank)
+    vals = bank[rows, cols]
+    counts = np.bincount(rows, minlength=n_mels)
+    starts = np.minimum(np.concatenate([[0], np.cumsum(counts)[:-1]]), max(cols.shape[0] - 1, 0))
+    empty = counts == 0
+    centres = mel_frequencies(n_mels + 2, fmin, fmax)[1:-1]
+    for a in (cols, vals, starts, empty, centres):
+        a.flags.writeable = False
+    return cols, vals, starts, empty if empty.any() else None, centres
+
+
+def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
+    """(signals, frames, length) read-only view of ``length``-sample frames every ``hop`` samples of ``x``
+    (signals, samples), which holds at least ``length`` samples."""
+    n = (x.shape[1] - length) // hop + 1
+    s0, s1 = x.strides
+    return np.lib.stride_tricks.as_strided(x, (x.shape[0], n, length), (s0, hop * s1, s1), writeable=False)
+
+
+def _pad(x: np.ndarray, before: int, after: int, mode: str = "constant") -> np.ndarray:
+    """``x`` (signals, samples) padded along the samples; zeros without ``np.pad``'s overhead."""
+    if mode != "constant":
+        return np.pad(x, ((0, 0), (before, after)), mode=mode)
+    out = np.zeros((x.shape[0], before + x.shape[1] + after))
+    out[:, before : before + x.shape[1]] = x
+    return out
+
+
+def _rfft_frames(frames: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """FFT of every windowed frame: (signals, frames, n // 2 + 1) complex128, at most _FFT_CHUNK frames a call."""
+    n_sig, n_fr, n = frames.shape
+    if n_sig * n_fr <= _FFT_CHUNK:
+        return scipy.fft.rfft(frames * w, axis=-1)
+    out = np.empty((n_sig, n_fr, n // 2 + 1), dtype=np.complex128)
+    if n_fr <= _FFT_CHUNK:
+        step = _FFT_CHUNK // n_fr
+        for i in range(0, n_sig, step):
+            out[i : i + step] = scipy.fft.rfft(frames[i : i + step] * w, axis=-1)
+    else:
+        for i in range(n_sig):
+            for j in range(0, n_fr, _FFT_CHUNK):
+                out[i, j : j + _FFT_CHUNK] = scipy.fft.rfft(frames[i, j : j + _FFT_CHUNK] * w, axis=-1)
+    return out
+
+
+def _centred(xs: np.ndarray, p: FeatureParams) -> tuple[np.ndarray, int]:
+    """(the signals padded for the frame features, their number of frames)."""
+    half = p.n_fft // 2
+    xp = _pad(xs, half, half, p.pad_mode) if p.center else xs
+    if xp.shape[1] < p.n_fft:  # uncentred and shorter than a frame: one zero-padded frame
+        xp = _pad(xp, 0, p.n_fft - xp.shape[1])
+    return xp, (xp.shape[1] - p.n_fft) // p.hop + 1
+
+
+class _Spectra:
+    """The one STFT of a batch and what every spectral feature reads from it (see the module docstring)."""
+
+    def __init__(self, xs: np.ndarray, xp: np.ndarray, p: FeatureParams) -> None:
+        w, self.w_nz, self.w_fft, self.w_sum, self.w_sum2 = _window_parts(p.window, p.n_fft)
+        stft = _rfft_frames(_frames(xp, p.n_fft, p.hop), w)  # (signals, frames, bins), centred frames
+        self.power = stft.real**2 + stft.imag**2
+        n = xs.shape[1]
+        # the uncentred segments: x zero-padded to one segment when shorter
+        self.xu = xs if n >= p.n_fft else _pad(xs, 0, p.n_fft - n)
+        self.n_u = (self.xu.shape[1] - p.n_fft) // p.hop + 1
+        half = p.n_fft // 2
+        if not p.center:
+            k0: int | None = 0  # the frames are the uncentred segments (xp is xu)
+        elif n >= p.n_fft and half % p.hop == 0:
+            k0 = half // p.hop  # centred frame k0 + j starts at sample j * hop of x
+        else:
+            k0 = None
+        if k0 is not None:
+            u_stft = stft[:, k0 : k0 + self.n_u]
+            self.u_power = self.power[:, k0 : k0 + self.n_u]
+        else:
+            u_stft = _rfft_frames(_frames(self.xu, p.n_fft, p.hop), w)
+            self.u_power = u_stft.real**2 + u_stft.imag**2
+        # of the complex values only the bins that maad's detrend changes are needed (the rest is power)
+        self.u_nz = np.ascontiguousarray(u_stft[..., self.w_nz])
+
+
+def _defined_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``v``: (mean, standard deviation) of its finite values, NaN for a row with none."""
+    ok = np.isfinite(v)
+    count = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, v, 0.0).sum(axis=1) / count
+        dev = np.where(ok, v - mean[:, None], 0.0)
+        std = np.sqrt((dev * dev).sum(axis=1) / count)
+    return mean, std
 
 
 def compute_features(
@@ -178,130 +304,189 @@ def compute_features(
     Raises ValueError for an unknown name, a signal that is not 1-D or is empty, or parameters that do
     not fit the rate (fmax above samplerate / 2).
     """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"features need a 1-D mono signal, got shape {x.shape}")
+    return compute_features_batch(x[None, :], samplerate, names, params)[0]
+
+
+def compute_features_batch(
+    xs: np.ndarray,
+    samplerate: int,
+    names: tuple[str, ...] | list[str] | None = None,
+    params: FeatureParams = FeatureParams(),  # noqa: B008 (frozen, so a shared default is safe)
+) -> list[dict[str, np.ndarray | float]]:
+    """``compute_features`` of each row of ``xs`` (signals, samples): one dict per signal, in order.
+
+    Arrays that do not depend on the signal (frequencies, frame times) are one object shared by the dicts.
+    Raises ValueError as ``compute_features`` does, and for ``xs`` that is not 2-D.
+    """
     wanted = tuple(FEATURE_NAMES if names is None else names)
     unknown = [n for n in wanted if n not in FEATURE_NAMES]
     if unknown:
         raise ValueError(f"unknown feature(s) {', '.join(unknown)}; choose from {', '.join(FEATURE_NAMES)}")
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"features need a 1-D mono signal, got shape {x.shape}")
-    if x.shape[0] == 0:
+    xs = np.asarray(xs, dtype=np.float64)
+    if xs.ndim != 2:
+        raise ValueError(f"a batch of features needs a 2-D array (signals, samples), got shape {xs.shape}")
+    if xs.shape[1] == 0:
         raise ValueError("features need at least one sample")
     fs = float(samplerate)
     p = params
     nyquist = fs / 2.0
-    out: dict[str, np.ndarray | float] = {}
     want = set(wanted)
-
+    fmax = nyquist if p.fmax is None else float(p.fmax)
+    if "log_mel" in want and fmax > nyquist * (1 + 1e-9):
+        raise ValueError(f"fmax {fmax} Hz is above the Nyquist frequency {nyquist} Hz")
+    outs: list[dict[str, np.ndarray | float]] = [{} for _ in range(xs.shape[0])]
+    if not outs:
+        return outs
+    xp, n_frames = _centred(xs, p)
+    spectra = _Spectra(xs, xp, p) if want & (_WELCH | _STFT | _MAAD) else None
     if want & _WELCH:
-        _welch_features(x, fs, p, want, out)
+        _welch_features(spectra, fs, p, want, outs)
     if want & _FRAMES:
-        _frame_features(x, fs, p, want, out, nyquist)
+        _frame_features(spectra, xs, xp, n_frames, fs, p, want, outs, fmax)
     if want & _MAAD:
-        fn, sxx = eco_indices.maad_spectrogram(
-            np.pad(x, (0, max(0, p.n_fft - x.shape[0]))), fs, p.n_fft, p.hop, p.window, p.index_detrend
-        )
-        amp = np.sqrt(sxx)
-        if "aci" in want:
-            out["aci"] = eco_indices.acoustic_complexity_index(amp)
-        if "adi" in want:
-            out["adi"] = eco_indices.acoustic_diversity_index(
-                amp, fn, p.adi_fmin, min(p.adi_fmax, nyquist), p.adi_bin_step, p.adi_db_threshold
-            )
-        if "aei" in want:
-            out["aei"] = eco_indices.acoustic_evenness_index(
-                amp, fn, p.aei_fmin, min(p.aei_fmax, nyquist), p.aei_bin_step, p.aei_db_threshold
-            )
-        if "bi" in want:
-            out["bi"] = eco_indices.bioacoustic_index(amp, fn, p.bi_flim)
-        if "ndsi" in want:
-            out["ndsi"] = eco_indices.soundscape_index(sxx, fn, p.ndsi_biophony, p.ndsi_anthrophony)
-        if "h_f" in want:
-            out["h_f"] = eco_indices.spectral_entropy(sxx)
+        _index_features(spectra, fs, p, want, outs, nyquist)
     if "h_t" in want:
-        out["h_t"] = eco_indices.temporal_entropy(x, p.h_t_frame)
-    return out
+        _put(outs, "h_t", eco.temporal_entropy(xs, p.h_t_frame))
+    return outs
 
 
-def _welch_features(x: np.ndarray, fs: float, p: FeatureParams, want: set[str], out: dict) -> None:
-    acc = WelchAccumulator(fs, nfft=p.n_fft, window=p.window, overlap=1.0 - p.hop / p.n_fft)
-    if acc.hop != p.hop:  # rounding of the overlap fraction: set the hop exactly
-        acc.hop = p.hop
-    acc.process(np.pad(x, (0, max(0, p.n_fft - x.shape[0]))))
-    power = acc.power()
-    out["welch_freqs_hz"] = acc.freqs
+def _put(outs: list[dict], key: str, values: np.ndarray) -> None:
+    """One value per signal: rows of an array, or Python floats from a 1-D one."""
+    if values.ndim == 1:
+        for out, v in zip(outs, values.tolist(), strict=True):
+            out[key] = v
+    else:
+        for out, v in zip(outs, values, strict=True):
+            out[key] = v
+
+
+def _share(outs: list[dict], key: str, value: np.ndarray) -> None:
+    for out in outs:
+        out[key] = value
+
+
+def _welch_features(s: _Spectra, fs: float, p: FeatureParams, want: set[str], outs: list[dict]) -> None:
+    power = s.u_power.sum(axis=1) * ((2.0 / s.w_sum) ** 2 / s.n_u)  # (signals, bins)
+    freqs = np.fft.rfftfreq(p.n_fft, 1.0 / fs)
+    _share(outs, "welch_freqs_hz", freqs)
     if "power_spectrum" in want:
-        out["power_spectrum"] = power
+        _put(outs, "power_spectrum", power)
     if "magnitude_spectrum" in want:
-        out["magnitude_spectrum"] = np.sqrt(power)
+        _put(outs, "magnitude_spectrum", np.sqrt(power))
     if "peaks" in want:
-        peaks = spectral_peaks(acc.freqs, power, max_peaks=p.n_peaks, prominence_db=p.peak_prominence_db)
-        out["peaks_hz"] = np.array([q["hz"] for q in peaks], dtype=np.float64)
-        out["peaks_dbfs"] = np.array([q["dbfs"] for q in peaks], dtype=np.float64)
-        out["peak_hz"] = peaks[0]["hz"] if peaks else float("nan")
-        out["peak_dbfs"] = peaks[0]["dbfs"] if peaks else float("nan")
+        for out, row in zip(outs, power, strict=True):
+            peaks = spectral_peaks(freqs, row, max_peaks=p.n_peaks, prominence_db=p.peak_prominence_db)
+            out["peaks_hz"] = np.array([q["hz"] for q in peaks], dtype=np.float64)
+            out["peaks_dbfs"] = np.array([q["dbfs"] for q in peaks], dtype=np.float64)
+            out["peak_hz"] = peaks[0]["hz"] if peaks else float("nan")
+            out["peak_dbfs"] = peaks[0]["dbfs"] if peaks else float("nan")
 
 
 def _frame_features(
-    x: np.ndarray, fs: float, p: FeatureParams, want: set[str], out: dict, nyquist: float
+    s: _Spectra | None, xs: np.ndarray, xp: np.ndarray, n_frames: int, fs: float, p: FeatureParams,
+    want: set[str], outs: list[dict], fmax: float,
 ) -> None:
     half = p.n_fft // 2
-    xp = np.pad(x, half, mode=p.pad_mode) if p.center else x
-    if xp.shape[0] < p.n_fft:  # uncentred and shorter than a frame: one zero-padded frame
-        xp = np.pad(xp, (0, p.n_fft - xp.shape[0]))
-    n_frames = (xp.shape[0] - p.n_fft) // p.hop + 1
-    out["frame_times_s"] = np.arange(n_frames) * p.hop / fs if p.center else (
+    _share(outs, "frame_times_s", np.arange(n_frames) * p.hop / fs if p.center else (
         np.arange(n_frames) * p.hop + half
-    ) / fs
+    ) / fs)
     if want & _STFT:
-        power = stft_power(xp, p.n_fft, p.hop, p.window, dtype=np.float64)  # (bins, frames)
+        assert s is not None
+        power = s.power  # (signals, frames, bins)
         freqs = np.fft.rfftfreq(p.n_fft, 1.0 / fs)
         mag = np.sqrt(power)
+        mag_t = np.moveaxis(mag, -1, 0)  # bins first, as the spectral_* functions take them
         if "log_mel" in want:
-            fmax = nyquist if p.fmax is None else float(p.fmax)
-            if fmax > nyquist * (1 + 1e-9):
-                raise ValueError(f"fmax {fmax} Hz is above the Nyquist frequency {nyquist} Hz")
-            bank = mel_filter_bank(fs, p.n_fft, p.n_mels, float(p.fmin), fmax)
-            mel = bank @ power
+            cols, vals, starts, empty, centres = _mel_sparse(fs, p.n_fft, p.n_mels, float(p.fmin), fmax)
+            mel = np.zeros((*power.shape[:2], p.n_mels))
+            if cols.shape[0]:
+                for j in range(0, power.shape[1], _FFT_CHUNK):  # bounds the gathered copy of a long signal
+                    mel[:, j : j + _FFT_CHUNK] = np.add.reduceat(power[:, j : j + _FFT_CHUNK, cols] * vals, starts,
+                                                                 axis=-1)
+                if empty is not None:
+                    mel[..., empty] = 0.0
             with np.errstate(divide="ignore"):
                 db = 10.0 * np.log10(np.maximum(p.mel_amin, mel))
-            if p.mel_top_db is not None and db.size:
-                db = np.maximum(db, db.max() - p.mel_top_db)
-            out["log_mel"] = db
-            out["mel_freqs_hz"] = mel_frequencies(p.n_mels + 2, float(p.fmin), fmax)[1:-1]
+            if p.mel_top_db is not None:
+                db = np.maximum(db, db.max(axis=(1, 2), keepdims=True) - p.mel_top_db)
+            _put(outs, "log_mel", np.ascontiguousarray(db.transpose(0, 2, 1)))  # (signals, n_mels, frames)
+            _share(outs, "mel_freqs_hz", centres)
         if want & {"centroid", "bandwidth"}:
-            centroid = spectral_centroid(freqs, mag)
+            centroid = spectral_centroid(freqs, mag_t)
             if "centroid" in want:
-                out["centroid_hz"] = centroid
-                out["centroid_mean_hz"] = _mean_defined(centroid)
-                defined = centroid[np.isfinite(centroid)]
-                out["centroid_std_hz"] = float(defined.std()) if defined.size else float("nan")
+                mean, std = _defined_stats(centroid)
+                _put(outs, "centroid_hz", centroid)
+                _put(outs, "centroid_mean_hz", mean)
+                _put(outs, "centroid_std_hz", std)
             if "bandwidth" in want:
-                bw = spectral_bandwidth(freqs, mag)
-                out["bandwidth_hz"] = bw
-                out["bandwidth_mean_hz"] = _mean_defined(bw)
+                bw = spectral_bandwidth(freqs, mag_t, centroid=centroid)
+                _put(outs, "bandwidth_hz", bw)
+                _put(outs, "bandwidth_mean_hz", _defined_stats(bw)[0])
         if "rolloff" in want:
-            ro = spectral_rolloff(freqs, mag, p.rolloff_fraction)
-            out["rolloff_hz"] = ro
-            out["rolloff_mean_hz"] = float(ro.mean())
+            ro = spectral_rolloff(freqs, mag, p.rolloff_fraction, axis=-1)
+            _put(outs, "rolloff_hz", ro)
+            _put(outs, "rolloff_mean_hz", ro.mean(axis=1))
         if "flatness" in want:
             t = np.maximum(p.flatness_amin, power)
-            flat = np.exp(np.log(t).mean(axis=0)) / t.mean(axis=0)
-            out["flatness"] = flat
-            out["flatness_mean"] = float(flat.mean())
+            flat = np.exp(np.log(t).mean(axis=-1)) / t.mean(axis=-1)
+            _put(outs, "flatness", flat)
+            _put(outs, "flatness_mean", flat.mean(axis=1))
     if "rms" in want:
-        frames = _frame_view(xp, p.n_fft, p.hop)
-        out["rms"] = np.sqrt(np.mean(frames * frames, axis=1))
-        ms = float(np.mean(x * x))
-        out["rms_dbfs"] = float(amp_to_db(math.sqrt(ms)))
+        frames = _frames(xp, p.n_fft, p.hop)
+        _put(outs, "rms", np.sqrt(np.mean(frames * frames, axis=-1)))
+        _put(outs, "rms_dbfs", amp_to_db(np.sqrt(np.mean(xs * xs, axis=1))))
     if "zcr" in want:
-        xz = np.pad(x, half, mode="edge") if p.center else xp
-        xz = np.where(np.abs(xz) <= p.zcr_threshold, 0.0, xz)
-        sb = np.signbit(xz)
-        cross = np.concatenate([[0], np.cumsum(sb[1:] != sb[:-1])])  # cross[i] = changes in xz[0..i]
-        starts = np.arange(n_frames) * p.hop
-        # changes between consecutive samples inside each frame (the first sample has none before it)
-        zcr = (cross[starts + p.n_fft - 1] - cross[starts]) / p.n_fft
-        out["zcr"] = zcr.astype(np.float64)
-        out["zcr_mean"] = float(zcr.mean())
-        out["zcr_mean_hz"] = float(zcr.mean() * fs)
+        # |x| <= threshold counts as 0, which is not negative: the sign bit is x < -threshold. Centred frames
+        # pad by repeating the edge samples ("edge"), which adds no sign change: count on x itself, change k
+        # lying between samples k and k + 1, and frame i holding the changes i * hop - pad ... + n_fft - 2.
+        xz = xs if p.center else xp
+        neg = xz < -p.zcr_threshold
+        cross = np.zeros((xz.shape[0], xz.shape[1]), dtype=np.int64)  # cross[:, j] = changes before change j
+        np.cumsum(neg[:, 1:] != neg[:, :-1], axis=1, out=cross[:, 1:])
+        first = np.arange(n_frames) * p.hop - (half if p.center else 0)
+        last = np.clip(first + p.n_fft - 1, 0, xz.shape[1] - 1)  # one past the frame's last change
+        zcr = (cross[:, last] - cross[:, np.clip(first, 0, xz.shape[1] - 1)]) / p.n_fft
+        mean = zcr.mean(axis=1)
+        _put(outs, "zcr", zcr.astype(np.float64))
+        _put(outs, "zcr_mean", mean)
+        _put(outs, "zcr_mean_hz", mean * fs)
+
+
+def _index_features(
+    s: _Spectra, fs: float, p: FeatureParams, want: set[str], outs: list[dict], nyquist: float
+) -> None:
+    n_m = max(0, min(s.xu.shape[1] // p.hop - 1, s.n_u))  # maad keeps the segments wholly inside
+    fn = np.fft.rfftfreq(p.n_fft, 1.0 / fs)[:-1]
+    scale = 2.0 / (p.n_fft * s.w_sum2)
+    sxx = s.u_power[:, :n_m, :-1] * scale  # (signals, segments, bins), Nyquist bin dropped
+    if p.index_detrend and n_m:
+        c = _frames(s.xu, p.n_fft, p.hop)[:, :n_m].mean(axis=-1)  # (signals, segments)
+        keep = s.w_nz < sxx.shape[2]
+        spec = s.u_nz[:, :n_m, keep] - c[..., None] * s.w_fft[keep]
+        sxx[..., s.w_nz[keep]] = (spec.real**2 + spec.imag**2) * scale
+    amp = np.sqrt(sxx)
+    if "aci" in want:
+        _put(outs, "aci", eco.acoustic_complexity_index(amp))
+    scores: dict[tuple[float, ...], np.ndarray] = {}  # ADI and AEI share their bands by default
+
+    def band_scores(fmin: float, fmax: float, step: float, threshold: float) -> np.ndarray:
+        key = (fmin, min(fmax, nyquist), step, threshold)
+        if key not in scores:
+            scores[key] = eco.band_scores(amp, fn, *key)
+        return scores[key]
+
+    if "adi" in want:
+        _put(outs, "adi", eco.diversity_of_scores(band_scores(p.adi_fmin, p.adi_fmax, p.adi_bin_step,
+                                                              p.adi_db_threshold)))
+    if "aei" in want:
+        _put(outs, "aei", eco.evenness_of_scores(band_scores(p.aei_fmin, p.aei_fmax, p.aei_bin_step,
+                                                             p.aei_db_threshold)))
+    if "bi" in want:
+        _put(outs, "bi", eco.bioacoustic_index(amp, fn, p.bi_flim))
+    if "ndsi" in want:
+        _put(outs, "ndsi", eco.soundscape_index(sxx, fn, p.ndsi_biophony, p.ndsi_anthrophony))
+    if "h_f" in want:
+        _put(outs, "h_f", eco.spectral_entropy(sxx))

@@ -7,6 +7,7 @@ time of writing into the zip entries, which would make reruns differ).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import zipfile
@@ -53,13 +54,18 @@ def params_from_dict(data: dict[str, Any]) -> FeatureParams:
     return FeatureParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> str:
     """Write ``arrays`` to ``path`` as an uncompressed .npz (readable by ``numpy.load``) with fixed zip
-    time stamps (1980-01-01), keys in sorted order."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+    time stamps (1980-01-01), keys in sorted order; return its SHA-256 (hex). The file is built in memory
+    and written in one go, so it is hashed without being read back."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for name in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue())
+            with zf.open(info, "w") as entry:
+                np.lib.format.write_array(entry, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+    data = buf.getbuffer()
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return hashlib.sha256(data).hexdigest()

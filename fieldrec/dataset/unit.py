@@ -323,14 +323,14 @@ def _finish_output(job: TakeJob, sha: str, out_dir: Path, seg: Segment, o: _Out,
     scalars: dict[str, Any] = {}
     if job.features.names and o.keep is not None:
         x = np.concatenate(o.keep) if o.keep else np.zeros((0, channels), dtype=np.float32)
-        mono = x.mean(axis=1) if x.ndim == 2 else x
+        mono = (x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)) if x.ndim == 2 else x
         arrays, scalars = split_features(compute_features(mono, rate, job.features.names, fparams))
         npz = out_dir / "features" / job.split / (o.final.stem + ".npz")
         npz.parent.mkdir(parents=True, exist_ok=True)
         tmp = cv.temp_path(npz)
-        write_npz(tmp, arrays)
+        features_sha = write_npz(tmp, arrays)
         os.replace(tmp, npz)
-        features_rel, features_sha = npz.relative_to(out_dir).as_posix(), sha256_file(npz)
+        features_rel = npz.relative_to(out_dir).as_posix()
     elif job.features.names:
         scalars = {"note": f"no features: longer than {MAX_FEATURE_SECONDS:g} s"}
     record = OutputRecord(

@@ -9,7 +9,12 @@ import librosa  # a dev dependency (pyproject [dev]); no run-time code imports i
 import numpy as np
 import pytest
 
-from fieldrec.analysis.frame_features import FEATURE_NAMES, FeatureParams, compute_features
+from fieldrec.analysis.frame_features import (
+    FEATURE_NAMES,
+    FeatureParams,
+    compute_features,
+    compute_features_batch,
+)
 from fieldrec.analysis.mel import hz_to_mel, mel_filter_bank, mel_to_hz
 
 FS = 16000
@@ -157,6 +162,46 @@ def test_indices_equal_scikit_maad(fs: int, params: FeatureParams) -> None:
         assert isinstance(f[name], float)
         assert f[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
     assert 0 < f["h_t"] <= 1 and 0 < f["h_f"] <= 1 and -1 <= f["ndsi"] <= 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [FeatureParams(), FeatureParams(n_fft=1000, hop=300), FeatureParams(center=False, hop=384)],
+    ids=["segments-from-the-centred-stft", "segments-own-fft", "uncentred"],
+)
+def test_welch_and_indices_equal_their_definitions_however_the_segments_are_found(params: FeatureParams) -> None:
+    """The uncentred segments come from the centred STFT when hop divides n_fft / 2, else from their own
+    FFT: both give WelchAccumulator's spectrum and scikit-maad's indices."""
+    from fieldrec.analysis.spectrum import WelchAccumulator
+
+    x = field_like(2.3, FS, seed=6) + 0.01  # a DC offset, which maad's per-segment detrend removes
+    f = compute_features(x, FS, ["power_spectrum", "aci", "adi", "aei", "bi", "ndsi", "h_f"], params)
+    acc = WelchAccumulator(FS, nfft=params.n_fft, window=params.window, overlap=1 - params.hop / params.n_fft)
+    acc.hop = params.hop
+    acc.process(x)
+    np.testing.assert_allclose(f["power_spectrum"], acc.power(), rtol=1e-9, atol=1e-20)
+    ref = maad_indices(x, FS, params)
+    for name in ("aci", "adi", "aei", "bi", "ndsi", "h_f"):
+        assert f[name] == pytest.approx(ref[name], rel=1e-9, abs=1e-12), name
+
+
+def test_a_batch_equals_each_signal_alone() -> None:
+    xs = np.stack([field_like(1.0, FS, seed=s) * (0.2 + s) for s in range(5)])
+    xs[3] = 0.0  # a silent one among them
+    batch = compute_features_batch(xs, FS)
+    assert len(batch) == 5
+    for row, got in zip(xs, batch, strict=True):
+        alone = compute_features(row, FS)
+        assert got.keys() == alone.keys()
+        for key, value in alone.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=0, err_msg=key)
+            else:
+                assert isinstance(got[key], float)
+                assert got[key] == pytest.approx(value, rel=1e-12, abs=0, nan_ok=True), key
+    assert compute_features_batch(np.zeros((0, 100)), FS) == []
+    with pytest.raises(ValueError, match="2-D"):
+        compute_features_batch(np.zeros(100), FS)
 
 
 def test_every_feature_name_alone_and_all_together() -> None:

@@ -176,3 +176,14 @@ def test_an_output_libsndfile_refuses_leaves_no_open_file(tmp_path):
     import gc
     gc.collect()  # an unclosed file would raise a ResourceWarning here (warnings are errors in this suite)
     (tmp_path / "x.flac").unlink()
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 7, 8, 12])
+def test_mono_mix_is_the_mean_of_the_channels(channels: int) -> None:
+    from fieldrec.dataset.convert import _pick
+
+    block = np.random.default_rng(channels).normal(0, 0.3, (4099, channels)).astype(np.float32)
+    block[:3] = -0.0
+    mono = _pick(block, "mono")
+    assert mono.dtype == np.float32 and mono.shape == (4099, 1)
+    np.testing.assert_array_equal(mono, block.mean(axis=1, dtype=np.float32, keepdims=True))
