@@ -208,8 +208,8 @@ class FieldSession:
                 raise RecorderError("the session is not started")
             now = cap.ring.write_count
             take = self._begin(now, started_by, metadata)
-            if duration_s is not None:
-                self._end_of_take = now + int(round(duration_s * self.samplerate))
+            if duration_s is not None:  # counted from the real start (after the pre-roll)
+                self._end_of_take = self._real_start + int(round(duration_s * self.samplerate))
             return take
 
     def stop(self, reason: str = "user") -> Take | None:
@@ -273,6 +273,7 @@ class FieldSession:
 
     # ---------------------------------------------------------------- internals
     _end_of_take: int | None = None
+    _real_start = 0  #: stream frame where the last take really started (after its pre-roll)
 
     def _begin(self, frame: int, started_by: str, extra: dict[str, Any] | None,
                trigger: TriggerEvent | None = None, split_of: _Family | None = None) -> Take:
@@ -317,6 +318,7 @@ class FieldSession:
         # given as a frame (the known limit below the module docstring).
         now_start = start == frame and split_of is None and trigger is None
         take = self.recorder.record(meta, start_frame=None if now_start else start, hold=max(self._cursor, start))
+        self._real_start = take.start_frame if now_start else frame
         if now_start:
             if fam is not None and not fam.takes:
                 fam.first_frame = take.start_frame

@@ -105,17 +105,17 @@ class FieldControl:
         return md
 
     def _extras(self, settings: TakeSettings) -> TakeExtras:
+        """Called on the session's thread (a triggered take): plain data only, never a widget. The session lays
+        the GPS location over its own metadata's location (the form's, kept current by set_metadata)."""
         bps = settings.samplerate * settings.channels * 4
-        return TakeExtras(settings.out_dir, bps, gps=lambda: self.gps,
-                          base_location=lambda: self.window.metadata_panel.metadata().get("location", {}),
-                          battery=self.battery)
+        return TakeExtras(settings.out_dir, bps, gps=lambda: self.gps, battery=self.battery)
 
     # ---------------------------------------------------------------- the session
     def open(self, recorder: Recorder, options: FieldOptions, metadata: dict[str, Any]) -> FieldSession:
         """Arm ``recorder`` through a new session (the trigger listens at once when armed for one)."""
+        extras = self._extras(recorder.settings)
         ses = FieldSession(recorder, options, self.adjust_metadata(metadata), on_event=self.events.put,
-                           extra_start=self._extras(recorder.settings).start,
-                           extra_stop=self._extras(recorder.settings).stop)
+                           extra_start=extras.start, extra_stop=extras.stop)
         ses.start()
         self.session = ses
         self.panel.set_monitor_channel_choices(recorder.settings.channels)
@@ -132,8 +132,8 @@ class FieldControl:
 
     def record(self, metadata: dict[str, Any]) -> Any:
         assert self.session is not None
-        self.session.metadata = self.adjust_metadata(metadata)
-        return self.session.record(self.session.metadata)
+        self.set_metadata(metadata)  # the take starts with the session's metadata, the GPS fix laid over it
+        return self.session.record()
 
     def stop(self) -> Any:
         return self.session.stop("user") if self.session is not None else None
@@ -301,9 +301,9 @@ class FieldControl:
         """Run the schedule over ``recorder`` (closed until the first period) on a thread of its own."""
         from fieldrec.field.schedule import ScheduleRunner, SystemClock
 
+        extras = self._extras(recorder.settings)
         ses = FieldSession(recorder, options, self.adjust_metadata(metadata), on_event=self.events.put,
-                           extra_start=self._extras(recorder.settings).start,
-                           extra_stop=self._extras(recorder.settings).stop)
+                           extra_start=extras.start, extra_stop=extras.stop)
         self.session = ses
         clock = self.clock_factory() if self.clock_factory is not None else SystemClock()
         self.runner = ScheduleRunner(self.schedule, clock, ScheduleTakes(ses), on_event=self.events.put)

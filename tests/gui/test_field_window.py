@@ -335,6 +335,11 @@ def test_gps_from_a_serial_receiver_fills_the_location_and_reaches_the_take(wind
         t.start()
         qtbot.waitUntil(lambda: p.gps_status.text().startswith("GPS 3d"), timeout=15000)
         assert f"{LAT:.5f}" in p.gps_status.text() and "408 m MSL" in p.gps_status.text()
+        assert window.record()  # a take started by hand gets the fix without the form being filled
+        qtbot.waitUntil(lambda: window.recorder.status().elapsed_s >= 0.3, timeout=10000)
+        first = window.stop().wait(30)
+        loc0 = json.loads(first.paths.sidecar.read_text())["metadata"]["location"]
+        assert loc0["source"] == "gps" and loc0["latitude"] == pytest.approx(LAT, abs=1e-6)
         assert window.fill_location_from_gps()
         md = window.metadata_panel.metadata()
         assert md["location"]["source"] == "gps" and md["location"]["latitude"] == pytest.approx(LAT, abs=1e-6)
