@@ -171,7 +171,8 @@ class LoudnessMeter:
             return
         y = np.array(xt, dtype=np.float64, order="C")  # K-weighted in place (scipy.signal.sosfilt's loop)
         sosfilt_kernel()(self._sos, y, self._zi)
-        weighted = self.weights @ (y * y)
+        np.multiply(y, y, out=y)
+        weighted = self.weights @ y
         sums = self._summer.push(weighted[None, :])[:, 0]
         k = sums.shape[0]
         if k == 0:

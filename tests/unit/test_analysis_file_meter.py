@@ -243,3 +243,17 @@ def test_peaks_by_prominence_equal_find_peaks() -> None:
         for prominence in (0.0, 1.0, 10.0):
             want = signal.find_peaks(x, prominence=prominence)[0]
             np.testing.assert_array_equal(find_peaks_by_prominence(x, prominence), want)
+
+
+def test_keep_freed_memory_sets_glibc_and_refuses_quietly_elsewhere() -> None:
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from fieldrec.malloc_tuning import keep_freed_memory
+
+    code = "from fieldrec.malloc_tuning import keep_freed_memory as k; print(k())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"  # this test machine runs glibc
+    assert keep_freed_memory(SimpleNamespace()) is False  # a C library without mallopt (musl)
+    assert keep_freed_memory(SimpleNamespace(mallopt=lambda option, value: 0)) is False  # refused
