@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fieldrec.analysis.features import spectral_centroid, spectral_peaks  # noqa: E402
 from fieldrec.analysis.meters import MeterBank  # noqa: E402
 from fieldrec.analysis.spectrum import stft_magnitude, stft_power  # noqa: E402
-from fieldrec.analyze import analyze_file  # noqa: E402
+from fieldrec.analyze import analyze_file, default_threads  # noqa: E402
 
 
 def emit(name: str, value: float, unit: str, target: str | None) -> None:
@@ -167,9 +167,9 @@ def _timed(fn) -> tuple[float, float]:
 def bench_analyze_vs_ffmpeg() -> None:
     """fieldrec analyze and ffmpeg ebur128=peak=true on the same 48 kHz stereo PCM_24 file, interleaved, in this run.
 
-    Three ways of ours, each against the ffmpeg run next to it: ``analyze_file`` in this process (two
-    threads, the default), the same on one thread, and the command ``fieldrec analyze --json`` as a new
-    process (its start-up and imports count, as ffmpeg's do). Best of FIELDREC_BENCH_REPEATS (3) each; wall
+    Three ways of ours, each against the ffmpeg run next to it: ``analyze_file`` in this process on two
+    threads, the same on one thread, and the command ``fieldrec analyze --json`` as a new process (its
+    start-up and imports count, as ffmpeg's do; it takes ``default_threads()``: 1 on a busy machine). Best of FIELDREC_BENCH_REPEATS (3) each; wall
     and CPU time (user + system, all threads).
     """
     seconds = float(os.environ.get("FIELDREC_BENCH_ANALYZE_S", "600"))
@@ -191,7 +191,8 @@ def bench_analyze_vs_ffmpeg() -> None:
             subprocess.run([sys.executable, "-m", "fieldrec", "analyze", "--json", str(path)], check=True,
                            capture_output=True, env=env, cwd=tmp)
 
-        ways = {"": lambda: analyze_file(path), "1thread_": lambda: analyze_file(path, threads=1), "cli_": cli}
+        ways = {"": lambda: analyze_file(path, threads=2), "1thread_": lambda: analyze_file(path, threads=1),
+                "cli_": cli}
         runs: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in ways}
         for _ in range(repeats):
             for key, fn in ways.items():
@@ -206,7 +207,8 @@ def bench_analyze_vs_ffmpeg() -> None:
         emit(f"{key}analyze_vs_ffmpeg_speed_ratio", wall_f / wall_o, f"ffmpeg wall time / ours ({what})",
              ">= 1 (goal 2)")
         emit(f"{key}analyze_vs_ffmpeg_cpu_ratio", cpu_f / cpu_o, f"ffmpeg CPU time / ours ({what})", ">= 1")
-    emit("load_average_1min", os.getloadavg()[0], "after the analyze figures (2 cores)", None)
+    emit("analyze_default_threads", default_threads(), "threads the command chose at the end (1 when busy)", None)
+    emit("load_average_1min", os.getloadavg()[0], f"after the analyze figures ({os.cpu_count()} cores)", None)
 
 
 def bench_meters_live(fs: int, channels: int, seconds: float = 6.0) -> None:

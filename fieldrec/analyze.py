@@ -21,7 +21,7 @@ from fieldrec.analysis.file_meter import FileMeter
 from fieldrec.formats import clip_level_for_subtype
 from fieldrec.storage.reader import AudioFileError, iter_blocks, open_info
 
-__all__ = ["AudioFileError", "analyze_file", "clip_level_for_subtype"]
+__all__ = ["AudioFileError", "analyze_file", "clip_level_for_subtype", "default_threads"]
 
 # read as int32 and scaled by 2^-31: the same float64 values as libsndfile's float32 (both exact), cheaper
 _INT_SUBTYPES = ("PCM_16", "PCM_24")
@@ -29,12 +29,15 @@ _READ_AHEAD = 2  # blocks
 
 
 def analyze_file(
-    path: str | os.PathLike[str], block_frames: int = 65536, threads: int = 2
+    path: str | os.PathLike[str], block_frames: int = 65536, threads: int | None = None
 ) -> dict[str, Any]:
     """Measure a whole file; raises AudioFileError (one-line reason) for non-audio, empty or truncated files.
 
-    ``threads=1`` does everything on the calling thread (same result).
+    ``threads``: 2 (read, and measure on two threads) or 1 (all on the calling thread); the result is the
+    same. Default: ``default_threads()``.
     """
+    if threads is None:
+        threads = default_threads()
     info, f = open_info(path)  # checks the file (AudioFileError) and reads its header
     f.close()
     dtype = "int32" if info.subtype in _INT_SUBTYPES else "float32"
@@ -50,6 +53,20 @@ def analyze_file(
         result: dict[str, Any] = {"file": str(path), "container": info.format.lower(), "subtype": info.subtype}
         result.update(bank.result())
     return result
+
+
+def default_threads(cores: int | None = None, load: float | None = None) -> int:
+    """2 when a core is free for the second thread (1-minute load average at most cores - 1), else 1.
+
+    On a machine whose cores are all busy the second thread only adds contention: measured there, one thread
+    took less wall-clock and CPU time (docs/benchmarks.md). ``cores``, ``load``: this machine's by default.
+    """
+    if cores is None:
+        cores = os.cpu_count() or 1
+    if load is None:
+        loadavg = getattr(os, "getloadavg", None)  # not on Windows
+        load = loadavg()[0] if loadavg is not None else 0.0
+    return 2 if cores >= 2 and load <= cores - 1 else 1
 
 
 def _channel_major(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

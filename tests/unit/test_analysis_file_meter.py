@@ -257,3 +257,13 @@ def test_keep_freed_memory_sets_glibc_and_refuses_quietly_elsewhere() -> None:
     assert out.strip() == "True"  # this test machine runs glibc
     assert keep_freed_memory(SimpleNamespace()) is False  # a C library without mallopt (musl)
     assert keep_freed_memory(SimpleNamespace(mallopt=lambda option, value: 0)) is False  # refused
+
+
+def test_default_threads_follow_the_free_cores() -> None:
+    from fieldrec.analyze import default_threads
+
+    assert [default_threads(2, 0.4), default_threads(2, 1.0), default_threads(2, 1.5), default_threads(1, 0.0)] == [
+        2, 2, 1, 1,
+    ]
+    assert default_threads(8, 6.5) == 2 and default_threads(8, 7.5) == 1
+    assert default_threads() in (1, 2)
