@@ -39,13 +39,18 @@ def sosfilt_kernel() -> SosKernel:
     """
     global _kernel
     if _kernel is None:
-        _kernel = _load_kernel(Path(importlib.util.find_spec("scipy").origin).parent / "signal")  # type: ignore[arg-type]
+        spec = importlib.util.find_spec("scipy")
+        origin = spec.origin if spec is not None else None
+        _kernel = _load_kernel(Path(origin).parent / "signal" if origin else None)
     return _kernel
 
 
-def _load_kernel(directory: Path) -> SosKernel:
+def _load_kernel(directory: Path | None) -> SosKernel:
+    """The kernel from ``directory`` (scipy/signal), from scipy.signal if that is imported, else the public one."""
     module = sys.modules.get(_KERNEL_MODULE)
     if module is None:
+        if directory is None:  # scipy without a file location (a frozen or zipped install)
+            return _public_sosfilt
         try:
             module = _load_extension(directory)
         except (ImportError, OSError, StopIteration):  # not where scipy keeps it: the public function

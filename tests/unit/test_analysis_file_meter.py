@@ -222,6 +222,7 @@ def test_sosfilt_kernel_falls_back_to_scipy_signal(tmp_path: Path) -> None:
     saved = sys.modules.pop("scipy.signal._sosfilt", None)
     try:
         kernel = lazy_scipy._load_kernel(tmp_path)  # an empty folder: no _sosfilt*.so
+        assert lazy_scipy._load_kernel(None) is lazy_scipy._public_sosfilt  # scipy has no file location
     finally:
         if saved is not None and "scipy.signal._sosfilt" not in sys.modules:
             sys.modules["scipy.signal._sosfilt"] = saved
