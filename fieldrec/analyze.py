@@ -55,18 +55,30 @@ def analyze_file(
     return result
 
 
-def default_threads(cores: int | None = None, load: float | None = None) -> int:
-    """2 when a core is free for the second thread (1-minute load average at most cores - 1), else 1.
+def default_threads(cores: int | None = None, busy: float | None = None) -> int:
+    """2 when a core is free for the second thread, else 1 (``busy``: other runnable tasks; default: now).
 
     On a machine whose cores are all busy the second thread only adds contention: measured there, one thread
-    took less wall-clock and CPU time (docs/benchmarks.md). ``cores``, ``load``: this machine's by default.
+    took less wall-clock and CPU time (docs/benchmarks.md); with a core free, two took 0.6x the wall time.
+    ``busy`` is read when the call is made (Linux: the running tasks of /proc/loadavg but this one), not the
+    1-minute load average, which a previous file's measurement would itself have raised.
     """
     if cores is None:
         cores = os.cpu_count() or 1
-    if load is None:
-        loadavg = getattr(os, "getloadavg", None)  # not on Windows
-        load = loadavg()[0] if loadavg is not None else 0.0
-    return 2 if cores >= 2 and load <= cores - 1 else 1
+    if busy is None:
+        busy = _other_runnable_tasks()
+    return 2 if cores >= 2 and busy <= cores - 1 else 1
+
+
+def _other_runnable_tasks(loadavg_path: str = "/proc/loadavg") -> float:
+    """Runnable tasks other than this one, from /proc/loadavg (elsewhere the 1-minute load average, or 0)."""
+    try:
+        with open(loadavg_path) as f:
+            running = int(f.read().split()[3].split("/")[0])
+        return float(max(running - 1, 0))
+    except (OSError, IndexError, ValueError):  # no /proc (macOS, Windows), or another format
+        loadavg = getattr(os, "getloadavg", None)
+        return loadavg()[0] if loadavg is not None else 0.0
 
 
 def _channel_major(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

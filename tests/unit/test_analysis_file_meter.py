@@ -6,6 +6,7 @@ and the numpy windows that stand in for scipy.signal's.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -260,11 +261,16 @@ def test_keep_freed_memory_sets_glibc_and_refuses_quietly_elsewhere() -> None:
     assert keep_freed_memory(SimpleNamespace(mallopt=lambda option, value: 0)) is False  # refused
 
 
-def test_default_threads_follow_the_free_cores() -> None:
-    from fieldrec.analyze import default_threads
+def test_default_threads_follow_the_free_cores(tmp_path: Path) -> None:
+    from fieldrec.analyze import _other_runnable_tasks, default_threads
 
-    assert [default_threads(2, 0.4), default_threads(2, 1.0), default_threads(2, 1.5), default_threads(1, 0.0)] == [
-        2, 2, 1, 1,
-    ]
-    assert default_threads(8, 6.5) == 2 and default_threads(8, 7.5) == 1
+    assert [default_threads(2, 0), default_threads(2, 1), default_threads(2, 2), default_threads(1, 0)] == [2, 2, 1, 1]
+    assert default_threads(8, 7) == 2 and default_threads(8, 8) == 1
     assert default_threads() in (1, 2)
+    assert _other_runnable_tasks() >= 0  # this machine's /proc/loadavg
+    fake = tmp_path / "loadavg"
+    fake.write_text("0.50 0.40 0.30 3/250 12345\n")
+    assert _other_runnable_tasks(str(fake)) == 2.0  # three running, one of them this process
+    fake.write_text("garbled\n")  # IndexError: falls back to the load average
+    assert _other_runnable_tasks(str(fake)) == pytest.approx(os.getloadavg()[0], abs=2.0)
+    assert _other_runnable_tasks(str(tmp_path / "none")) >= 0  # OSError: no such file
