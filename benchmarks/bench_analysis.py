@@ -4,7 +4,8 @@
   measured as the feeding thread's CPU time (time.thread_time), so other load does not inflate it;
 * spectral centroid, power spectrogram and peaks on a 60 s 48 kHz stereo signal vs librosa: speed ratio
   (librosa time / our time) and max relative difference with the same frame/window parameters;
-* analyze_file throughput as a multiple of real time, and relative to just decoding the same file.
+* analyze_file throughput as a multiple of real time, and relative to just decoding the same file;
+* fieldrec analyze against ffmpeg's ebur128=peak=true on a 10-minute file, in process and as a command.
 
 Times are the median of several repeats (the machine is shared and noisy).
 """
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fieldrec.analysis.features import spectral_centroid, spectral_peaks  # noqa: E402
 from fieldrec.analysis.meters import MeterBank  # noqa: E402
 from fieldrec.analysis.spectrum import stft_magnitude, stft_power  # noqa: E402
-from fieldrec.analyze import analyze_file  # noqa: E402
+from fieldrec.analyze import analyze_file, default_threads  # noqa: E402
 
 
 def emit(name: str, value: float, unit: str, target: str | None) -> None:
@@ -152,31 +153,62 @@ def bench_analyze_file() -> None:
     emit("analyze_file_vs_decode", t / t_read, "x the time to only decode the file", None)
 
 
+def _timed(fn) -> tuple[float, float]:
+    """(wall s, CPU s of this process and its children) of fn()."""
+    r0s, r0c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t0
+    r1s, r1c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in ((r0s, r1s), (r0c, r1c)))
+    return wall, cpu
+
+
 def bench_analyze_vs_ffmpeg() -> None:
-    """analyze_file and ffmpeg ebur128=peak=true on the same 48 kHz stereo PCM_24 file, interleaved, in this run."""
+    """fieldrec analyze and ffmpeg ebur128=peak=true on the same 48 kHz stereo PCM_24 file, interleaved, in this run.
+
+    Three ways of ours, each against the ffmpeg run next to it: ``analyze_file`` in this process on two
+    threads, the same on one thread, and the command ``fieldrec analyze --json`` as a new process (its
+    start-up and imports count, as ffmpeg's do; it takes ``default_threads()``: 1 on a busy machine). Best of FIELDREC_BENCH_REPEATS (3) each; wall
+    and CPU time (user + system, all threads).
+    """
     seconds = float(os.environ.get("FIELDREC_BENCH_ANALYZE_S", "600"))
+    repeats = int(os.environ.get("FIELDREC_BENCH_REPEATS", "3"))
     if shutil.which("ffmpeg") is None:
         raise SystemExit("ffmpeg not found: the anchor for analyze speed is missing")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "take.wav"
         sf.write(path, field_signal(seconds, 48000, 2, seed=2), 48000, subtype="PCM_24")
-        ours, theirs = [], []
-        for _ in range(2):
-            r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-            analyze_file(path)
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
-            ours.append((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime))
-            r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        analyze_file(path)  # warm: imports, FFT plans, the file in the page cache, as for ffmpeg below
+
+        def ffmpeg() -> None:
             subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af",
                             "ebur128=peak=true", "-f", "null", "-"], check=True, capture_output=True)
-            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            theirs.append((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime))
-    wall_o, wall_f = min(w for w, _ in ours), min(w for w, _ in theirs)
-    cpu_o, cpu_f = min(c for _, c in ours), min(c for _, c in theirs)
-    emit("analyze_realtime_multiple", seconds / wall_o, f"x real time ({seconds:.0f} s 48 kHz stereo PCM_24)", None)
-    emit("ffmpeg_ebur128_realtime_multiple", seconds / wall_f, "x real time (same file, same run)", None)
-    emit("analyze_vs_ffmpeg_speed_ratio", wall_f / wall_o, "ffmpeg wall time / ours", ">= 1 (goal 2)")
-    emit("analyze_vs_ffmpeg_cpu_ratio", cpu_f / cpu_o, "ffmpeg CPU time / ours", ">= 1")
+
+        def cli() -> None:
+            subprocess.run([sys.executable, "-m", "fieldrec", "analyze", "--json", str(path)], check=True,
+                           capture_output=True, env=env, cwd=tmp)
+
+        ways = {"": lambda: analyze_file(path, threads=2), "1thread_": lambda: analyze_file(path, threads=1),
+                "cli_": cli}
+        runs: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in ways}
+        for _ in range(repeats):
+            for key, fn in ways.items():
+                runs[key].append(_timed(fn) + _timed(ffmpeg))
+    for key, rs in runs.items():
+        wall_o, cpu_o = min(r[0] for r in rs), min(r[1] for r in rs)
+        wall_f, cpu_f = min(r[2] for r in rs), min(r[3] for r in rs)
+        what = {"": "analyze_file, 2 threads", "1thread_": "analyze_file, 1 thread", "cli_": "fieldrec analyze"}[key]
+        emit(f"{key}analyze_realtime_multiple", seconds / wall_o, f"x real time ({what}, {seconds:.0f} s 48 kHz "
+             "stereo PCM_24)", None)
+        emit(f"{key}ffmpeg_ebur128_realtime_multiple", seconds / wall_f, "x real time (same file, same run)", None)
+        emit(f"{key}analyze_vs_ffmpeg_speed_ratio", wall_f / wall_o, f"ffmpeg wall time / ours ({what})",
+             ">= 1 (goal 2)")
+        emit(f"{key}analyze_vs_ffmpeg_cpu_ratio", cpu_f / cpu_o, f"ffmpeg CPU time / ours ({what})", ">= 1")
+    emit("analyze_default_threads", default_threads(), "threads the command chose at the end (1 when busy)", None)
+    emit("load_average_1min", os.getloadavg()[0], f"after the analyze figures ({os.cpu_count()} cores)", None)
 
 
 def bench_meters_live(fs: int, channels: int, seconds: float = 6.0) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from .db import power_to_db
-from .lazy_scipy import scipy_signal
 
 
 def spectral_centroid(freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
@@ -59,7 +58,7 @@ def spectral_peaks(
     db = power_to_db(power)
     floor = -400.0  # stands in for -inf (silent bins) so find_peaks sees finite numbers
     db = np.where(np.isfinite(db), db, floor)
-    idx, _ = scipy_signal().find_peaks(db, prominence=prominence_db)
+    idx = find_peaks_by_prominence(db, prominence_db)
     idx = idx[np.argsort(db[idx])[::-1]][:max_peaks]
     df = float(freqs[1] - freqs[0]) if freqs.size > 1 else 0.0
     peaks = []
@@ -74,3 +73,41 @@ def spectral_peaks(
                 level = float(b - 0.25 * (a - c) * delta)
         peaks.append({"hz": hz, "dbfs": level})
     return peaks
+
+
+def find_peaks_by_prominence(x: np.ndarray, min_prominence: float) -> np.ndarray:
+    """Indices of the peaks of 1-D ``x`` with at least ``min_prominence``, in ascending order.
+
+    The same peaks as ``scipy.signal.find_peaks(x, prominence=min_prominence)`` (its algorithm: a flat
+    peak counts once, at the middle of its plateau, rounded down; prominence is the height above the
+    higher of the lowest points on either side before a higher sample), without importing scipy.signal.
+    """
+    v = np.asarray(x, dtype=np.float64).tolist()
+    n = len(v)
+    peaks = []
+    i = 1
+    while i < n - 1:
+        if v[i - 1] < v[i]:
+            ahead = i + 1
+            while ahead < n - 1 and v[ahead] == v[i]:
+                ahead += 1
+            if v[ahead] < v[i]:
+                peaks.append((i + ahead - 1) // 2)
+                i = ahead
+        i += 1
+    keep = []
+    for p in peaks:
+        top = v[p]
+        left_min = top
+        j = p
+        while j >= 0 and v[j] <= top:
+            left_min = min(left_min, v[j])
+            j -= 1
+        right_min = top
+        j = p
+        while j < n and v[j] <= top:
+            right_min = min(right_min, v[j])
+            j += 1
+        if top - max(left_min, right_min) >= min_prominence:
+            keep.append(p)
+    return np.array(keep, dtype=np.intp)

@@ -20,7 +20,7 @@ import numpy as np
 from .blocks import GrowArray, SubBlockSummer
 from .db import energy_to_lufs
 from .kweighting import k_weighting_sos
-from .lazy_scipy import scipy_signal
+from .lazy_scipy import sosfilt_kernel
 
 SUBBLOCK_S = 0.010
 MOMENTARY_SUBBLOCKS = 40  # 400 ms
@@ -150,7 +150,7 @@ class LoudnessMeter:
 
     def reset(self) -> None:
         """Forget everything (new take)."""
-        self._zi = np.zeros((self._sos.shape[0], self.channels, 2), dtype=np.float64)
+        self._zi = np.zeros((self.channels, self._sos.shape[0], 2), dtype=np.float64)  # per channel, per section
         self._summer = SubBlockSummer(self.subblock_frames, 1)
         self._history = np.zeros(0, dtype=np.float64)  # last sub-block sums (up to 300)
         self._subblocks = 0
@@ -169,8 +169,10 @@ class LoudnessMeter:
         """Channel-major feed: float64 (channels, frames)."""
         if xt.shape[1] == 0:
             return
-        y, self._zi = scipy_signal().sosfilt(self._sos, xt, axis=-1, zi=self._zi)
-        weighted = self.weights @ (y * y)
+        y = np.array(xt, dtype=np.float64, order="C")  # K-weighted in place (scipy.signal.sosfilt's loop)
+        sosfilt_kernel()(self._sos, y, self._zi)
+        np.multiply(y, y, out=y)
+        weighted = self.weights @ y
         sums = self._summer.push(weighted[None, :])[:, 0]
         k = sums.shape[0]
         if k == 0:

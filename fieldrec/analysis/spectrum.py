@@ -16,9 +16,9 @@ import numpy as np
 import scipy.fft
 
 from .db import amp_to_db, power_to_db
-from .lazy_scipy import scipy_signal
+from .windows import COSINE_WINDOWS, cosine_window
 
-WINDOWS = ("hann", "blackmanharris", "flattop")
+WINDOWS = tuple(COSINE_WINDOWS)  # ("hann", "blackmanharris", "flattop")
 
 
 @lru_cache(maxsize=32)
@@ -26,7 +26,7 @@ def get_window(name: str, nfft: int) -> np.ndarray:
     """The periodic (DFT-even) analysis window ``name`` of length ``nfft``."""
     if name not in WINDOWS:
         raise ValueError(f"unknown window {name!r}; use one of {', '.join(WINDOWS)}")
-    w = scipy_signal().get_window(name, nfft, fftbins=True).astype(np.float64)
+    w = cosine_window(name, nfft)  # equal to scipy.signal.get_window(name, nfft)
     w.flags.writeable = False
     return w
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import scipy.fft
 
-from .lazy_scipy import scipy_signal
+from .windows import kaiser_lowpass
 
 TARGET_RATE_HZ = 192000.0
 TAPS_PER_PHASE = 32
@@ -32,7 +32,7 @@ def interpolator_phases(factor: int, taps_per_phase: int = TAPS_PER_PHASE) -> np
         return h
     # odd length, delay a whole number of input samples: phase 0 reproduces the input samples exactly
     n = factor * taps_per_phase + 1
-    proto = scipy_signal().firwin(n, cutoff=0.5 / factor, window=("kaiser", 8.0), fs=1.0) * factor
+    proto = kaiser_lowpass(n, 0.5 / factor, 8.0) * factor  # = scipy.signal.firwin(..., ("kaiser", 8.0))
     proto = np.concatenate([proto, np.zeros(factor - 1)])  # length factor * (taps_per_phase + 1)
     # phases[p, j] multiplies x[n - T + j] (T = taps_per_phase): y[n L + p] = sum_k proto[p + k L] x[n - k]
     phases = proto.reshape(taps_per_phase + 1, factor).T[:, ::-1]
@@ -57,6 +57,7 @@ class TruePeakMeter:
         self.channels = int(channels)
         self._phases = interpolator_phases(self.factor)  # (L, T)
         self._taps = self._phases.shape[1]
+        self._tap_sum = float(np.abs(self._phases[1:]).sum(axis=1).max()) if self.factor > 1 else 1.0
         self._spectra: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # FFT size -> (float64, float32)
         self.reset()
 
@@ -87,12 +88,33 @@ class TruePeakMeter:
             return np.zeros(self.channels)
         peak = np.abs(xt).max(axis=1) if sample_peak is None else np.array(sample_peak, dtype=np.float64)
         if self.factor > 1:
-            self._interpolated_peak(xt, peak)
+            self._interpolated_peak(xt, peak, peak.copy(), skip=False)
         np.maximum(self.max_abs, peak, out=self.max_abs)
         return peak
 
-    def _interpolated_peak(self, xt: np.ndarray, peak: np.ndarray) -> None:
-        """Raise ``peak`` (per channel) to the largest |y_p| of phases 1..L-1 over this block's outputs."""
+    def process_max_t(self, xt: np.ndarray, sample_peak: np.ndarray | None = None) -> None:
+        """Like ``process_t`` but only ``max_abs`` (the take maximum) is kept up to date; nothing is returned.
+
+        For whole files: an output of phase p is a sum of 33 taps, so |y| <= sum(|h_p|) max |x| over
+        its inputs; FFT frames whose inputs are too small to reach the maximum so far are not computed.
+        ``max_abs`` ends exactly as ``process_t`` would leave it (the frame holding the maximum is always
+        computed, and in float64 the same way).
+        """
+        n = xt.shape[1]
+        if n == 0:
+            return
+        peak = np.abs(xt).max(axis=1) if sample_peak is None else np.array(sample_peak, dtype=np.float64)
+        np.maximum(self.max_abs, peak, out=self.max_abs)
+        if self.factor > 1:
+            self._interpolated_peak(xt, self.max_abs, self.max_abs.copy(), skip=True)
+
+    def _interpolated_peak(self, xt: np.ndarray, peak: np.ndarray, floor: np.ndarray, skip: bool) -> None:
+        """Raise ``peak`` (per channel) to the largest |y_p| of phases 1..L-1 over this block's outputs.
+
+        ``floor`` (per channel, at most the block's result): frames are refined if their screened maximum
+        comes within REFINE_MARGIN of max(floor, the block's screened maximum). With ``skip``, frames that
+        cannot exceed ``floor`` (by the tap-sum bound) are not computed at all.
+        """
         n, t, ch = xt.shape[1], self._taps - 1, self.channels
         # y_p[i] = sum_j h_p[j] ext[i + j] for i = 0..n-1, ext = (previous t samples, this block, zeros)
         nfft = min(self.FFT_FRAME, max(64, 1 << (n + t - 1).bit_length()))
@@ -108,13 +130,28 @@ class TruePeakMeter:
         else:
             self._state = np.concatenate([state[:, n:], xt], axis=1)
         h64, h32 = self._phase_spectra(nfft)
-        segs = _frames_view(ext, nfft, valid, frames)
-        y = scipy.fft.irfft(scipy.fft.rfft(segs, axis=-1)[None] * h32[:, None, None, :], nfft, axis=-1)
-        y = y[..., :valid]  # (p, ch, frames, valid); outputs past the block come with the next one:
-        y[:, :, -1, n - (frames - 1) * valid :] = 0.0
-        screen = np.maximum(y.max(axis=3), -y.min(axis=3)).max(axis=0)  # (ch, frames)
-        best = np.maximum(screen.max(axis=1), peak)
-        for c, f in zip(*np.nonzero(screen >= best[:, None] * (1.0 - self.REFINE_MARGIN)), strict=True):
+        segs = _frames_view(ext, nfft, valid, frames)  # (ch, frames, nfft)
+        if skip:
+            a = np.abs(ext)
+            reach = a[:, : frames * valid].reshape(ch, frames, valid).max(axis=2)
+            np.maximum(reach, _frames_view(a[:, valid:], t, valid, frames).max(axis=2), out=reach)
+            # float32 rounding of ext: relative 6e-8, covered by the 1e-6 margin
+            chans, idx = np.nonzero(reach * (self._tap_sum * (1.0 + 1e-6)) >= floor[:, None])
+            if chans.size == 0:
+                return
+            sel = segs[chans, idx]  # (k, nfft)
+        else:
+            chans = np.repeat(np.arange(ch), frames)
+            idx = np.tile(np.arange(frames), ch)
+            sel = segs.reshape(ch * frames, nfft)
+        y = scipy.fft.irfft(scipy.fft.rfft(sel, axis=-1)[None] * h32[:, None, :], nfft, axis=-1)
+        y = y[..., :valid]  # (p, k, valid); outputs past the block come with the next one:
+        y[:, idx == frames - 1, n - (frames - 1) * valid :] = 0.0
+        screen = np.maximum(y.max(axis=2), -y.min(axis=2)).max(axis=0)  # (k,)
+        best = floor.copy()
+        np.maximum.at(best, chans, screen)
+        near = screen >= best[chans] * (1.0 - self.REFINE_MARGIN)
+        for c, f in zip(chans[near], idx[near], strict=True):
             seg = np.zeros(nfft)  # ext[c, f * valid : f * valid + nfft] in float64
             lo = f * valid
             if lo < t:

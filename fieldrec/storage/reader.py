@@ -1,7 +1,8 @@
 """Chunked float32 reading of audio files in bounded memory, with one-line errors for bad files.
 
 ``iter_blocks(path, block_frames)`` opens the file with soundfile (libsndfile), checks it and returns
-``(info, blocks)``; ``blocks`` yields float32 arrays of shape (frames, channels), full scale = 1.0.
+``(info, blocks)``; ``blocks`` yields float32 arrays of shape (frames, channels), full scale = 1.0
+(or int32, full scale 2^31).
 Bad input raises ``AudioFileError`` with a message saying what is wrong and what to do: a missing or
 unreadable path, a file that is not audio, an empty file (no frames), or a truncated file (a WAV/RF64
 whose data chunk claims more bytes than the file holds, fewer frames readable than the header says,
@@ -112,12 +113,12 @@ def open_info(path: str | os.PathLike[str]) -> tuple[AudioInfo, sf.SoundFile]:
     return info, f
 
 
-def _blocks(f: sf.SoundFile, info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
+def _blocks(f: sf.SoundFile, info: AudioInfo, block_frames: int, dtype: str) -> Iterator[np.ndarray]:
     done = 0
     try:
         while True:
             try:
-                block = f.read(block_frames, dtype="float32", always_2d=True)
+                block = f.read(block_frames, dtype=dtype, always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as e:
                 raise AudioFileError(
                     f"{info.path.name}: read error after {done} of {info.frames} frames ({e}); "
@@ -137,10 +138,16 @@ def _blocks(f: sf.SoundFile, info: AudioInfo, block_frames: int) -> Iterator[np.
 
 
 def iter_blocks(
-    path: str | os.PathLike[str], block_frames: int = 65536
+    path: str | os.PathLike[str], block_frames: int = 65536, dtype: str = "float32"
 ) -> tuple[AudioInfo, Iterator[np.ndarray]]:
-    """Return (info, iterator of float32 blocks (frames, channels)); at most ``block_frames`` per block."""
+    """Return (info, iterator of blocks (frames, channels)); at most ``block_frames`` per block.
+
+    ``dtype`` "float32" (full scale = 1.0) or "int32" (PCM left-justified: full scale = 2^31; libsndfile
+    converts, so a PCM_16 or PCM_24 file reads the same values either way, 2^31 times larger as int32).
+    """
     if block_frames < 1:
         raise ValueError("block_frames must be at least 1")
+    if dtype not in ("float32", "int32"):
+        raise ValueError(f"dtype must be float32 or int32, got {dtype!r}")
     info, f = open_info(path)
-    return info, _blocks(f, info, int(block_frames))
+    return info, _blocks(f, info, int(block_frames), dtype)

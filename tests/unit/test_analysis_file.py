@@ -184,7 +184,11 @@ def test_ffprobe_agrees_on_duration(tmp_path: Path) -> None:
 
 
 def test_memory_stays_bounded_for_a_long_file(tmp_path: Path) -> None:
-    """A 60 s 48 kHz stereo file (46 MB as float64) is measured with a few MB of numpy memory."""
+    """A 60 s 48 kHz stereo file (46 MB as float64) is measured with a few MB of numpy memory.
+
+    Two threads (and a reader) each hold a block or two of 65536 frames and their FFT temporaries: about
+    14 MB; one thread about 7 MB.
+    """
     import tracemalloc
 
     rng = np.random.default_rng(7)
@@ -199,7 +203,7 @@ def test_memory_stays_bounded_for_a_long_file(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert r["duration_s"] == 60.0
-    assert peak < 12e6, f"peak traced memory {peak / 1e6:.1f} MB"
+    assert peak < 18e6, f"peak traced memory {peak / 1e6:.1f} MB"
 
 
 def test_clip_counts_match_a_plain_count_on_random_files(tmp_path: Path) -> None:
