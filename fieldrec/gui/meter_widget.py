@@ -19,6 +19,13 @@ _SCALE_POS = np.array([0.0, 0.06, 0.14, 0.26, 0.42, 0.64, 0.76, 0.87, 1.0])
 TICKS_DB = (0, -3, -6, -10, -20, -30, -40, -60)
 
 
+# clip lamps: no padding (the window's button padding of 10 px a side left "CLIF" of "CLIP" in a lamp a
+# quarter of the panel wide), a small bold font; the lit lamp's white border is inside the same box
+_LAMP_BASE = "padding: 0px; font-weight: bold; font-size: 11px; border-radius: 3px;"
+_LAMP_ON = f"{_LAMP_BASE} background: {theme.RED}; color: white; border: 2px solid white;"
+_LAMP_OFF = f"{_LAMP_BASE} background: {theme.DARK_RED}; color: #8a5a5c; border: 2px solid {theme.DARK_RED};"
+
+
 def db_to_fraction(db: float) -> float:
     """Position of a dBFS level on the bar, 0 (bottom, ≤ -60 dBFS) … 1 (0 dBFS)."""
     if not math.isfinite(db):
@@ -48,6 +55,8 @@ class MeterBars(QWidget):
         self.hold = np.full(channels, FLOOR_DB)
         self.setMinimumSize(60 + 26 * channels, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # paintEvent covers every pixel (the background pixmap): the widgets under it are not painted first
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._font = QFont()
         self._font.setPointSize(9)
         self._bg: QPixmap | None = None
@@ -252,7 +261,4 @@ class MeterPanel(QWidget):
     def _paint_lamps(self) -> None:
         for b, on in zip(self.clip_buttons, self.latched, strict=True):
             b.setProperty("latched", on)
-            if on:
-                b.setStyleSheet(f"background: {theme.RED}; color: white; font-weight: bold; border: 2px solid white;")
-            else:
-                b.setStyleSheet(f"background: {theme.DARK_RED}; color: #8a5a5c; font-weight: bold;")
+            b.setStyleSheet(_LAMP_ON if on else _LAMP_OFF)

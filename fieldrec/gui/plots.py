@@ -1,6 +1,12 @@
 """The three live plots: scrolling waveform per channel, FFT spectrum, scrolling spectrogram.
 
-Plot items are created once; every frame only calls ``setData``/``setImage`` with new arrays.
+Plot items are created once; every frame only writes new values into their preallocated arrays. The items
+do not call ``update()`` themselves: each view repaints its viewport (``_repaint``) when something changed.
+A QGraphicsItem's ``update()`` goes through its scene's queued dirty-item pass, which paints the window at
+once (``QGraphicsView`` dispatches the pending update request), so three scenes made up to three paint
+passes of the whole window per frame; ``viewport().update()`` joins the one pass of the meters and labels.
+The viewports are opaque (the scene's background brush fills them), so the widgets under them, each with
+the style sheet's background, are not painted first.
 """
 
 from __future__ import annotations
@@ -8,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt.internals import PrimitiveArray
-from PySide6.QtCore import QLineF, QRectF
+from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -29,8 +35,9 @@ class GridLines(pg.GraphicsObject):
     """The plot's grid at the major ticks of its bottom and left axes, in one opaque colour.
 
     pyqtgraph's own grid is drawn by the axes across the whole plot with alpha blending: in software painting
-    that is two translucent plot-sized layers per plot per frame. These lines are recomputed only when the
-    view range or the ticks change."""
+    that is two translucent plot-sized layers per plot per frame. These lines (and the bounding rectangle)
+    are recomputed only when the view range or size changes (``refresh``, also called after ``setTicks``);
+    a paint only draws them."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         super().__init__()
@@ -39,7 +46,9 @@ class GridLines(pg.GraphicsObject):
         self._pen = QPen(_blend(theme.DIM, theme.BG, 0.18))
         self._pen.setCosmetic(True)
         self._lines = PrimitiveArray(QLineF, 4)
-        self._key: object = None
+        self._rect = QRectF()
+        plot.vb.sigRangeChanged.connect(self.refresh)
+        plot.vb.sigResized.connect(self.refresh)
 
     def _values(self, name: str, lo: float, hi: float, size: float) -> list[float]:
         axis = self.plot.getAxis(name)
@@ -48,30 +57,45 @@ class GridLines(pg.GraphicsObject):
         levels = axis.tickValues(lo, hi, size)
         return [v for v in levels[0][1] if lo <= v <= hi] if levels else []
 
+    def refresh(self, *_args) -> None:
+        vb = self.plot.vb
+        r = vb.viewRect()
+        self.prepareGeometryChange()
+        self._rect = QRectF(r)
+        xs = self._values("bottom", r.left(), r.right(), vb.width())
+        ys = self._values("left", r.top(), r.bottom(), vb.height())
+        self._lines.resize(len(xs) + len(ys))
+        a = self._lines.ndarray()
+        for i, x in enumerate(xs):
+            a[i] = (x, r.top(), x, r.bottom())
+        for j, y in enumerate(ys):
+            a[len(xs) + j] = (r.left(), y, r.right(), y)
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
-        return self.plot.vb.viewRect()
+        return self._rect
 
     def paint(self, p: QPainter, *_args) -> None:
-        r = self.plot.vb.viewRect()
-        vb = self.plot.vb
-        key = (r.left(), r.right(), r.top(), r.bottom(), vb.width(), vb.height(),
-               id(self.plot.getAxis("bottom")._tickLevels), id(self.plot.getAxis("left")._tickLevels))
-        if key != self._key:
-            self._key = key
-            xs = self._values("bottom", r.left(), r.right(), vb.width())
-            ys = self._values("left", r.top(), r.bottom(), vb.height())
-            self._lines.resize(len(xs) + len(ys))
-            a = self._lines.ndarray()
-            for i, x in enumerate(xs):
-                a[i] = (x, r.top(), x, r.bottom())
-            for j, y in enumerate(ys):
-                a[len(xs) + j] = (r.left(), y, r.right(), y)
-        p.setPen(self._pen)
-        p.drawLines(*self._lines.drawargs())
+        if len(self._lines):
+            p.setPen(self._pen)
+            p.drawLines(*self._lines.drawargs())
 
 
-def _style_plot(plot: pg.PlotItem) -> None:
-    plot.addItem(GridLines(plot), ignoreBounds=True)
+def _opaque_viewport(view: pg.PlotWidget) -> None:
+    """The view paints every pixel of its viewport (the scene's background brush): Qt need not paint the
+    widgets under it (the window, the splitters, each with the style sheet's background) before it."""
+    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+
+
+def _repaint(view: pg.PlotWidget) -> None:
+    """Schedule a repaint of the view's plot area (not its axes and title) in the window's next paint pass
+    (see the module docstring)."""
+    vb = view.getPlotItem().vb
+    view.viewport().update(view.mapFromScene(vb.sceneBoundingRect()).boundingRect().adjusted(-1, -1, 1, 1))
+
+
+def _style_plot(plot: pg.PlotItem) -> GridLines:
+    grid = GridLines(plot)
+    plot.addItem(grid, ignoreBounds=True)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     font = QFont()
@@ -83,6 +107,7 @@ def _style_plot(plot: pg.PlotItem) -> None:
         # ticks change) instead of replaying its QPicture on every frame.
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return grid
 
 
 class LanesItem(pg.GraphicsObject):
@@ -111,14 +136,14 @@ class LanesItem(pg.GraphicsObject):
         self.update()
 
     def set_lanes(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        """x (columns,), lo/hi (columns, channels) in view coordinates (lane offsets applied)."""
+        """x (columns,), lo/hi (columns, channels) in view coordinates (lane offsets applied); the owner
+        repaints the view."""
         for c, arr in enumerate(self._lines):
             a = arr.ndarray()
             a[:, 0] = x
             a[:, 1] = lo[:, c]
             a[:, 2] = x
             a[:, 3] = hi[:, c]
-        self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
         return self._rect
@@ -142,8 +167,9 @@ class WaveformView(pg.PlotWidget):
     def __init__(self, samplerate: int, channels: int, seconds: float = 5.0, columns: int = 800, parent=None):
         super().__init__(parent=parent)
         self.setObjectName("waveformView")
+        _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
+        self.grid = _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("bottom", "time (s)")
         self.plot_item.setTitle("Waveform", color=theme.DIM, size="10pt")
@@ -173,6 +199,7 @@ class WaveformView(pg.PlotWidget):
         self.plot_item.setYRange(y0, y1, padding=0)
         ticks = [(-LANE * c, f"Ch {c + 1}") for c in range(channels)]
         self.plot_item.getAxis("left").setTicks([ticks, []])
+        self.grid.refresh()
         self._drawn_key = None
         self.clear_markers()
 
@@ -210,6 +237,7 @@ class WaveformView(pg.PlotWidget):
             np.minimum(lo[1:], mx[:-1], out=lo[1:])
             np.maximum(hi[1:], mn[:-1], out=hi[1:])
             self.lanes.set_lanes(self._x, lo + self._offsets, hi + self._offsets)
+            _repaint(self)
         if file_frame_now is not None:
             keep = []
             for frame, line in self.marker_lines:
@@ -238,15 +266,40 @@ class WaveformView(pg.PlotWidget):
         self.marker_lines = []
 
 
-class FixedBoundsCurve(pg.PlotCurveItem):
-    """A curve whose data bounds are given, not searched for on every ``setData`` (the view range is fixed)."""
+class PolylineItem(pg.GraphicsObject):
+    """A curve drawn with one ``drawPolyline`` of a QPolygonF whose points are written in place (numpy view).
 
-    def __init__(self, bounds: tuple[tuple[float, float], tuple[float, float]], **kw) -> None:
-        super().__init__(**kw)
-        self.fixed_bounds = bounds
+    Its bounding rectangle is the fixed view range (``set_rect``): no bounds search, no QPainterPath, no
+    scene update per ``setData`` (the owner repaints the view)."""
 
-    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802, N803 (pyqtgraph names)
-        return self.fixed_bounds[ax]
+    def __init__(self, pen: QPen) -> None:
+        super().__init__()
+        self._pen = pen
+        self._poly = pg.functions.create_qpolygonf(0)
+        self._points = pg.functions.ndarray_from_qpolygonf(self._poly)
+        self._rect = QRectF()
+
+    def set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+
+    def setData(self, x: np.ndarray, y: np.ndarray) -> None:  # noqa: N802 (pyqtgraph's name)
+        if len(x) != len(self._points):
+            self._poly = pg.functions.create_qpolygonf(len(x))
+            self._points = pg.functions.ndarray_from_qpolygonf(self._poly)
+        self._points[:, 0] = x
+        self._points[:, 1] = y
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (pyqtgraph's name)
+        return self._points[:, 0].copy(), self._points[:, 1].copy()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._rect
+
+    def paint(self, p: QPainter, *_args) -> None:
+        if len(self._points) > 1:
+            p.setPen(self._pen)
+            p.drawPolyline(self._poly)
 
 
 class SpectrumView(pg.PlotWidget):
@@ -259,19 +312,19 @@ class SpectrumView(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent=parent)
         self.setObjectName("spectrumView")
+        _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
+        self.grid = _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("left", "dBFS")
         self.plot_item.setLabel("bottom", "frequency (Hz)")
         self.plot_item.setTitle("Spectrum — blue: average, orange: peak hold", color=theme.DIM, size="10pt")
         self.plot_item.vb.disableAutoRange()
         self.plot_item.setYRange(-120, 0, padding=0)
-        # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data
-        bounds = ((np.log10(20.0), np.log10(24000.0)), (-160.0, 0.0))
-        self.hold_curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.ORANGE, width=1), skipFiniteCheck=True)
+        # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data;
         # 1 px lines: a wider pen goes through Qt's stroker, about a third dearer in software painting
-        self.curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.BLUE, width=1), skipFiniteCheck=True)
+        self.hold_curve = PolylineItem(pg.mkPen(theme.ORANGE, width=1))
+        self.curve = PolylineItem(pg.mkPen(theme.BLUE, width=1))
         self.plot_item.addItem(self.hold_curve)
         self.plot_item.addItem(self.curve)
         self._logf: np.ndarray | None = None
@@ -279,16 +332,18 @@ class SpectrumView(pg.PlotWidget):
         self.hold_db: np.ndarray | None = None
         self.averaging = 4
         self._freqs: np.ndarray | None = None
-        self._xrange = (np.log10(20.0), np.log10(24000.0))
         self._columns: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None  # key, starts, x
+        self.set_range(48000)
 
     def set_range(self, samplerate: float) -> None:
         self._xrange = (np.log10(20.0), np.log10(samplerate / 2))
         self.plot_item.setXRange(*self._xrange, padding=0)
+        lo, hi = self._xrange
         for c in (self.curve, self.hold_curve):
-            c.fixed_bounds = (self._xrange, (-160.0, 0.0))
+            c.set_rect(QRectF(lo, -160.0, hi - lo, 160.0))
         ticks = [(np.log10(f), s) for f, s in dsp.db_ticks_frequency(20.0, samplerate / 2)]
         self.plot_item.getAxis("bottom").setTicks([ticks, []])
+        self.grid.refresh()
         self._columns = None
 
     def reset(self) -> None:
@@ -327,6 +382,7 @@ class SpectrumView(pg.PlotWidget):
         starts, x = self._pixel_columns()
         self.curve.setData(x, np.maximum.reduceat(shown, starts))
         self.hold_curve.setData(x, np.maximum.reduceat(self.hold_db, starts))
+        _repaint(self)
 
     def frequencies(self) -> np.ndarray | None:
         return self._freqs
@@ -377,8 +433,9 @@ class SpectrogramView(pg.PlotWidget):
     def __init__(self, columns: int = 300, levels: tuple[float, float] = (-120.0, -20.0), parent=None):
         super().__init__(parent=parent)
         self.setObjectName("spectrogramView")
+        _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
+        self.grid = _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setTitle(f"Spectrogram — colour {levels[0]:.0f} (black) … {levels[1]:.0f} dBFS (yellow)",
                                 color=theme.DIM, size="10pt")
@@ -410,7 +467,7 @@ class SpectrogramView(pg.PlotWidget):
         self.image_item.buffer[:] = self._colours(self.ring[:, :1])
         self.pos = self.image_item.pos = 0
         self._map_key = None
-        self.image_item.update()
+        _repaint(self)
 
     def _colours(self, db: np.ndarray) -> np.ndarray:
         lo, hi = self.levels
@@ -432,6 +489,8 @@ class SpectrogramView(pg.PlotWidget):
                 row = float(np.interp(np.log(f), np.log(centres), np.arange(self.ROWS))) + 0.5
                 ticks.append((row, s))
             self.plot_item.getAxis("left").setTicks([ticks, []])
+            self.grid.refresh()
+        self.grid.refresh()
         return self._map
 
     def add_columns(self, freqs: np.ndarray, db_time_freq: np.ndarray) -> None:
@@ -454,4 +513,4 @@ class SpectrogramView(pg.PlotWidget):
 
     def refresh(self) -> None:
         self.image_item.pos = self.pos
-        self.image_item.update()
+        _repaint(self)

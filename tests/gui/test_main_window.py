@@ -375,3 +375,22 @@ def test_a_hidden_view_is_not_computed_and_catches_up_when_shown(window, qtbot):
     window.spectrogram.show()
     qtbot.waitUntil(lambda: window.spectrogram.total_columns > columns, timeout=5000)
     window.stop()
+
+
+def test_an_inactive_live_view_costs_nothing_and_catches_up(window, qtbot):
+    """``LiveView.set_active(False)`` (another tab in front): no audio pulled, no meter fed; back on, the
+    waveform shows the newest audio at once."""
+    live = window.live
+    wait_frames(qtbot, window, 5)
+    live.set_active(False)
+    assert not live.is_active()
+    wait_frames(qtbot, window, 2)
+    waved, spectra, peak = live.waveform.history.total_columns, live.spectrogram.total_columns, live.meters.bars.peak
+    wait_frames(qtbot, window, 15)  # half a second of frames
+    assert live.waveform.history.total_columns == waved and live.spectrogram.total_columns == spectra
+    assert live.meters.bars.peak is peak  # the meters were not fed either
+    live.set_active(True)
+    wait_frames(qtbot, window, 2)
+    # the skipped half second is drawn at once, not left as a gap in the scrolling waveform
+    assert live.waveform.history.total_columns - waved >= 0.4 * live.waveform.columns / 5.0
+    assert live.meters.bars.peak is not peak

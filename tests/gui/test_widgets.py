@@ -117,6 +117,29 @@ def test_meter_readouts_show_true_peak_and_short_term_loudness(qtbot):
     assert len(panel.clip_buttons) == 4
 
 
+@pytest.mark.parametrize("channels", [2, 4])
+def test_clip_lamp_text_fits_its_lamp(qtbot, channels):
+    """With four channels the lamps once read "CLIF": the window's button padding left too little room."""
+    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionButton
+
+    from fieldrec.gui.theme import apply_dark_theme
+
+    apply_dark_theme(QApplication.instance())
+    panel = MeterPanel(channels)
+    qtbot.addWidget(panel)
+    panel.resize(250, 600)  # the live view's narrowest meter panel
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_snapshot(snapshot(channels=channels, latched=True), 0.033)  # lit: the border is widest
+    for b in panel.clip_buttons:
+        assert b.text() == "CLIP"
+        opt = QStyleOptionButton()
+        b.initStyleOption(opt)
+        # the room the style leaves for the text (the style sheet's padding and border taken off)
+        inner = b.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, opt, b).width()
+        assert b.fontMetrics().horizontalAdvance("CLIP") <= inner, (b.width(), inner)
+
+
 # ---------------------------------------------------------------- spectra
 def test_spectrum_finds_a_sine_at_its_level():
     sr, nfft = 48000, 4096
