@@ -16,9 +16,14 @@ import numpy as np
 import scipy.fft
 
 from .db import amp_to_db, power_to_db
-from .lazy_scipy import scipy_signal
 
 WINDOWS = ("hann", "blackmanharris", "flattop")
+#: each window's cosine-sum coefficients (scipy.signal.windows' values; flattop is its 5-term window)
+_COSINE_TERMS = {
+    "hann": (0.5, 0.5),
+    "blackmanharris": (0.35875, 0.48829, 0.14128, 0.01168),
+    "flattop": (0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368),
+}
 
 
 @lru_cache(maxsize=32)
@@ -26,7 +31,10 @@ def get_window(name: str, nfft: int) -> np.ndarray:
     """The periodic (DFT-even) analysis window ``name`` of length ``nfft``."""
     if name not in WINDOWS:
         raise ValueError(f"unknown window {name!r}; use one of {', '.join(WINDOWS)}")
-    w = scipy_signal().get_window(name, nfft, fftbins=True).astype(np.float64)
+    # periodic cosine sums, as scipy.signal.get_window(name, nfft, fftbins=True) (whose import takes a second)
+    a = np.asarray(_COSINE_TERMS[name])
+    phase = np.linspace(-np.pi, np.pi, nfft + 1)[:-1]
+    w = (a[:, None] * np.cos(np.arange(len(a))[:, None] * phase)).sum(axis=0)
     w.flags.writeable = False
     return w
 
