@@ -209,6 +209,17 @@ def test_waveform_view_draws_min_max_columns_and_markers(qtbot):
     xs, mins, maxs = view.drawn(0)
     assert len(xs) == 100 and maxs.max() == pytest.approx(0.75) and mins.min() == 0.0
     assert view.marker_lines[0][1].value() == pytest.approx(-0.5)
+    # the painted lanes: the spike's column reaches up to 0.75 of the lane's half height, in channel 1's
+    # colour; the quiet columns are one row at the lane's centre; off the trace the image is transparent
+    img = view.image.buffer  # row 0 at the bottom of the plot, columns in the history's ring order
+    rows_per_unit = img.shape[0] / (view._y1 - view._y0)
+    col = (view.history.pos - 1) % 100  # the newest column holds the spike
+    lit = np.flatnonzero(img[:, col])
+    assert img[lit.max(), col] == view._colours[0] and img[lit[0], col] == view._colours[1]
+    assert (lit.max() + 1) / rows_per_unit + view._y0 == pytest.approx(0.75, abs=1.5 / rows_per_unit)
+    quiet = np.flatnonzero(img[:, (col - 50) % 100])
+    assert len(quiet) == 2 and img.sum(dtype=np.uint64) > 0  # one row per lane
+    assert np.all(img[lit.max() + 2 :, col] == 0)
 
 
 # ---------------------------------------------------------------- health strip
