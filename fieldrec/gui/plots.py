@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt.internals import PrimitiveArray
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 from fieldrec.gui import dsp, theme
 
@@ -84,6 +84,9 @@ def _opaque_viewport(view: pg.PlotWidget) -> None:
     """The view paints every pixel of its viewport (the scene's background brush): Qt need not paint the
     widgets under it (the window, the splitters, each with the style sheet's background) before it."""
     view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+    # pyqtgraph caches the background as a pixmap; for one colour a fill is cheaper than that copy (which was
+    # an eighth of the GUI thread's time, profiled with perf)
+    view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
 
 
 def _repaint(view: pg.PlotWidget) -> None:
