@@ -35,7 +35,7 @@ def db_to_fraction(db: float) -> float:
 
 def _fractions(db: np.ndarray) -> np.ndarray:
     """``db_to_fraction`` of an array (−inf and NaN at the bottom)."""
-    return np.interp(np.nan_to_num(np.asarray(db, dtype=np.float64), nan=-1e3, neginf=-1e3), _SCALE_DB, _SCALE_POS)
+    return np.interp(np.fmax(np.asarray(db, dtype=np.float64), -1e3), _SCALE_DB, _SCALE_POS)  # fmax: NaN -> -1e3
 
 
 def fmt_db(value: float | None, unit: str = "", digits: int = 1) -> str:

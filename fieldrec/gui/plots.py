@@ -93,7 +93,12 @@ def _repaint(view: pg.PlotWidget) -> None:
     """Schedule a repaint of the view's plot area (not its axes and title) in the window's next paint pass
     (see the module docstring)."""
     vb = view.getPlotItem().vb
-    view.viewport().update(view.mapFromScene(vb.sceneBoundingRect()).boundingRect().adjusted(-1, -1, 1, 1))
+    key = (view.width(), view.height(), vb.geometry())
+    cached = view.__dict__.get("_plot_area")
+    if cached is None or cached[0] != key:  # the plot area in viewport pixels, found again after a resize
+        cached = view.__dict__["_plot_area"] = (
+            key, view.mapFromScene(vb.sceneBoundingRect()).boundingRect().adjusted(-1, -1, 1, 1))
+    view.viewport().update(cached[1])
 
 
 def _style_plot(plot: pg.PlotItem) -> GridLines:
@@ -149,6 +154,7 @@ class WaveformView(pg.PlotWidget):
         self.plot_item.addItem(self.image)
         self._rows = 300  # image rows (follow the plot's height in pixels)
         self._drawn_columns = 0  # history.total_columns when the image was last brought up to date
+        self._row_index = np.zeros((0, 1), np.int32)  # 0 … rows-1 as a column, for the rasteriser
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
         self._drawn_key: object = None  # (zoom, image rows) the image was drawn for
         self.configure(samplerate, channels)
@@ -245,13 +251,16 @@ class WaveformView(pg.PlotWidget):
     def _rasterise(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Image columns (rows, k) for k columns of (lo, hi) per channel in view coordinates: each lane's
         pixel rows from lo to hi (at least one) in its colour, transparent elsewhere."""
-        scale = self._rows / (self._y1 - self._y0)
-        r_lo = np.clip(((lo - self._y0) * scale).astype(np.int32), 0, self._rows - 1)  # row 0 at the bottom
-        r_hi = np.clip(((hi - self._y0) * scale).astype(np.int32), 0, self._rows - 1)
-        rows = np.arange(self._rows, dtype=np.int32)[:, None]
-        out = np.zeros((self._rows, lo.shape[0]), dtype=np.uint32)
+        rows = self._rows
+        r = np.stack([lo, hi])
+        r -= self._y0
+        r *= rows / (self._y1 - self._y0)
+        r = np.clip(r, 0, rows - 1, out=r).astype(np.int32)  # row 0 at the bottom
+        if len(self._row_index) != rows:
+            self._row_index = np.arange(rows, dtype=np.int32)[:, None]
+        out = np.zeros((rows, lo.shape[0]), dtype=np.uint32)
         for c in range(self.channels):
-            out[(rows >= r_lo[:, c]) & (rows <= r_hi[:, c])] = self._colours[c]
+            out[(self._row_index >= r[0, :, c]) & (self._row_index <= r[1, :, c])] = self._colours[c]
         return out
 
     def add_marker(self, frame: int, label: str, file_frame_now: int) -> None:
@@ -503,7 +512,6 @@ class SpectrogramView(pg.PlotWidget):
                 ticks.append((row, s))
             self.plot_item.getAxis("left").setTicks([ticks, []])
             self.grid.refresh()
-        self.grid.refresh()
         return self._map
 
     def add_columns(self, freqs: np.ndarray, db_time_freq: np.ndarray) -> None:
