@@ -396,3 +396,18 @@ def test_an_inactive_live_view_costs_nothing_and_catches_up(window, qtbot):
     # the skipped half second is drawn at once, not left as a gap in the scrolling waveform
     assert live.waveform.history.total_columns - waved >= 0.4 * live.waveform.columns / 5.0
     assert live.meters.bars.peak is not peak
+
+
+def test_a_minimised_window_ticks_slowly_and_draws_nothing(window, qtbot):
+    wait_frames(qtbot, window, 3)
+    normal = int(1000 / window.config.fps)
+    assert window.timer.interval() == normal
+    window.showMinimized()
+    qtbot.waitUntil(lambda: window.timer.interval() == 200, timeout=3000)
+    assert not window.live.is_active()  # a minimised window: the live view pulls nothing
+    columns = window.waveform.history.total_columns
+    wait_frames(qtbot, window, 3, timeout=3000)  # the status still ticks
+    assert window.waveform.history.total_columns == columns
+    window.showNormal()
+    qtbot.waitUntil(lambda: window.timer.interval() == normal, timeout=3000)
+    qtbot.waitUntil(lambda: window.waveform.history.total_columns > columns, timeout=5000)
