@@ -157,6 +157,7 @@ class LiveView(QSplitter):
         title = "Waveform" if self.waveform.gain == 1.0 else f"Waveform (zoom {self.zoom_combo.currentText()})"
         self.waveform.plot_item.setTitle(title, color=theme.DIM if self.waveform.gain == 1.0 else theme.YELLOW,
                                          size="10pt")
+        self.waveform.viewport().update()  # the views repaint only when told (plots._repaint_all)
 
     def _analysis_changed(self, *_a) -> None:
         self.cfg.fft_size = int(self.fft_combo.currentData())

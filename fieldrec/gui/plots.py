@@ -87,6 +87,14 @@ def _opaque_viewport(view: pg.PlotWidget) -> None:
     # pyqtgraph caches the background as a pixmap; for one colour a fill is cheaper than that copy (which was
     # an eighth of the GUI thread's time, profiled with perf)
     view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+    # the view repaints only when told (``_repaint`` for new data, ``_repaint_all`` after a change of ticks,
+    # title or markers): a change in the scene (a marker line moved) no longer paints the window on its own
+    view.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.NoViewportUpdate)
+
+
+def _repaint_all(view: pg.PlotWidget) -> None:
+    """Schedule a repaint of the whole view (axes and title too) in the window's next paint pass."""
+    view.viewport().update()
 
 
 def _repaint(view: pg.PlotWidget) -> None:
@@ -182,7 +190,7 @@ class WaveformView(pg.PlotWidget):
         self._drawn_key = None
         self._drawn_columns = 0
         self.clear_markers()
-        _repaint(self)
+        _repaint_all(self)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(ev)
@@ -273,11 +281,13 @@ class WaveformView(pg.PlotWidget):
         )
         self.plot_item.addItem(line)
         self.marker_lines.append((frame, line))
+        _repaint(self)
 
     def clear_markers(self) -> None:
         for _f, line in self.marker_lines:
             self.plot_item.removeItem(line)
         self.marker_lines = []
+        _repaint(self)
 
 
 class PolylineItem(pg.GraphicsObject):
@@ -358,6 +368,7 @@ class SpectrumView(pg.PlotWidget):
         ticks = [(np.log10(f), s) for f, s in dsp.db_ticks_frequency(20.0, samplerate / 2)]
         self.plot_item.getAxis("bottom").setTicks([ticks, []])
         self.grid.refresh()
+        _repaint_all(self)
         self._columns = None
 
     def reset(self) -> None:
@@ -489,7 +500,7 @@ class SpectrogramView(pg.PlotWidget):
         self.image_item.buffer[:] = self._colours(self.ring[:, :1])
         self.pos = self.image_item.pos = 0
         self._map_key = None
-        _repaint(self)
+        _repaint_all(self)
 
     def _colours(self, db: np.ndarray) -> np.ndarray:
         lo, hi = self.levels
@@ -512,6 +523,7 @@ class SpectrogramView(pg.PlotWidget):
                 ticks.append((row, s))
             self.plot_item.getAxis("left").setTicks([ticks, []])
             self.grid.refresh()
+            _repaint_all(self)
         return self._map
 
     def add_columns(self, freqs: np.ndarray, db_time_freq: np.ndarray) -> None:
