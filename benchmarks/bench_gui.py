@@ -171,15 +171,34 @@ def _wait_for(predicate, timeout: float, what: str):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+def _thread_cpu(pid: int) -> dict[tuple[int, str], float]:
+    """CPU seconds of each thread of ``pid``, keyed by (tid, name)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            out[(int(tid), name)] = cpu_seconds(pid, int(tid))
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
+
+
 def _measure(proc: subprocess.Popen, seconds: float, xvfb: Xvfb | None = None) -> dict:
-    """CPU of ``proc`` (and of its main thread, and of the X server) over ``seconds`` of recording."""
+    """CPU of ``proc`` (and of its main thread, of its threads by name, and of the X server) over ``seconds``
+    of recording."""
     c0, m0, x0, t0 = cpu_seconds(proc.pid), cpu_seconds(proc.pid, proc.pid), \
         cpu_seconds(xvfb.proc.pid) if xvfb else 0.0, time.monotonic()
+    th0 = _thread_cpu(proc.pid)
     time.sleep(seconds)
     c1, m1, x1, t1 = cpu_seconds(proc.pid), cpu_seconds(proc.pid, proc.pid), \
         cpu_seconds(xvfb.proc.pid) if xvfb else 0.0, time.monotonic()
+    th1 = _thread_cpu(proc.pid)
     span = t1 - t0
-    return {"process": (c1 - c0) / span, "main_thread": (m1 - m0) / span, "xserver": (x1 - x0) / span}
+    threads: dict[str, float] = {}
+    for (tid, name), v in th1.items():
+        threads[name] = threads.get(name, 0.0) + (v - th0.get((tid, name), 0.0)) / span
+    return {"process": (c1 - c0) / span, "main_thread": (m1 - m0) / span, "xserver": (x1 - x0) / span,
+            "threads": threads}
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -266,6 +285,10 @@ def process_cpu_figures(tmp: Path, seconds: float) -> None:
         emit(f"cpu.{who}_48k_2ch", round(got[who]["process"], 4), "CPU s per s of audio (whole process)",
              "<= audacity" if who == "window" else None)
     emit("cpu.window_gui_thread_48k_2ch", round(got["window"]["main_thread"], 4), "CPU s per s of audio", None)
+    emit("cpu.window_meter_thread_48k_2ch", round(got["window"]["threads"].get("fieldrec-meters", 0.0), 4),
+         "CPU s per s of audio", None)
+    emit("cpu.window_gui_thread_ms_per_frame_48k_2ch", round(1000 * got["window"]["main_thread"] / 30.0, 2),
+         "ms per 30 fps frame (under Xvfb)", None)
     emit("cpu.xserver_during_window", round(got["window"]["xserver"], 4), "CPU s per s (Xvfb)", None)
     emit("cpu.xserver_during_audacity", round(got["audacity"]["xserver"], 4), "CPU s per s (Xvfb)", None)
     emit("cpu.window_vs_audacity", round(got["window"]["process"] / got["audacity"]["process"], 3), "ratio", "<= 1")

@@ -72,17 +72,17 @@ def apply_start_values(config: GuiConfig, start: dict[str, Any]) -> GuiConfig:
 
 
 def preload_before_qt() -> None:
-    """Import the audio and analysis stack (numpy, scipy.signal, sounddevice, soundfile) before PySide6.
+    """Import the audio and analysis stack the first frame needs (numpy, scipy.fft, sounddevice, soundfile)
+    before PySide6.
 
     PySide6 installs an import hook that reads the source of every module imported after it
-    (``shibokensupport.feature._mod_uses_pyside`` calls ``inspect.getsource``); arming the input imports
-    scipy.signal, hundreds of modules, so importing them first saves that scan (measured in
-    docs/benchmarks.md). They are needed before the first live frame either way."""
-    import fieldrec.recorder  # noqa: F401 (sounddevice, soundfile, numpy, the analysis package)
-    from fieldrec.analysis.lazy_scipy import scipy_signal
-
-    scipy_signal()
+    (``shibokensupport.feature._mod_uses_pyside`` calls ``inspect.getsource``), so what the window needs anyway
+    is imported first. ``scipy.signal`` is not (a second of CPU: scipy 1.17 imports scipy.stats, optimize and
+    ndimage with it): nothing before the first frame needs it; the meter thread imports it for the loudness
+    filter when it measures its first batch, after the window is on screen (docs/benchmarks.md)."""
     import scipy.fft  # noqa: F401 (the live spectra)
+
+    import fieldrec.recorder  # noqa: F401 (sounddevice, soundfile, numpy, the analysis package)
 
 
 def run(argv: list[str] | None = None, settings_path: Path | None = None,

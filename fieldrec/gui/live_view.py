@@ -2,7 +2,11 @@
 
 ``LiveView.update_frame(recorder, status, dt)`` is called once per display frame: one pull from the monitor
 tap (``recorder.latest``), sliced for each view, then the views redraw what changed. A view that is not on
-screen (collapsed splitter, minimised window) costs nothing.
+screen (collapsed splitter, minimised window) costs nothing; nor does the whole live view while it is not
+shown (a hidden tab) or after ``set_active(False)`` (its owner's choice, e.g. while another tab is in
+front): no audio is pulled, no spectrum computed, no meter fed. On ``set_active(True)`` or when shown again
+the waveform and spectrogram fill with the newest audio at once (their accumulators are capped at a full
+view) and the meters take the recorder's snapshot of that moment.
 """
 
 from __future__ import annotations
@@ -116,6 +120,17 @@ class LiveView(QSplitter):
         self._sg_acc = 0.0
         self._sg_drawn = -1
         self._frames = 0
+        self._active = True
+        self._missed_s = 0.0  # seconds of frames skipped while inactive
+
+    def set_active(self, active: bool) -> None:
+        """False: ``update_frame`` does nothing at all (the owner shows something else in front of the live
+        view); True: it draws again from the newest audio."""
+        self._active = bool(active)
+
+    def is_active(self) -> bool:
+        """Whether the live view is updated: active (``set_active``) and on screen."""
+        return self._active and on_screen(self)
 
     # -- settings ------------------------------------------------------------------------------
     def configure(self, s: TakeSettings) -> None:
@@ -142,6 +157,7 @@ class LiveView(QSplitter):
         title = "Waveform" if self.waveform.gain == 1.0 else f"Waveform (zoom {self.zoom_combo.currentText()})"
         self.waveform.plot_item.setTitle(title, color=theme.DIM if self.waveform.gain == 1.0 else theme.YELLOW,
                                          size="10pt")
+        self.waveform.viewport().update()  # the views repaint only when told (plots._repaint_all)
 
     def _analysis_changed(self, *_a) -> None:
         self.cfg.fft_size = int(self.fft_combo.currentData())
@@ -160,7 +176,12 @@ class LiveView(QSplitter):
 
     # -- the frame -----------------------------------------------------------------------------
     def update_frame(self, r: Recorder, st, dt: float, update_text: bool) -> None:
-        """Pull the newest audio and meters from ``r`` (status ``st``, ``dt`` s since the last frame)."""
+        """Pull the newest audio and meters from ``r`` (status ``st``, ``dt`` s since the last frame); nothing
+        while the live view is inactive or not on screen."""
+        if not self.is_active():
+            self._missed_s = min(self._missed_s + dt, 2 * WAVEFORM_SECONDS)  # caught up when shown again
+            return
+        dt, self._missed_s = dt + self._missed_s, 0.0
         self._frames += 1
         sr = st.samplerate
         running = st.state is not TakeState.IDLE and st.device_state == "ok"

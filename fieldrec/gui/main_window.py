@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_frame)
-        self.timer.start(max(5, int(1000 / max(1, self.config.fps))))
+        self.timer.start(self.frame_interval_ms())
         self.start_armed = not self.config.arm_on_start
         self.arm_on_start = self.config.arm_on_start  # `fieldrec library` opens the window without the input
         if self.config.arm_on_start:  # after the first paint: opening the input loads scipy and PortAudio
@@ -639,6 +639,16 @@ class MainWindow(QMainWindow):
             self._show_finalising()
         if (st.state is TakeState.RECORDING) != self.stop_button.isEnabled():
             self._update_transport()
+
+    def frame_interval_ms(self) -> int:
+        """The frame timer's period: the configured rate, 5 Hz while the window is minimised (the views then
+        cost nothing; the status, overflow banners and finalising takes still tick)."""
+        return 200 if self.isMinimized() else max(5, int(1000 / max(1, self.config.fps)))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange and hasattr(self, "timer"):
+            self.timer.setInterval(self.frame_interval_ms())
 
     # ================================================================ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)

@@ -19,6 +19,13 @@ _SCALE_POS = np.array([0.0, 0.06, 0.14, 0.26, 0.42, 0.64, 0.76, 0.87, 1.0])
 TICKS_DB = (0, -3, -6, -10, -20, -30, -40, -60)
 
 
+# clip lamps: no padding (the window's button padding of 10 px a side left "CLIF" of "CLIP" in a lamp a
+# quarter of the panel wide), a small bold font; the lit lamp's white border is inside the same box
+_LAMP_BASE = "padding: 0px; font-weight: bold; font-size: 11px; border-radius: 3px;"
+_LAMP_ON = f"{_LAMP_BASE} background: {theme.RED}; color: white; border: 2px solid white;"
+_LAMP_OFF = f"{_LAMP_BASE} background: {theme.DARK_RED}; color: #8a5a5c; border: 2px solid {theme.DARK_RED};"
+
+
 def db_to_fraction(db: float) -> float:
     """Position of a dBFS level on the bar, 0 (bottom, ≤ -60 dBFS) … 1 (0 dBFS)."""
     if not math.isfinite(db):
@@ -28,7 +35,7 @@ def db_to_fraction(db: float) -> float:
 
 def _fractions(db: np.ndarray) -> np.ndarray:
     """``db_to_fraction`` of an array (−inf and NaN at the bottom)."""
-    return np.interp(np.nan_to_num(np.asarray(db, dtype=np.float64), nan=-1e3, neginf=-1e3), _SCALE_DB, _SCALE_POS)
+    return np.interp(np.fmax(np.asarray(db, dtype=np.float64), -1e3), _SCALE_DB, _SCALE_POS)  # fmax: NaN -> -1e3
 
 
 def fmt_db(value: float | None, unit: str = "", digits: int = 1) -> str:
@@ -48,10 +55,14 @@ class MeterBars(QWidget):
         self.hold = np.full(channels, FLOOR_DB)
         self.setMinimumSize(60 + 26 * channels, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # paintEvent covers every pixel (the background pixmap): the widgets under it are not painted first
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._font = QFont()
         self._font.setPointSize(9)
         self._bg: QPixmap | None = None
-        self._drawn = b""  # pixel positions last painted
+        self._drawn_px: np.ndarray | None = None  # pixel positions last painted, (3, channels)
+        self._drawn_hot = np.zeros(channels, bool)
+        self._frac = np.zeros((3, channels))  # peak, RMS, hold as bar fractions (db_to_fraction)
         self._bg_key: tuple[int, int, int] | None = None
         zones = ((-60.0, -18.0, theme.GREEN), (-18.0, -6.0, theme.YELLOW), (-6.0, 0.0, theme.RED))
         self._zones = [(db_to_fraction(lo), db_to_fraction(hi), QColor(c).darker(135)) for lo, hi, c in zones]
@@ -60,14 +71,27 @@ class MeterBars(QWidget):
         self._hold_hot = QColor(theme.RED)
 
     def set_levels(self, peak: np.ndarray, rms: np.ndarray, hold: np.ndarray) -> None:
-        """New levels (dBFS per channel); repainted only when a bar or mark moves by a pixel or more."""
+        """New levels (dBFS per channel); a bar is repainted only when it or its mark moves by a pixel or
+        more (only that bar's column of the widget)."""
         self.peak, self.rms, self.hold = peak, rms, hold
+        n = self.channels
+        self._frac = _fractions(np.concatenate([np.ravel(peak), np.ravel(rms), np.ravel(hold)])).reshape(3, n)
         span = max(1, self.height() - 16)
-        levels = np.concatenate([np.ravel(peak), np.ravel(rms), np.ravel(hold)])
-        key = np.round(_fractions(levels) * span).astype(np.int32).tobytes() + bytes(np.ravel(hold) > -3.0)
-        if key != self._drawn:
-            self._drawn = key
+        drawn = np.round(self._frac * span).astype(np.int32)
+        hot = np.ravel(hold) > -3.0
+        if self._drawn_px is None or self._drawn_px.shape != drawn.shape:
+            changed = range(n)
             self.update()
+        else:
+            changed = np.flatnonzero((drawn != self._drawn_px).any(axis=0) | (hot != self._drawn_hot))
+            if len(changed):
+                top, bottom, _span, bar_w = self._geometry()
+                for c in changed:
+                    x0 = self.SCALE_W + self.GAP + int(c) * (bar_w + self.GAP)
+                    # the bar and the gaps beside it (nothing of a bar is ever left outside them)
+                    self.update(int(x0) - self.GAP, 0, int(bar_w) + 2 * self.GAP + 1, self.height())
+        if len(changed):
+            self._drawn_px, self._drawn_hot = drawn, hot
 
     SCALE_W = 34
     GAP = 6
@@ -103,24 +127,29 @@ class MeterBars(QWidget):
         self._bg, self._bg_key = pm, key
         return pm
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt name)
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        """The background pixmap and the bars, both only inside the region to repaint (a bar's column)."""
         p = QPainter(self)
-        p.drawPixmap(0, 0, self._background())
+        area = event.rect()
+        p.drawPixmap(area, self._background(), area)
         top, bottom, span, bar_w = self._geometry()
+        frac = self._frac
         for c in range(self.channels):
             x0 = self.SCALE_W + self.GAP + c * (bar_w + self.GAP)
+            if x0 > area.right() + 1 or x0 + bar_w < area.left() - 1:
+                continue
             # peak bar: zone colours (opaque: blending is slow in software painting) up to the peak level
-            pk = db_to_fraction(self.peak[c])
+            pk = frac[0, c]
             for f_lo, f_hi, col in self._zones:
                 f_top = min(pk, f_hi)
                 if f_top > f_lo:
                     p.fillRect(QRectF(x0, bottom - f_top * span, bar_w, (f_top - f_lo) * span), col)
             # RMS bar: bright, narrower, in the middle of the peak bar
-            rf = db_to_fraction(self.rms[c])
+            rf = frac[1, c]
             if rf > 0:
                 p.fillRect(QRectF(x0 + bar_w * 0.25, bottom - rf * span, bar_w * 0.5, rf * span), self._rms_colour)
             # peak-hold mark
-            hf = db_to_fraction(self.hold[c])
+            hf = frac[2, c]
             if hf > 0:
                 col = self._hold_hot if self.hold[c] > -3.0 else self._hold_colour
                 p.fillRect(QRectF(x0, bottom - hf * span - 2, bar_w, 3), col)
@@ -252,7 +281,4 @@ class MeterPanel(QWidget):
     def _paint_lamps(self) -> None:
         for b, on in zip(self.clip_buttons, self.latched, strict=True):
             b.setProperty("latched", on)
-            if on:
-                b.setStyleSheet(f"background: {theme.RED}; color: white; font-weight: bold; border: 2px solid white;")
-            else:
-                b.setStyleSheet(f"background: {theme.DARK_RED}; color: #8a5a5c; font-weight: bold;")
+            b.setStyleSheet(_LAMP_ON if on else _LAMP_OFF)

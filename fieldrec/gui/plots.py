@@ -1,6 +1,12 @@
 """The three live plots: scrolling waveform per channel, FFT spectrum, scrolling spectrogram.
 
-Plot items are created once; every frame only calls ``setData``/``setImage`` with new arrays.
+Plot items are created once; every frame only writes new values into their preallocated arrays. The items
+do not call ``update()`` themselves: each view repaints its viewport (``_repaint``) when something changed.
+A QGraphicsItem's ``update()`` goes through its scene's queued dirty-item pass, which paints the window at
+once (``QGraphicsView`` dispatches the pending update request), so three scenes made up to three paint
+passes of the whole window per frame; ``viewport().update()`` joins the one pass of the meters and labels.
+The viewports are opaque (the scene's background brush fills them), so the widgets under them, each with
+the style sheet's background, are not painted first.
 """
 
 from __future__ import annotations
@@ -8,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt.internals import PrimitiveArray
-from PySide6.QtCore import QLineF, QRectF
+from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 from fieldrec.gui import dsp, theme
 
@@ -29,8 +35,9 @@ class GridLines(pg.GraphicsObject):
     """The plot's grid at the major ticks of its bottom and left axes, in one opaque colour.
 
     pyqtgraph's own grid is drawn by the axes across the whole plot with alpha blending: in software painting
-    that is two translucent plot-sized layers per plot per frame. These lines are recomputed only when the
-    view range or the ticks change."""
+    that is two translucent plot-sized layers per plot per frame. These lines (and the bounding rectangle)
+    are recomputed only when the view range or size changes (``refresh``, also called after ``setTicks``);
+    a paint only draws them."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         super().__init__()
@@ -39,7 +46,9 @@ class GridLines(pg.GraphicsObject):
         self._pen = QPen(_blend(theme.DIM, theme.BG, 0.18))
         self._pen.setCosmetic(True)
         self._lines = PrimitiveArray(QLineF, 4)
-        self._key: object = None
+        self._rect = QRectF()
+        plot.vb.sigRangeChanged.connect(self.refresh)
+        plot.vb.sigResized.connect(self.refresh)
 
     def _values(self, name: str, lo: float, hi: float, size: float) -> list[float]:
         axis = self.plot.getAxis(name)
@@ -48,30 +57,61 @@ class GridLines(pg.GraphicsObject):
         levels = axis.tickValues(lo, hi, size)
         return [v for v in levels[0][1] if lo <= v <= hi] if levels else []
 
+    def refresh(self, *_args) -> None:
+        vb = self.plot.vb
+        r = vb.viewRect()
+        self.prepareGeometryChange()
+        self._rect = QRectF(r)
+        xs = self._values("bottom", r.left(), r.right(), vb.width())
+        ys = self._values("left", r.top(), r.bottom(), vb.height())
+        self._lines.resize(len(xs) + len(ys))
+        a = self._lines.ndarray()
+        for i, x in enumerate(xs):
+            a[i] = (x, r.top(), x, r.bottom())
+        for j, y in enumerate(ys):
+            a[len(xs) + j] = (r.left(), y, r.right(), y)
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
-        return self.plot.vb.viewRect()
+        return self._rect
 
     def paint(self, p: QPainter, *_args) -> None:
-        r = self.plot.vb.viewRect()
-        vb = self.plot.vb
-        key = (r.left(), r.right(), r.top(), r.bottom(), vb.width(), vb.height(),
-               id(self.plot.getAxis("bottom")._tickLevels), id(self.plot.getAxis("left")._tickLevels))
-        if key != self._key:
-            self._key = key
-            xs = self._values("bottom", r.left(), r.right(), vb.width())
-            ys = self._values("left", r.top(), r.bottom(), vb.height())
-            self._lines.resize(len(xs) + len(ys))
-            a = self._lines.ndarray()
-            for i, x in enumerate(xs):
-                a[i] = (x, r.top(), x, r.bottom())
-            for j, y in enumerate(ys):
-                a[len(xs) + j] = (r.left(), y, r.right(), y)
-        p.setPen(self._pen)
-        p.drawLines(*self._lines.drawargs())
+        if len(self._lines):
+            p.setPen(self._pen)
+            p.drawLines(*self._lines.drawargs())
 
 
-def _style_plot(plot: pg.PlotItem) -> None:
-    plot.addItem(GridLines(plot), ignoreBounds=True)
+def _opaque_viewport(view: pg.PlotWidget) -> None:
+    """The view paints every pixel of its viewport (the scene's background brush): Qt need not paint the
+    widgets under it (the window, the splitters, each with the style sheet's background) before it."""
+    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+    # pyqtgraph caches the background as a pixmap; for one colour a fill is cheaper than that copy (which was
+    # an eighth of the GUI thread's time, profiled with perf)
+    view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+    # the view repaints only when told (``_repaint`` for new data, ``_repaint_all`` after a change of ticks,
+    # title or markers): a change in the scene (a marker line moved) no longer paints the window on its own
+    view.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.NoViewportUpdate)
+
+
+def _repaint_all(view: pg.PlotWidget) -> None:
+    """Schedule a repaint of the whole view (axes and title too) in the window's next paint pass."""
+    view.viewport().update()
+
+
+def _repaint(view: pg.PlotWidget) -> None:
+    """Schedule a repaint of the view's plot area (not its axes and title) in the window's next paint pass
+    (see the module docstring)."""
+    vb = view.getPlotItem().vb
+    key = (view.width(), view.height(), vb.geometry())
+    cached = view.__dict__.get("_plot_area")
+    if cached is None or cached[0] != key:  # the plot area in viewport pixels, found again after a resize
+        cached = view.__dict__["_plot_area"] = (
+            key, view.mapFromScene(vb.sceneBoundingRect()).boundingRect().adjusted(-1, -1, 1, 1))
+    view.viewport().update(cached[1])
+
+
+def _style_plot(plot: pg.PlotItem) -> GridLines:
+    grid = GridLines(plot)
+    plot.addItem(grid, ignoreBounds=True)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     font = QFont()
@@ -83,58 +123,24 @@ def _style_plot(plot: pg.PlotItem) -> None:
         # ticks change) instead of replaying its QPicture on every frame.
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return grid
 
 
-class LanesItem(pg.GraphicsObject):
-    """Every channel's waveform in one item: one vertical min→max line per column per lane.
-
-    Drawn with one ``drawLines`` per lane from a preallocated line array (no QPainterPath, no per-frame bounds
-    search): its bounding rectangle is the fixed view range set by ``set_geometry``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._rect = QRectF()
-        self._lines: list[PrimitiveArray] = []
-        self._pens: list[QPen] = []
-
-    def set_geometry(self, rect: QRectF, columns: int, channels: int) -> None:
-        self.prepareGeometryChange()
-        self._rect = QRectF(rect)
-        self._lines = []
-        self._pens = []
-        for c in range(channels):
-            arr = PrimitiveArray(QLineF, 4)
-            arr.resize(columns)
-            arr.ndarray()[:] = 0.0
-            self._lines.append(arr)
-            self._pens.append(pg.mkPen(theme.CHANNEL_COLOURS[c % len(theme.CHANNEL_COLOURS)], width=1))
-        self.update()
-
-    def set_lanes(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        """x (columns,), lo/hi (columns, channels) in view coordinates (lane offsets applied)."""
-        for c, arr in enumerate(self._lines):
-            a = arr.ndarray()
-            a[:, 0] = x
-            a[:, 1] = lo[:, c]
-            a[:, 2] = x
-            a[:, 3] = hi[:, c]
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
-        return self._rect
-
-    def paint(self, p: QPainter, *_args) -> None:
-        for pen, arr in zip(self._pens, self._lines, strict=True):
-            p.setPen(pen)
-            p.drawLines(*arr.drawargs())
+def _premultiplied(colour: str) -> int:
+    """An opaque colour as a 0xAARRGGBB word of an ARGB32_Premultiplied image."""
+    c = QColor(colour)
+    return 0xFF000000 | (c.red() << 16) | (c.green() << 8) | c.blue()
 
 
 class WaveformView(pg.PlotWidget):
     """Last ``seconds`` of every channel, peak-downsampled to one (min, max) pair per column.
 
-    The columns follow the plot's width in pixels (one pair per pixel column); the view range is fixed, so a
-    frame costs one line array per lane and no bounds search. Markers are labelled vertical lines at their
-    file position.
+    The columns follow the plot's width in pixels (one pair per pixel column). The lanes are an image of that
+    many columns and about as many rows as the plot has pixels (``image``, a ``RingImageItem`` in the same
+    ring order as ``history``): a frame rasterises only its new columns, in numpy, and paints two image
+    pieces; the image is transparent off the trace, so the grid shows under it. (Drawn as one vertical line
+    per column, Qt's software painter spent about half a microsecond per line: 0.6 ms a frame for 2 lanes,
+    1.5 ms for 8.) Markers are labelled vertical lines at their file position.
     """
 
     follow_width = False  # True: the columns follow the plot's pixel width (set by the window)
@@ -142,8 +148,9 @@ class WaveformView(pg.PlotWidget):
     def __init__(self, samplerate: int, channels: int, seconds: float = 5.0, columns: int = 800, parent=None):
         super().__init__(parent=parent)
         self.setObjectName("waveformView")
+        _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
+        self.grid = _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("bottom", "time (s)")
         self.plot_item.setTitle("Waveform", color=theme.DIM, size="10pt")
@@ -151,10 +158,13 @@ class WaveformView(pg.PlotWidget):
         self.seconds = seconds
         self.columns = columns
         self.gain = 1.0  # vertical zoom (x1 = full scale fills the lane)
-        self.lanes = LanesItem()
-        self.plot_item.addItem(self.lanes)
+        self.image = RingImageItem(300, columns, QImage.Format.Format_ARGB32_Premultiplied)
+        self.plot_item.addItem(self.image)
+        self._rows = 300  # image rows (follow the plot's height in pixels)
+        self._drawn_columns = 0  # history.total_columns when the image was last brought up to date
+        self._row_index = np.zeros((0, 1), np.int32)  # 0 … rows-1 as a column, for the rasteriser
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
-        self._drawn_key: tuple[int, float] | None = None
+        self._drawn_key: object = None  # (zoom, image rows) the image was drawn for
         self.configure(samplerate, channels)
 
     def configure(self, samplerate: int, channels: int, columns: int | None = None) -> None:
@@ -167,17 +177,30 @@ class WaveformView(pg.PlotWidget):
         t = (np.arange(self.columns) - self.columns + 1) * fpc / samplerate
         self._x = t.astype(np.float64)
         self._offsets = (-LANE * np.arange(channels)).astype(np.float32)
-        y0, y1 = -LANE * (channels - 1) - 1.1, 1.1
-        self.lanes.set_geometry(QRectF(float(t[0]), y0, float(-t[0]), y1 - y0), self.columns, channels)
+        self._y0, self._y1 = -LANE * (channels - 1) - 1.1, 1.1
+        self._colours = np.array([_premultiplied(theme.CHANNEL_COLOURS[c % len(theme.CHANNEL_COLOURS)])
+                                  for c in range(channels)], dtype=np.uint32)
+        self.image.set_rect(QRectF(float(t[0]), self._y0, float(-t[0]), self._y1 - self._y0))
+        self.image.resize(self._rows, self.columns)
         self.plot_item.setXRange(float(t[0]), 0.0, padding=0)
-        self.plot_item.setYRange(y0, y1, padding=0)
+        self.plot_item.setYRange(self._y0, self._y1, padding=0)
         ticks = [(-LANE * c, f"Ch {c + 1}") for c in range(channels)]
         self.plot_item.getAxis("left").setTicks([ticks, []])
+        self.grid.refresh()
         self._drawn_key = None
+        self._drawn_columns = 0
         self.clear_markers()
+        _repaint_all(self)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(ev)
+        if getattr(self, "_rows", None) is None:  # called by pyqtgraph's constructor, before ours
+            return
+        rows = int(self.plot_item.vb.height())
+        if rows > 16 and rows != self._rows:  # one image row per pixel row
+            self._rows = rows
+            self.image.resize(rows, self.columns)
+            self._drawn_key = None
         if self.follow_width:
             width = int(self.plot_item.vb.width())
             if width > 16 and abs(width - self.columns) > 8:  # one (min, max) pair per pixel column
@@ -197,19 +220,31 @@ class WaveformView(pg.PlotWidget):
         return self._x, mn[:, channel], mx[:, channel]
 
     def refresh(self, file_frame_now: int | None = None) -> None:
-        """Redraw the lanes when new columns arrived (and move marker lines relative to the file position)."""
-        key = (self.history.total_columns, self.gain)
-        if key != self._drawn_key:
-            self._drawn_key = key
-            mn, mx = self.history.ordered()
+        """Draw the columns that arrived since the last call into the image (all of them after a change of
+        zoom or size) and move marker lines relative to the file position."""
+        h = self.history
+        key = (self.gain, self._rows)
+        new = h.total_columns - self._drawn_columns
+        everything = key != self._drawn_key or new >= self.columns
+        if everything:
+            new = min(h.total_columns, self.columns)  # what the history holds
+            self.image.buffer[:] = 0
+        self._drawn_key = key
+        if new > 0:
+            # the new columns and the one before them (each column's line also reaches its left neighbour's
+            # range, so the trace has no gaps)
+            idx = (h.pos - new - 1 + np.arange(new + 1)) % self.columns
+            mn, mx = h.mins[idx], h.maxs[idx]
             if self.gain != 1.0:  # zoom for quiet scenes; the lane clips, the meters stay the truth
                 g = np.float32(self.gain)
                 mn, mx = np.clip(mn * g, -1.05, 1.05), np.clip(mx * g, -1.05, 1.05)
-            # each column's line also reaches its left neighbour's range, so the trace has no gaps
-            lo, hi = mn.copy(), mx.copy()
-            np.minimum(lo[1:], mx[:-1], out=lo[1:])
-            np.maximum(hi[1:], mn[:-1], out=hi[1:])
-            self.lanes.set_lanes(self._x, lo + self._offsets, hi + self._offsets)
+            lo, hi = np.minimum(mn[1:], mx[:-1]), np.maximum(mx[1:], mn[:-1])
+            if everything:
+                lo[0], hi[0] = mn[1], mx[1]  # the oldest column has no left neighbour
+            self.image.buffer[:, idx[1:]] = self._rasterise(lo + self._offsets, hi + self._offsets)
+            self._drawn_columns = h.total_columns
+            self.image.pos = h.pos
+            _repaint(self)
         if file_frame_now is not None:
             keep = []
             for frame, line in self.marker_lines:
@@ -221,6 +256,21 @@ class WaveformView(pg.PlotWidget):
                 keep.append((frame, line))
             self.marker_lines = keep
 
+    def _rasterise(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Image columns (rows, k) for k columns of (lo, hi) per channel in view coordinates: each lane's
+        pixel rows from lo to hi (at least one) in its colour, transparent elsewhere."""
+        rows = self._rows
+        r = np.stack([lo, hi])
+        r -= self._y0
+        r *= rows / (self._y1 - self._y0)
+        r = np.clip(r, 0, rows - 1, out=r).astype(np.int32)  # row 0 at the bottom
+        if len(self._row_index) != rows:
+            self._row_index = np.arange(rows, dtype=np.int32)[:, None]
+        out = np.zeros((rows, lo.shape[0]), dtype=np.uint32)
+        for c in range(self.channels):
+            out[(self._row_index >= r[0, :, c]) & (self._row_index <= r[1, :, c])] = self._colours[c]
+        return out
+
     def add_marker(self, frame: int, label: str, file_frame_now: int) -> None:
         line = pg.InfiniteLine(
             pos=(frame - file_frame_now) / self.samplerate,
@@ -231,22 +281,49 @@ class WaveformView(pg.PlotWidget):
         )
         self.plot_item.addItem(line)
         self.marker_lines.append((frame, line))
+        _repaint(self)
 
     def clear_markers(self) -> None:
         for _f, line in self.marker_lines:
             self.plot_item.removeItem(line)
         self.marker_lines = []
+        _repaint(self)
 
 
-class FixedBoundsCurve(pg.PlotCurveItem):
-    """A curve whose data bounds are given, not searched for on every ``setData`` (the view range is fixed)."""
+class PolylineItem(pg.GraphicsObject):
+    """A curve drawn with one ``drawPolyline`` of a QPolygonF whose points are written in place (numpy view).
 
-    def __init__(self, bounds: tuple[tuple[float, float], tuple[float, float]], **kw) -> None:
-        super().__init__(**kw)
-        self.fixed_bounds = bounds
+    Its bounding rectangle is the fixed view range (``set_rect``): no bounds search, no QPainterPath, no
+    scene update per ``setData`` (the owner repaints the view)."""
 
-    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802, N803 (pyqtgraph names)
-        return self.fixed_bounds[ax]
+    def __init__(self, pen: QPen) -> None:
+        super().__init__()
+        self._pen = pen
+        self._poly = pg.functions.create_qpolygonf(0)
+        self._points = pg.functions.ndarray_from_qpolygonf(self._poly)
+        self._rect = QRectF()
+
+    def set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+
+    def setData(self, x: np.ndarray, y: np.ndarray) -> None:  # noqa: N802 (pyqtgraph's name)
+        if len(x) != len(self._points):
+            self._poly = pg.functions.create_qpolygonf(len(x))
+            self._points = pg.functions.ndarray_from_qpolygonf(self._poly)
+        self._points[:, 0] = x
+        self._points[:, 1] = y
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (pyqtgraph's name)
+        return self._points[:, 0].copy(), self._points[:, 1].copy()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._rect
+
+    def paint(self, p: QPainter, *_args) -> None:
+        if len(self._points) > 1:
+            p.setPen(self._pen)
+            p.drawPolyline(self._poly)
 
 
 class SpectrumView(pg.PlotWidget):
@@ -259,19 +336,19 @@ class SpectrumView(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent=parent)
         self.setObjectName("spectrumView")
+        _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
+        self.grid = _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("left", "dBFS")
         self.plot_item.setLabel("bottom", "frequency (Hz)")
         self.plot_item.setTitle("Spectrum — blue: average, orange: peak hold", color=theme.DIM, size="10pt")
         self.plot_item.vb.disableAutoRange()
         self.plot_item.setYRange(-120, 0, padding=0)
-        # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data
-        bounds = ((np.log10(20.0), np.log10(24000.0)), (-160.0, 0.0))
-        self.hold_curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.ORANGE, width=1), skipFiniteCheck=True)
+        # x is log10(frequency): a log axis without pyqtgraph's per-frame log of the data;
         # 1 px lines: a wider pen goes through Qt's stroker, about a third dearer in software painting
-        self.curve = FixedBoundsCurve(bounds, pen=pg.mkPen(theme.BLUE, width=1), skipFiniteCheck=True)
+        self.hold_curve = PolylineItem(pg.mkPen(theme.ORANGE, width=1))
+        self.curve = PolylineItem(pg.mkPen(theme.BLUE, width=1))
         self.plot_item.addItem(self.hold_curve)
         self.plot_item.addItem(self.curve)
         self._logf: np.ndarray | None = None
@@ -279,16 +356,19 @@ class SpectrumView(pg.PlotWidget):
         self.hold_db: np.ndarray | None = None
         self.averaging = 4
         self._freqs: np.ndarray | None = None
-        self._xrange = (np.log10(20.0), np.log10(24000.0))
         self._columns: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None  # key, starts, x
+        self.set_range(48000)
 
     def set_range(self, samplerate: float) -> None:
         self._xrange = (np.log10(20.0), np.log10(samplerate / 2))
         self.plot_item.setXRange(*self._xrange, padding=0)
+        lo, hi = self._xrange
         for c in (self.curve, self.hold_curve):
-            c.fixed_bounds = (self._xrange, (-160.0, 0.0))
+            c.set_rect(QRectF(lo, -160.0, hi - lo, 160.0))
         ticks = [(np.log10(f), s) for f, s in dsp.db_ticks_frequency(20.0, samplerate / 2)]
         self.plot_item.getAxis("bottom").setTicks([ticks, []])
+        self.grid.refresh()
+        _repaint_all(self)
         self._columns = None
 
     def reset(self) -> None:
@@ -327,6 +407,7 @@ class SpectrumView(pg.PlotWidget):
         starts, x = self._pixel_columns()
         self.curve.setData(x, np.maximum.reduceat(shown, starts))
         self.hold_curve.setData(x, np.maximum.reduceat(self.hold_db, starts))
+        _repaint(self)
 
     def frequencies(self) -> np.ndarray | None:
         return self._freqs
@@ -340,14 +421,22 @@ class SpectrumView(pg.PlotWidget):
 
 class RingImageItem(pg.GraphicsObject):
     """A ring buffer of RGB32 columns painted as two pieces (oldest left, newest right): nothing is copied or
-    colour-mapped at paint time. ``buffer`` is (rows, columns) uint32 0xffRRGGBB, row 0 at y = 0."""
+    colour-mapped at paint time. ``buffer`` is (rows, columns) uint32 0xffRRGGBB, row 0 at the rectangle's
+    top (the lowest y of the view: the bottom of the plot). ``fmt`` ARGB32_Premultiplied: 0 is transparent
+    (what is under the image, the grid, shows through)."""
 
-    def __init__(self, rows: int, columns: int) -> None:
+    def __init__(self, rows: int, columns: int, fmt: QImage.Format = QImage.Format.Format_RGB32) -> None:
         super().__init__()
-        self.buffer = np.zeros((rows, columns), dtype=np.uint32)
-        self._image = pg.functions.ndarray_to_qimage(self.buffer, QImage.Format.Format_RGB32)  # a view, no copy
+        self._fmt = fmt
         self.pos = 0
         self._rect = QRectF(0, 0, columns, rows)
+        self.resize(rows, columns)
+
+    def resize(self, rows: int, columns: int) -> None:
+        """A new (zeroed) buffer of ``rows`` x ``columns``."""
+        self.buffer = np.zeros((rows, columns), dtype=np.uint32)
+        self._image = pg.functions.ndarray_to_qimage(self.buffer, self._fmt)  # a view, no copy
+        self.pos = 0
 
     def set_rect(self, rect: QRectF) -> None:
         self.prepareGeometryChange()
@@ -377,8 +466,9 @@ class SpectrogramView(pg.PlotWidget):
     def __init__(self, columns: int = 300, levels: tuple[float, float] = (-120.0, -20.0), parent=None):
         super().__init__(parent=parent)
         self.setObjectName("spectrogramView")
+        _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
+        self.grid = _style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setTitle(f"Spectrogram — colour {levels[0]:.0f} (black) … {levels[1]:.0f} dBFS (yellow)",
                                 color=theme.DIM, size="10pt")
@@ -410,7 +500,7 @@ class SpectrogramView(pg.PlotWidget):
         self.image_item.buffer[:] = self._colours(self.ring[:, :1])
         self.pos = self.image_item.pos = 0
         self._map_key = None
-        self.image_item.update()
+        _repaint_all(self)
 
     def _colours(self, db: np.ndarray) -> np.ndarray:
         lo, hi = self.levels
@@ -432,6 +522,8 @@ class SpectrogramView(pg.PlotWidget):
                 row = float(np.interp(np.log(f), np.log(centres), np.arange(self.ROWS))) + 0.5
                 ticks.append((row, s))
             self.plot_item.getAxis("left").setTicks([ticks, []])
+            self.grid.refresh()
+            _repaint_all(self)
         return self._map
 
     def add_columns(self, freqs: np.ndarray, db_time_freq: np.ndarray) -> None:
@@ -454,4 +546,4 @@ class SpectrogramView(pg.PlotWidget):
 
     def refresh(self) -> None:
         self.image_item.pos = self.pos
-        self.image_item.update()
+        _repaint(self)

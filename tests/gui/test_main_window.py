@@ -36,7 +36,9 @@ def test_first_start_is_armed_with_moving_signals(window, qtbot):
     qtbot.waitUntil(lambda: window.waveform.history.total_columns > 50, timeout=5000)
     qtbot.waitUntil(lambda: window.spectrogram.total_columns > 5, timeout=5000)
     assert window.spectrum.avg_power is not None
-    assert window.meters.bars.peak.max() > -90.0  # the simulated scene is not silent
+    # the simulated scene is not silent; the meters follow once the meter thread has its loudness filter
+    # (it imports scipy.signal on its first batch, after the window is on screen)
+    qtbot.waitUntil(lambda: window.meters.bars.peak.max() > -90.0, timeout=15000)
 
 
 def test_record_two_seconds_through_the_gui_with_typed_metadata(window, qtbot):
@@ -375,3 +377,37 @@ def test_a_hidden_view_is_not_computed_and_catches_up_when_shown(window, qtbot):
     window.spectrogram.show()
     qtbot.waitUntil(lambda: window.spectrogram.total_columns > columns, timeout=5000)
     window.stop()
+
+
+def test_an_inactive_live_view_costs_nothing_and_catches_up(window, qtbot):
+    """``LiveView.set_active(False)`` (another tab in front): no audio pulled, no meter fed; back on, the
+    waveform shows the newest audio at once."""
+    live = window.live
+    wait_frames(qtbot, window, 5)
+    live.set_active(False)
+    assert not live.is_active()
+    wait_frames(qtbot, window, 2)
+    waved, spectra, peak = live.waveform.history.total_columns, live.spectrogram.total_columns, live.meters.bars.peak
+    wait_frames(qtbot, window, 15)  # half a second of frames
+    assert live.waveform.history.total_columns == waved and live.spectrogram.total_columns == spectra
+    assert live.meters.bars.peak is peak  # the meters were not fed either
+    live.set_active(True)
+    wait_frames(qtbot, window, 2)
+    # the skipped half second is drawn at once, not left as a gap in the scrolling waveform
+    assert live.waveform.history.total_columns - waved >= 0.4 * live.waveform.columns / 5.0
+    assert live.meters.bars.peak is not peak
+
+
+def test_a_minimised_window_ticks_slowly_and_draws_nothing(window, qtbot):
+    wait_frames(qtbot, window, 3)
+    normal = int(1000 / window.config.fps)
+    assert window.timer.interval() == normal
+    window.showMinimized()
+    qtbot.waitUntil(lambda: window.timer.interval() == 200, timeout=3000)
+    assert not window.live.is_active()  # a minimised window: the live view pulls nothing
+    columns = window.waveform.history.total_columns
+    wait_frames(qtbot, window, 3, timeout=3000)  # the status still ticks
+    assert window.waveform.history.total_columns == columns
+    window.showNormal()
+    qtbot.waitUntil(lambda: window.timer.interval() == normal, timeout=3000)
+    qtbot.waitUntil(lambda: window.waveform.history.total_columns > columns, timeout=5000)

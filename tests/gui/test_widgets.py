@@ -117,6 +117,29 @@ def test_meter_readouts_show_true_peak_and_short_term_loudness(qtbot):
     assert len(panel.clip_buttons) == 4
 
 
+@pytest.mark.parametrize("channels", [2, 4])
+def test_clip_lamp_text_fits_its_lamp(qtbot, channels):
+    """With four channels the lamps once read "CLIF": the window's button padding left too little room."""
+    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionButton
+
+    from fieldrec.gui.theme import apply_dark_theme
+
+    apply_dark_theme(QApplication.instance())
+    panel = MeterPanel(channels)
+    qtbot.addWidget(panel)
+    panel.resize(250, 600)  # the live view's narrowest meter panel
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_snapshot(snapshot(channels=channels, latched=True), 0.033)  # lit: the border is widest
+    for b in panel.clip_buttons:
+        assert b.text() == "CLIP"
+        opt = QStyleOptionButton()
+        b.initStyleOption(opt)
+        # the room the style leaves for the text (the style sheet's padding and border taken off)
+        inner = b.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, opt, b).width()
+        assert b.fontMetrics().horizontalAdvance("CLIP") <= inner, (b.width(), inner)
+
+
 # ---------------------------------------------------------------- spectra
 def test_spectrum_finds_a_sine_at_its_level():
     sr, nfft = 48000, 4096
@@ -186,6 +209,17 @@ def test_waveform_view_draws_min_max_columns_and_markers(qtbot):
     xs, mins, maxs = view.drawn(0)
     assert len(xs) == 100 and maxs.max() == pytest.approx(0.75) and mins.min() == 0.0
     assert view.marker_lines[0][1].value() == pytest.approx(-0.5)
+    # the painted lanes: the spike's column reaches up to 0.75 of the lane's half height, in channel 1's
+    # colour; the quiet columns are one row at the lane's centre; off the trace the image is transparent
+    img = view.image.buffer  # row 0 at the bottom of the plot, columns in the history's ring order
+    rows_per_unit = img.shape[0] / (view._y1 - view._y0)
+    col = (view.history.pos - 1) % 100  # the newest column holds the spike
+    lit = np.flatnonzero(img[:, col])
+    assert img[lit.max(), col] == view._colours[0] and img[lit[0], col] == view._colours[1]
+    assert (lit.max() + 1) / rows_per_unit + view._y0 == pytest.approx(0.75, abs=1.5 / rows_per_unit)
+    quiet = np.flatnonzero(img[:, (col - 50) % 100])
+    assert len(quiet) == 2 and img.sum(dtype=np.uint64) > 0  # one row per lane
+    assert np.all(img[lit.max() + 2 :, col] == 0)
 
 
 # ---------------------------------------------------------------- health strip

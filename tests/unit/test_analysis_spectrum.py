@@ -9,6 +9,7 @@ from fieldrec.analysis.features import spectral_bandwidth, spectral_centroid, sp
 from fieldrec.analysis.spectrum import (
     WINDOWS,
     WelchAccumulator,
+    get_window,
     magnitude_spectrum_dbfs,
     spectrogram_db,
     stft_magnitude,
@@ -118,3 +119,23 @@ def test_stft_power_float32_matches_float64() -> None:
     b = stft_power(x, 1024, 256, "hann", dtype=np.float64)
     np.testing.assert_allclose(b, stft_magnitude(x, 1024, 256, "hann") ** 2, rtol=1e-9, atol=1e-12)
     assert np.max(np.abs(a - b) / b.max(axis=0, keepdims=True)) < 1e-6
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("nfft", [7, 1000, 4096])
+def test_windows_are_scipys_periodic_windows(window: str, nfft: int) -> None:
+    """The windows are computed here (scipy.signal takes a second to import); they are scipy's."""
+    import scipy.signal
+
+    assert np.array_equal(get_window(window, nfft), scipy.signal.get_window(window, nfft, fftbins=True))
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4, 5])
+def test_true_peak_interpolator_is_scipys_kaiser_firwin(factor: int) -> None:
+    import scipy.signal
+
+    from fieldrec.analysis.true_peak import TAPS_PER_PHASE, kaiser_lowpass
+
+    n = factor * TAPS_PER_PHASE + 1
+    ref = scipy.signal.firwin(n, cutoff=0.5 / factor, window=("kaiser", 8.0), fs=1.0)
+    assert np.allclose(kaiser_lowpass(n, 0.5 / factor, 8.0), ref, rtol=0, atol=1e-15)
