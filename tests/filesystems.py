@@ -36,3 +36,10 @@ def with_battery(cmd: list[str], percent: float, seconds_left: float) -> list[st
               f"echo {energy_now} >$d/energy_now && echo {energy_full} >$d/energy_full && "
               f"echo {power_now} >$d/power_now && exec \"$@\"")
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *cmd]
+
+
+def without_power_supply(cmd: list[str]) -> list[str]:
+    """``cmd`` run in its own mount namespace with an empty ``/sys/class`` (no ``power_supply`` folder at all,
+    as in a container or a chroot without sysfs), where ``psutil.sensors_battery()`` raises."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount -t tmpfs none /sys/class && exec "$@"', "sh", *cmd]

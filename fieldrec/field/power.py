@@ -8,11 +8,14 @@ at a take's start and stop when there is a battery.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fieldrec.storage.diskspace import LOW_SPACE_SECONDS
+
+log = logging.getLogger(__name__)
 
 #: Warn when less than this many seconds (15 minutes) of battery or disk remain: the same threshold as the
 #: take's own disk warning (one definition, in storage).
@@ -47,7 +50,12 @@ def read_battery() -> Battery | None:
     reader = getattr(psutil, "sensors_battery", None)
     if reader is None:  # platforms where psutil has no battery support
         return None
-    return battery_from_psutil(reader())
+    try:
+        reading = reader()
+    except OSError as err:  # no /sys/class/power_supply (a container, a chroot without /sys): no battery known
+        log.debug("no battery reading: %s", err)
+        return None
+    return battery_from_psutil(reading)
 
 
 @dataclass(frozen=True)
