@@ -3,8 +3,9 @@
 
 Both record from the private PulseAudio device of tests/pulse_rig.py while a known signal is fed into it.
 Start-up is not counted: the window opens once both have written FIELDREC_BENCH_CPU_WARMUP_S of audio and
-lasts FIELDREC_BENCH_CPU_S seconds (default 20). CPU is utime + stime from /proc/<pid>/stat; the
-per-thread split (native thread names, see fieldrec/threads.py) comes from /proc/<pid>/task.
+lasts FIELDREC_BENCH_CPU_S seconds (default 20). CPU is each thread's run time from
+/proc/<pid>/task/<tid>/schedstat (nanoseconds; utime + stime in 10 ms ticks where the kernel has no schedstat),
+summed over the threads; the per-thread split uses the native thread names (see fieldrec/threads.py).
 
 Targets (issue 11): at most 5x arecord at 48 kHz / 2 ch, at most 0.25 of a core at 192 kHz / 8 ch.
 """
@@ -31,21 +32,33 @@ def emit(name: str, value: float, unit: str, target: object) -> None:
     print(json.dumps({"name": name, "value": round(float(value), 5), "unit": unit, "target": target}), flush=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def _task_seconds(task: Path) -> float:
+    """CPU seconds of one thread: the scheduler's exact run time (schedstat, ns) where the kernel has it, else
+    utime + stime in clock ticks (10 ms: arecord's few ms per second would be a handful of ticks)."""
+    try:
+        return int((task / "schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def thread_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (native names, fieldrec/threads.py). The main thread is "main"; PortAudio's
+    callback thread (and idle library threads) keep the interpreter's name "python"."""
     out: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            name = "main" if task.name == str(pid) else (task / "comm").read_text().strip()
+            seconds = _task_seconds(task)
         except OSError:
             continue
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+        out[name] = out.get(name, 0.0) + seconds
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of the whole process so far (its live threads; none ends while a window is measured)."""
+    return sum(thread_seconds(pid).values())
 
 
 def wav_seconds(path: Path, rate: int, channels: int, width: int) -> float:
