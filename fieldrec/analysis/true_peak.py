@@ -43,21 +43,22 @@ class TruePeakMeter:
     """Per-channel true peak of a stream of float blocks (frames, channels); any block size.
 
     Phase 0 of the interpolator reproduces the input samples, so its peak is the sample peak. The other
-    ``factor - 1`` phases are computed by FFT overlap-save in frames of up to ``FFT_FRAME`` points: first
-    in float32 for every frame (a screen, error about 1e-7 of full scale), then again in float64 for the
-    frames whose screened maximum comes within ``REFINE_MARGIN`` of the block's largest, so the reported
-    peak is the float64 value (equal to the direct FIR to about 1e-16) at the cost of a float32 pass.
+    ``factor - 1`` phases are computed by FFT overlap-save in frames of up to ``FFT_FRAME`` points in
+    float32 (a screen, error about 1e-7 of full scale); the outputs whose screened value comes within
+    ``REFINE_MARGIN`` of the block's largest (usually a handful) are then computed again in float64 as
+    direct FIR dot products, so the reported peak is the float64 value at the cost of a float32 pass.
     """
 
     FFT_FRAME = 2048
     REFINE_MARGIN = 1e-4  # relative; the float32 screen is good to about 1e-6, so this is 100x safe
+    REFINE_CHUNK = 4096  # outputs refined per dot-product pass (bounds the temporary for flat-topped signals)
 
     def __init__(self, samplerate: float, channels: int) -> None:
         self.factor = oversampling_factor(samplerate)
         self.channels = int(channels)
         self._phases = interpolator_phases(self.factor)  # (L, T)
         self._taps = self._phases.shape[1]
-        self._spectra: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # FFT size -> (float64, float32)
+        self._spectra: dict[int, np.ndarray] = {}  # FFT size -> phase spectra
         self.reset()
 
     def reset(self) -> None:
@@ -68,12 +69,11 @@ class TruePeakMeter:
         """Feed a block (frames, channels); return this block's per-channel true peak (linear)."""
         return self.process_t(np.ascontiguousarray(np.asarray(block, dtype=np.float64).T))
 
-    def _phase_spectra(self, nfft: int) -> tuple[np.ndarray, np.ndarray]:
-        """conj(rfft) of phases 1..L-1 at ``nfft`` points (a product with it correlates), float64 and float32."""
+    def _phase_spectra(self, nfft: int) -> np.ndarray:
+        """conj(rfft) of phases 1..L-1 at ``nfft`` points (a product with it correlates), complex64."""
         h = self._spectra.get(nfft)
         if h is None:
-            h64 = np.conj(scipy.fft.rfft(self._phases[1:], nfft, axis=-1))
-            h = (h64, h64.astype(np.complex64))
+            h = np.conj(scipy.fft.rfft(self._phases[1:], nfft, axis=-1)).astype(np.complex64)
             self._spectra[nfft] = h
         return h
 
@@ -107,22 +107,27 @@ class TruePeakMeter:
             self._state = xt[:, n - t :].copy()
         else:
             self._state = np.concatenate([state[:, n:], xt], axis=1)
-        h64, h32 = self._phase_spectra(nfft)
+        h32 = self._phase_spectra(nfft)
         segs = _frames_view(ext, nfft, valid, frames)
         y = scipy.fft.irfft(scipy.fft.rfft(segs, axis=-1)[None] * h32[:, None, None, :], nfft, axis=-1)
         y = y[..., :valid]  # (p, ch, frames, valid); outputs past the block come with the next one:
         y[:, :, -1, n - (frames - 1) * valid :] = 0.0
-        screen = np.maximum(y.max(axis=3), -y.min(axis=3)).max(axis=0)  # (ch, frames)
+        screen = np.maximum(y.max(axis=(0, 3)), -y.min(axis=(0, 3)))  # (ch, frames)
         best = np.maximum(screen.max(axis=1), peak)
-        for c, f in zip(*np.nonzero(screen >= best[:, None] * (1.0 - self.REFINE_MARGIN)), strict=True):
-            seg = np.zeros(nfft)  # ext[c, f * valid : f * valid + nfft] in float64
-            lo = f * valid
-            if lo < t:
-                seg[: t - lo] = state[c, lo:]
-            src = xt[c, max(lo - t, 0) : lo + nfft - t]
-            seg[max(t - lo, 0) : max(t - lo, 0) + src.shape[0]] = src
-            exact = scipy.fft.irfft(scipy.fft.rfft(seg) * h64, nfft, axis=-1)[:, : min(valid, n - lo)]
-            peak[c] = max(peak[c], float(np.abs(exact).max()))
+        thr = np.where(best > 0.0, best * (1.0 - self.REFINE_MARGIN), np.inf).astype(np.float32)  # silence: none
+        taps = self._phases[1:]  # (p, taps) float64
+        rows: dict[int, np.ndarray] = {}  # channel -> its float64 ext row (previous t samples, this block)
+        for c, f in zip(*np.nonzero(screen >= thr[:, None]), strict=True):  # frames holding a candidate
+            row = rows.get(c)
+            if row is None:
+                row = rows[c] = np.concatenate([state[c], xt[c]])
+            windows = np.lib.stride_tricks.sliding_window_view(row, t + 1)  # y_p[k] = taps[p] . windows[k]
+            phase, pos = np.nonzero(np.abs(y[:, c, f]) >= thr[c])
+            k = f * valid + pos
+            for lo in range(0, k.shape[0], self.REFINE_CHUNK):
+                sl = slice(lo, lo + self.REFINE_CHUNK)
+                exact = np.einsum("kj,kj->k", windows[k[sl]], taps[phase[sl]])
+                peak[c] = max(peak[c], float(np.abs(exact).max()))
 
 
 def _frames_view(ext: np.ndarray, nfft: int, hop: int, frames: int) -> np.ndarray:
