@@ -147,20 +147,25 @@ class MeterPace:
     batch: :data:`METER_BATCH_S` for a reader at frame rate (the window), the moment :data:`METER_LEAD_S`
     before the next expected read of a slower one (the command line's 4 Hz status line: what it draws is as
     fresh as with 100 ms batches, at a quarter of the wake-ups), :data:`METER_IDLE_S` once nobody has read
-    for two of their intervals (or two idle periods). Times are ``time.monotonic()`` seconds.
+    for two of their intervals (or two idle periods). A reader that appears wakes the meter thread, so its
+    first readings are fresh. Times are ``time.monotonic()`` seconds.
     """
 
     def __init__(self) -> None:
         self.last: float | None = None  #: when the meters were last read
         self.every: float | None = None  #: the reader's interval, smoothed
 
-    def read(self, now: float) -> None:
+    def read(self, now: float) -> bool:
+        """A read at ``now``; True when the meter thread should plan its sleep afresh (it was idle or the
+        pace was not known yet: a reader that appears gets fresh meters at once, not after an idle sleep)."""
+        replan = self.every is None or self.wait(now) == METER_IDLE_S
         if self.last is not None:
             gap = now - self.last
             every = self.every
             fresh = every is None or not every / 4 <= gap <= 4 * every  # a new pace: learn it afresh
             self.every = gap if fresh else 0.75 * every + 0.25 * gap
         self.last = now
+        return replan
 
     def wait(self, now: float) -> float:
         last, every = self.last, self.every
@@ -304,7 +309,8 @@ class Recorder:
     def meters(self) -> MeterSnapshot | None:
         """What the meters show now: the take's while recording, else the monitor's. The meter thread keeps
         the pace of these calls (:class:`MeterPace`)."""
-        self._pace.read(time.monotonic())
+        if self._pace.read(time.monotonic()):
+            self._meter_wake.set()
         take = self._take
         bank = take.bank if take is not None else self._monitor
         return bank.snapshot() if bank is not None else None

@@ -10,8 +10,10 @@ from fieldrec.recorder import METER_BATCH_S, METER_IDLE_S, METER_LEAD_S, MeterPa
 def test_nobody_reading_means_idle_batches() -> None:
     pace = MeterPace()
     assert pace.wait(100.0) == METER_IDLE_S
-    pace.read(100.0)  # one read says nothing about a pace yet
+    assert pace.read(100.0)  # one read says nothing about a pace yet; the meter thread is woken to measure now
     assert pace.wait(100.01) == METER_IDLE_S
+    assert pace.read(100.1)  # the second one gives the pace: the thread plans afresh
+    assert not pace.read(100.2)  # a steady reader needs no wake-ups
 
 
 def test_a_window_at_frame_rate_gets_the_shortest_batches() -> None:
