@@ -3,8 +3,13 @@
 
 Both record from the private PulseAudio device of tests/pulse_rig.py while a known signal is fed into it.
 Start-up is not counted: the window opens once both have written FIELDREC_BENCH_CPU_WARMUP_S of audio and
-lasts FIELDREC_BENCH_CPU_S seconds (default 20). CPU is utime + stime from /proc/<pid>/stat; the
-per-thread split (native thread names, see fieldrec/threads.py) comes from /proc/<pid>/task.
+lasts FIELDREC_BENCH_CPU_S seconds (default 20). CPU is each thread's run time from
+/proc/<pid>/task/<tid>/schedstat (nanoseconds; utime + stime in 10 ms ticks where the kernel has no schedstat),
+summed over the threads; the per-thread split uses the native thread names (see fieldrec/threads.py).
+
+Three windows: 48 kHz / 2 ch with fieldrec on a terminal (a pty: it draws its status line, reading the meters
+4 times a second, as a person at a terminal sees it), the same with ``-q`` and no terminal (nobody reads the
+meters; the take's analysis is still measured), and 192 kHz / 8 ch on a terminal.
 
 Targets (issue 11): at most 5x arecord at 48 kHz / 2 ch, at most 0.25 of a core at 192 kHz / 8 ch.
 """
@@ -13,9 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,20 +38,35 @@ def emit(name: str, value: float, unit: str, target: object) -> None:
     print(json.dumps({"name": name, "value": round(float(value), 5), "unit": unit, "target": target}), flush=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def _task_seconds(task: Path) -> float:
+    """CPU seconds of one thread: the scheduler's exact run time (schedstat, ns) where the kernel has it, else
+    utime + stime in clock ticks (10 ms: arecord's few ms per second would be a handful of ticks)."""
+    try:
+        return int((task / "schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def thread_seconds(pid: int) -> dict[str, float]:
-    out: dict[str, float] = {}
+def task_seconds(pid: int) -> dict[str, tuple[str, float]]:
+    """CPU seconds so far of each live thread of ``pid``: tid -> (name, seconds). The main thread is named
+    "main"; PortAudio's callback thread (and idle library threads) keep the interpreter's name "python"."""
+    out: dict[str, tuple[str, float]] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            name = "main" if task.name == str(pid) else (task / "comm").read_text().strip()
+            out[task.name] = (name, _task_seconds(task))
         except OSError:
             continue
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def per_thread(before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds spent between two ``task_seconds`` readings, summed per thread name (a thread that ended in
+    between is not counted, one that started counts from zero)."""
+    out: dict[str, float] = {}
+    for tid, (name, seconds) in after.items():
+        out[name] = out.get(name, 0.0) + seconds - before.get(tid, (name, 0.0))[1]
     return out
 
 
@@ -55,15 +77,32 @@ def wav_seconds(path: Path, rate: int, channels: int, width: int) -> float:
         return 0.0
 
 
-def measure(rig, rate: int, channels: int, seconds: float, warmup: float) -> dict[str, float]:
+def _drain(fd: int) -> None:
+    """Read (and forget) what the recorder draws on its terminal until it closes it."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+
+
+def measure(rig, rate: int, channels: int, seconds: float, warmup: float, terminal: bool) -> dict[str, float]:
+    """One window of ``seconds``. ``terminal``: fieldrec's stderr is a terminal (a pty), so it draws its status
+    line (4 times a second, reading the meters) as for a person at a terminal; else ``-q`` with no terminal,
+    so nobody reads the meters while the take's analysis is measured."""
     tmp = Path(tempfile.mkdtemp(prefix="fieldrec-bench-cpu-"))
     total = warmup + seconds + 6
     fed = (0.1 * np.random.default_rng(1).standard_normal((int((total + 4) * 48000), 2))).astype(np.float32)
     feeder = rig.feed(fed)
     env = dict(os.environ, XDG_STATE_HOME=str(tmp / "state"), XDG_CONFIG_HOME=str(tmp / "config"))
+    master, slave = pty.openpty() if terminal else (-1, -1)
     fr = subprocess.Popen([sys.executable, "-m", "fieldrec", "record", "-d", rig.device_name, "-r", str(rate),
-                           "-c", str(channels), "-f", "wav24", "-t", str(total), "-o", str(tmp / "fr"), "-q"],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                           "-c", str(channels), "-f", "wav24", "-t", str(total), "-o", str(tmp / "fr"),
+                           *(() if terminal else ("-q",))],
+                          env=env, stdout=subprocess.DEVNULL, stderr=slave if terminal else subprocess.PIPE)
+    if terminal:
+        os.close(slave)
+        threading.Thread(target=_drain, args=(master,), daemon=True).start()
     ar_path = tmp / "arecord.wav"
     ar = subprocess.Popen(["arecord", "-q", "-D", rig.device_name, "-f", "S24_3LE", "-r", str(rate), "-c",
                            str(channels), "-d", str(int(total)), str(ar_path)], env=env,
@@ -77,11 +116,12 @@ def measure(rig, rate: int, channels: int, seconds: float, warmup: float) -> dic
                 break
             time.sleep(0.05)
         else:
-            raise RuntimeError("the recorders did not start: " + (fr.stderr.read(300).decode() if fr.poll() else ""))
+            said = fr.stderr.read(300).decode() if fr.poll() is not None and fr.stderr else ""
+            raise RuntimeError("the recorders did not start: " + said)
         t0 = time.monotonic()
-        f0, a0, th0 = cpu_seconds(fr.pid), cpu_seconds(ar.pid), thread_seconds(fr.pid)
+        f0, a0 = task_seconds(fr.pid), task_seconds(ar.pid)
         time.sleep(seconds)
-        f1, a1, th1 = cpu_seconds(fr.pid), cpu_seconds(ar.pid), thread_seconds(fr.pid)
+        f1, a1 = task_seconds(fr.pid), task_seconds(ar.pid)
         wall = time.monotonic() - t0
         fr.wait(timeout=total + 60)
         ar.wait(timeout=total + 60)
@@ -90,9 +130,12 @@ def measure(rig, rate: int, channels: int, seconds: float, warmup: float) -> dic
             if p.poll() is None:
                 p.kill()
         feeder.kill()
-    out = {"fieldrec": (f1 - f0) / wall, "arecord": (a1 - a0) / wall}
-    for name, value in th1.items():
-        out[f"thread:{name}"] = (value - th0.get(name, 0.0)) / wall
+        if terminal:
+            os.close(master)
+    threads = per_thread(f0, f1)
+    out = {"fieldrec": sum(threads.values()) / wall, "arecord": sum(per_thread(a0, a1).values()) / wall}
+    for name, value in threads.items():
+        out[f"thread:{name}"] = value / wall
     return out
 
 
@@ -105,8 +148,9 @@ def main() -> None:
     rig.start()
     os.environ.update(rig.env)
     try:
-        for rate, channels, tag in ((48000, 2, "48k_2ch"), (192000, 8, "192k_8ch")):
-            r = measure(rig, rate, channels, seconds, warmup)
+        for rate, channels, terminal, tag in ((48000, 2, True, "48k_2ch"), (48000, 2, False, "48k_2ch_quiet"),
+                                              (192000, 8, True, "192k_8ch")):
+            r = measure(rig, rate, channels, seconds, warmup, terminal)
             emit(f"take_cpu_{tag}.fieldrec", r["fieldrec"], "s CPU per s of audio", "<= 0.25" if channels == 8 else None)
             emit(f"take_cpu_{tag}.arecord", r["arecord"], "s CPU per s of audio (anchor, same run)", None)
             emit(f"take_cpu_{tag}.ratio_to_arecord", r["fieldrec"] / max(r["arecord"], 1e-3), "x arecord",

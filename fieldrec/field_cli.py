@@ -176,6 +176,10 @@ def run_field_record(args: argparse.Namespace, settings: Any, metadata: dict[str
     from fieldrec.session import FieldSession, ScheduleTakes
 
     options = _options(args, duration)
+    if args.monitor and settings.blocksize is None:
+        # headphones: what the recordist hears lags the input by the capture's buffer (about two blocks), so
+        # the input takes PortAudio's own (small) blocks rather than fieldrec's 40 ms (docs/audio.md)
+        settings.blocksize = 0
     try:
         options.validate()
     except RecorderError as err:

@@ -7,8 +7,11 @@ Three activities, as in python-sounddevice's examples, plus a meter thread:
 * each take (``fieldrec.take.Take``) has its own thread that moves its frames from the ring to its file and
   then finalises it (close, hash, sidecar). Its cursor holds the ring's *guard*: the callback drops (and
   records) a block rather than overwrite frames a take has not saved;
-* the meter thread feeds ``fieldrec.analysis.meters.MeterBank`` in batches of :data:`METER_BATCH_S` from its
-  own cursor: the frames of a take go to that take's bank (its analysis), the others to the monitor bank.
+* the meter thread feeds ``fieldrec.analysis.meters.MeterBank`` in batches from its own cursor: the frames of
+  a take go to that take's bank (its analysis), the others to the monitor bank. It works at the pace of
+  whoever reads the meters (:meth:`Recorder.meters`): every :data:`METER_BATCH_S` for a window drawing at
+  frame rate, once just before each read for a slower reader (the command line's status line), every
+  :data:`METER_IDLE_S` when nobody reads them (the take's analysis does not depend on the batch size);
   If it is ever lapped, the take's analysis is marked partial; the file never waits for it;
 * viewers (CLI line, GUI timer) pull ``status()``, ``meters()`` and ``latest()`` when they are ready.
 
@@ -57,7 +60,7 @@ from fieldrec.take import (
 from fieldrec.threads import name_this_thread
 
 __all__ = [
-    "COMMON_RATES", "SUPPORTED_FORMATS", "Marker", "OverflowEvent", "Recorder", "RecorderError", "Take",
+    "COMMON_RATES", "SUPPORTED_FORMATS", "Marker", "MeterPace", "OverflowEvent", "Recorder", "RecorderError", "Take",
     "TakePaths", "TakeResult", "TakeSettings", "TakeState", "TakeStatus", "check_settings",
     "list_input_devices",
 ]
@@ -66,10 +69,15 @@ log = logging.getLogger(__name__)
 
 #: Formats offered to people, label -> (container, subtype): a view of ``fieldrec.formats.FORMATS``.
 SUPPORTED_FORMATS: dict[str, tuple[str, str]] = {f.label: (f.container, f.subtype) for f in FORMATS.values()}
-#: The meter thread wakes this often and processes everything that arrived (seconds): the momentary
-#: loudness hop. Measured: 50 ms batches cost the meter thread 0.055 s of CPU per s of audio at 48 kHz / 2 ch,
-#: 100 ms batches 0.035 (docs/benchmarks.md); the window's bars are smoothed by their ballistics.
+#: The meter thread wakes at most this often and processes everything that arrived (seconds): the momentary
+#: loudness hop. Most of a batch's cost is per call, not per sample: measured, 50 ms batches cost the meter
+#: thread 0.055 s of CPU per s of audio at 48 kHz / 2 ch, 100 ms batches 0.035 (docs/benchmarks.md); the
+#: window's bars are smoothed by their ballistics.
 METER_BATCH_S = 0.1
+#: With nobody reading the meters (``fieldrec record -q``, no terminal) the meter thread wakes this often.
+METER_IDLE_S = 0.5
+#: For a reader slower than METER_BATCH_S, a batch ends this long before its next expected read (seconds).
+METER_LEAD_S = 0.03
 
 #: A take that starts with its stream waits until the stream has delivered this much audio with no overflow
 #: (seconds of audio), at most :data:`SETTLE_TIMEOUT_S` of wall time; the sidecar says if it did not.
@@ -142,6 +150,45 @@ def check_settings(settings: TakeSettings) -> str | None:
     return None
 
 
+class MeterPace:
+    """How often the meters are read, and so how long the meter thread sleeps before its next batch.
+
+    :meth:`read` is told each read (``Recorder.meters()``); :meth:`wait` gives the seconds until the next
+    batch: :data:`METER_BATCH_S` for a reader at frame rate (the window), the moment :data:`METER_LEAD_S`
+    before the next expected read of a slower one (the command line's 4 Hz status line: what it draws is as
+    fresh as with 100 ms batches, at a quarter of the wake-ups), :data:`METER_IDLE_S` once nobody has read
+    for two of their intervals (or two idle periods). A reader that appears wakes the meter thread, so its
+    first readings are fresh. Times are ``time.monotonic()`` seconds.
+    """
+
+    def __init__(self) -> None:
+        self.last: float | None = None  #: when the meters were last read
+        self.every: float | None = None  #: the reader's interval, smoothed
+
+    def read(self, now: float) -> bool:
+        """A read at ``now``; True when the meter thread should plan its sleep afresh (it was idle or the
+        pace was not known yet: a reader that appears gets fresh meters at once, not after an idle sleep)."""
+        replan = self.every is None or self.wait(now) == METER_IDLE_S
+        if self.last is not None:
+            gap = now - self.last
+            every = self.every
+            fresh = every is None or not every / 4 <= gap <= 4 * every  # a new pace: learn it afresh
+            self.every = gap if fresh else 0.75 * every + 0.25 * gap
+        self.last = now
+        return replan
+
+    def wait(self, now: float) -> float:
+        last, every = self.last, self.every
+        if last is None or every is None or now - last > max(2 * every, 2 * METER_IDLE_S):
+            return METER_IDLE_S
+        if every <= METER_BATCH_S:
+            return METER_BATCH_S
+        due = last + every - METER_LEAD_S
+        while due - now < METER_BATCH_S / 2:
+            due += every
+        return min(due - now, METER_IDLE_S)
+
+
 class Recorder:
     """One input stream and the takes recorded from it. For one controlling thread (CLI or GUI)."""
 
@@ -162,6 +209,8 @@ class Recorder:
         self._monitor: MeterBank | None = None
         self._meter_thread: threading.Thread | None = None
         self._meter_quit = threading.Event()
+        self._meter_wake = threading.Event()  # a take stopped or the input closes: measure up to now
+        self._pace = MeterPace()  # how often the meters are read: the meter thread keeps that pace
         self._metering: deque[Take] = deque()  # takes whose analysis the meter thread still owes
         self._take: Take | None = None  # the take now recording
         self._open_takes: list[Take] = []  # takes whose frames are not all in their file yet (guard holders)
@@ -220,6 +269,7 @@ class Recorder:
             self._capture = capture
             self._monitor = monitor
             self._meter_quit.clear()
+            self._meter_wake.clear()
             self._meter_thread = threading.Thread(target=self._meter_loop, args=(capture,),
                                                   name="fieldrec-meters", daemon=True)
             self._meter_thread.start()
@@ -239,6 +289,7 @@ class Recorder:
             if self._state is TakeState.IDLE:
                 return
             self._meter_quit.set()
+            self._meter_wake.set()
             if self._meter_thread is not None:
                 self._meter_thread.join(timeout=5)
             if self._capture is not None:
@@ -266,7 +317,10 @@ class Recorder:
         return to_float(capture.ring.latest(frames), self._dtype)
 
     def meters(self) -> MeterSnapshot | None:
-        """What the meters show now: the take's while recording, else the monitor's."""
+        """What the meters show now: the take's while recording, else the monitor's. The meter thread keeps
+        the pace of these calls (:class:`MeterPace`)."""
+        if self._pace.read(time.monotonic()):
+            self._meter_wake.set()
         take = self._take
         bank = take.bank if take is not None else self._monitor
         return bank.snapshot() if bank is not None else None
@@ -361,6 +415,7 @@ class Recorder:
             if take is None:
                 return None
             take.request_stop(reason, detail, at=at)
+            self._meter_wake.set()  # the take's analysis is taken as soon as the meters reach its last frame
             self._take = None
             if self._state is TakeState.RECORDING:
                 self._state = TakeState.ARMED
@@ -487,6 +542,7 @@ class Recorder:
 
     def _take_ended(self, take: Take) -> None:
         """On the take's thread: its stop frame is fixed and its audio saved; it is finalising now."""
+        self._meter_wake.set()
         with self._control:
             self._finalising.append(take)
             if self._take is take:  # it ended by itself (duration, device lost, disk full, error)
@@ -507,13 +563,18 @@ class Recorder:
                 log.exception("on_take_end callback failed")
 
     def _meter_loop(self, capture: Capture) -> None:
-        """Feed the meters from the ring every METER_BATCH_S: frames of a take to its bank, the rest to the
-        monitor bank. At a take's stop frame its analysis is taken and the monitor starts afresh."""
+        """Feed the meters from the ring at the readers' pace (:class:`MeterPace`): frames of a take to its
+        bank, the rest to the monitor bank. At a take's stop frame its analysis is taken and the monitor starts
+        afresh."""
         name_this_thread("fieldrec-meters")
         ring = capture.ring
         cursor = ring.write_count
         batch = max(1, int(capture.samplerate))  # at most a second per call keeps memory flat after a stall
-        while not self._meter_quit.wait(METER_BATCH_S):
+        while True:
+            self._meter_wake.wait(self._pace.wait(time.monotonic()))
+            self._meter_wake.clear()
+            if self._meter_quit.is_set():
+                break
             while True:
                 with self._meter_lock:
                     take = self._metering[0] if self._metering else None

@@ -86,7 +86,8 @@ class TakeSettings:
     out_dir: Path = field(default_factory=default_out_dir)
     name_template: str = DEFAULT_TEMPLATE
     duration_s: float | None = None  #: stop by itself after this many seconds (sample-exact)
-    blocksize: int = 0  #: frames per callback; 0 lets PortAudio choose
+    #: frames per callback; None = fieldrec's choice (``fieldrec.audio.stream.default_blocksize``), 0 = PortAudio's
+    blocksize: int | None = None
     latency: str | float = "high"
     # issue 15 (fieldrec.session): stream settings for the field controllers, fixed while the input is open
     ring_seconds: float = 10.0  #: audio the capture ring holds; pre-roll needs more than its own length

@@ -9,6 +9,7 @@ the ring from other threads.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any
@@ -48,6 +49,20 @@ def ring_frames_for(samplerate: float, channels: int, dtype: str, seconds: float
     return max(1, min(max(want, MIN_RING_BYTES // frame_bytes), MAX_RING_BYTES // frame_bytes))
 
 
+#: A PortAudio input asked for no block size delivers blocks of about this much audio (seconds). Measured
+#: (docs/benchmarks.md, "What a take costs"): left to choose, PortAudio's ALSA backend on PulseAudio's plugin
+#: takes 307-frame blocks (156 callbacks per s at 48 kHz) and the callback thread plus the plugin's thread cost
+#: 0.020 s of CPU per s of audio; 2048-frame blocks cost 0.007. The meters and the writer work in 100 ms
+#: batches, and a viewer at 30 frames per second still sees new audio in most frames.
+INPUT_BLOCK_S = 0.04
+
+
+def default_blocksize(samplerate: float) -> int:
+    """Frames per callback of a PortAudio input when none is asked: the power of two nearest
+    :data:`INPUT_BLOCK_S` of audio (2048 at 44.1 and 48 kHz, 4096 at 96 kHz, 8192 at 192 kHz)."""
+    return 1 << max(6, round(math.log2(INPUT_BLOCK_S * float(samplerate))))
+
+
 #: Seconds without a callback after which a running stream's device counts as lost.
 LOST_AFTER_STALL_S = 5.0
 
@@ -55,14 +70,15 @@ LOST_AFTER_STALL_S = 5.0
 class Capture:
     """One open input stream feeding a :class:`FrameRing`.
 
-    ``samplerate`` in Hz; ``blocksize`` in frames (0 = let the backend choose); ``latency`` as in
+    ``samplerate`` in Hz; ``blocksize`` in frames (0 = let the backend choose; None = fieldrec's choice:
+    :func:`default_blocksize` for a PortAudio input, the simulated source's own 10 ms); ``latency`` as in
     sounddevice ("high", "low" or seconds); ``ring_seconds`` of audio the ring holds (see
     :func:`ring_frames_for`). The stream is opened here (bad settings raise :class:`DeviceError`) and
     started by :meth:`start`.
     """
 
     def __init__(self, device: DeviceInfo, samplerate: int, channels: int, dtype: str = "float32",
-                 blocksize: int = 0, latency: str | float = "high",
+                 blocksize: int | None = None, latency: str | float = "high",
                  ring_seconds: float = DEFAULT_RING_SECONDS, seed: int | None = None,
                  keep: tuple[int, ...] | None = None) -> None:
         # ``keep``: 0-based device columns to keep (a channel subset, see fieldrec.audio.channels); the stream
@@ -87,11 +103,13 @@ class Capture:
         self._callback = self._make_callback()
         if device.is_simulated:
             self.seed: int | None = simulated_seed(seed)
-            self._stream: Any = SimulatedStream(self.samplerate, self.open_channels, dtype, blocksize,
+            self._stream: Any = SimulatedStream(self.samplerate, self.open_channels, dtype, blocksize or 0,
                                                 self._callback, self._on_finished, seed=self.seed)
         else:
             self.seed = None
             sd = portaudio()
+            if blocksize is None:
+                blocksize = default_blocksize(self.samplerate)
             try:
                 self._stream = sd.InputStream(device=device.index, samplerate=self.samplerate,
                                               channels=self.open_channels, dtype=dtype, blocksize=blocksize,

@@ -11,7 +11,7 @@ import soundfile as sf
 from fieldrec.audio import devices
 from fieldrec.audio.devices import DeviceError, check_input_settings, list_input_devices, resolve_device
 from fieldrec.audio.levels import to_float
-from fieldrec.audio.stream import Capture
+from fieldrec.audio.stream import Capture, default_blocksize
 from tests.pulse_rig import find_start, known_signal
 
 pytestmark = pytest.mark.audio
@@ -65,6 +65,9 @@ def test_capture_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path):
     chunks.append(cap.ring.read(cursor, 10**8)[0])
     captured = np.concatenate(chunks)
     assert cap.ring.event_count == 0 and not cap.device_lost and cap.error is None
+    # no block size asked: fieldrec's (2048 frames at 48 kHz), and PortAudio delivers exactly that per callback
+    assert cap.blocksize == default_blocksize(RATE) == 2048
+    assert cap.ring.write_count == cap.callback_count * cap.blocksize
     monitor.wait(timeout=20)
     try:
         start = find_start(captured, pattern)

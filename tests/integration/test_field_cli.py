@@ -116,6 +116,7 @@ def test_record_with_a_trigger_pre_roll_a_channel_subset_monitor_and_gps(pulse_r
     for side in sides:
         doc = json.loads(side.read_text())
         validate_sidecar(doc)
+        assert doc["recording"]["blocksize"] == 0  # with headphones the input keeps PortAudio's small blocks
         data, _ = sf.read(str(side.with_suffix(".wav")), dtype="float32", always_2d=True)
         f = doc["metadata"]["field"]
         chans = doc["metadata"]["equipment"]["channels"]

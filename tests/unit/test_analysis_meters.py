@@ -14,7 +14,7 @@ from fieldrec.analysis.clipping import ClipCounter, pcm_clip_level
 from fieldrec.analysis.kweighting import k_weighting_sos
 from fieldrec.analysis.loudness import channel_weights
 from fieldrec.analysis.meters import MeterBank, MeterSnapshot
-from fieldrec.analysis.true_peak import TruePeakMeter, oversampling_factor
+from fieldrec.analysis.true_peak import TruePeakMeter, interpolator_phases, oversampling_factor
 
 FS = 48000
 
@@ -199,6 +199,34 @@ def test_true_peak_of_sines_between_samples(fs: int, freq_ratio: float) -> None:
         assert want - 0.4 - 3.0 <= got <= want + 0.2
     else:
         assert want - 0.4 <= got <= want + 0.2, got
+
+
+def direct_true_peak(x: np.ndarray, fs: int) -> np.ndarray:
+    """Per-channel true peak by the direct FIR of every phase (np.correlate), from silence before ``x``."""
+    phases = interpolator_phases(oversampling_factor(fs))
+    ext = np.concatenate([np.zeros((phases.shape[1] - 1, x.shape[1])), x])
+    return np.array([max(np.abs(x[:, c]).max(), *(np.abs(np.correlate(ext[:, c], h, "valid")).max()
+                                                   for h in phases[1:])) for c in range(x.shape[1])])
+
+
+@pytest.mark.parametrize("fs", [44100, 48000, 96000])
+@pytest.mark.parametrize("kind", ["noise", "square", "silence", "quiet"])
+def test_true_peak_equals_the_direct_fir(fs: int, kind: str) -> None:
+    """The float32 FFT screen plus the float64 refinement of its candidates give the direct FIR's value, for
+    any split; a square wave's overshoots are thousands of equal candidates."""
+    rng = np.random.default_rng(fs)
+    n = fs // 2
+    x = {"noise": 0.3 * rng.standard_normal((n, 2)),
+         "square": np.repeat(0.9 * np.sign(np.sin(2 * np.pi * 1000 * (np.arange(n) + 0.5) / fs))[:, None], 2, 1),
+         "silence": np.zeros((n, 2)),
+         "quiet": 1e-6 * rng.standard_normal((n, 2))}[kind]
+    want = direct_true_peak(x, fs)
+
+    for block in (7, 333, n):
+        tp = TruePeakMeter(fs, 2)
+        for i in range(0, n, block):
+            tp.process(x[i : i + block])
+        np.testing.assert_allclose(tp.max_abs, want, rtol=1e-12, atol=0.0)
 
 
 def test_oversampling_factors() -> None:
