@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,15 @@ def record_take(out_dir: Path, seconds: float, device: str = "simulated", sample
         return Path(paths.audio)
     finally:
         rec.close()
+
+
+def copy_take(audio: Path, folder: Path) -> Path:
+    """A copy of a recorded take (audio and sidecar) in ``folder``, for a test that changes it: a module's
+    take is recorded once and each test gets its own copy."""
+    dst = Path(folder) / Path(audio).name
+    shutil.copy(audio, dst)
+    shutil.copy(Path(audio).with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
 
 
 def starve(seconds: float) -> None:

@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def ensure_display() -> subprocess.Popen | None:
+def ensure_display(number: int = 99, size: str = "1600x1000") -> subprocess.Popen | None:
+    """Start ``Xvfb :number`` at ``size`` (and return it) when there is no DISPLAY; the tools' one way to."""
     if os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
         return None
     xvfb = shutil.which("Xvfb")
@@ -30,10 +31,10 @@ def ensure_display() -> subprocess.Popen | None:
         print("screenshot: no DISPLAY and no Xvfb; using Qt's offscreen platform", file=sys.stderr)
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         return None
-    display = ":99"
-    proc = subprocess.Popen([xvfb, display, "-screen", "0", "1600x1000x24", "-noreset"],
+    display = f":{number}"
+    proc = subprocess.Popen([xvfb, display, "-screen", "0", f"{size}x24", "-noreset"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sock = Path("/tmp/.X11-unix/X99")
+    sock = Path(f"/tmp/.X11-unix/X{number}")
     for _ in range(100):
         if sock.exists():
             break

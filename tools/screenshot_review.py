@@ -21,20 +21,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import screenshot  # noqa: E402 (the tools folder, put on the path above)
 
 
 def ensure_display() -> subprocess.Popen | None:
-    if os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
-        return None
-    proc = subprocess.Popen(["Xvfb", ":98", "-screen", "0", "1600x1100x24", "-noreset"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if Path("/tmp/.X11-unix/X98").exists():
-            break
-        time.sleep(0.05)
-    os.environ["DISPLAY"] = ":98"
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-    return proc
+    """Xvfb ``:98`` (beside ``tools/screenshot.py``'s ``:99``), 1600x1100 for the library and review shots."""
+    return screenshot.ensure_display(98, "1600x1100")
 
 
 def settle(app, seconds: float) -> None:

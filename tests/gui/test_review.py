@@ -5,7 +5,6 @@ undo), and playback through the virtual output plays exactly the selected frames
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from fieldrec.analyze import analyze_file
 from fieldrec.gui.config import GuiConfig
 from fieldrec.gui.review import ReviewWidget
-from tests.takes import record_take
+from tests.takes import copy_take, record_take
 
 METER_KEYS = ("frames", "sample_peak_dbfs", "true_peak_dbtp", "rms_dbfs", "integrated_lufs", "momentary_max_lufs",
               "clipped_samples", "clip_events", "per_channel", "peaks", "noise_floor_dbfs")
@@ -30,10 +29,7 @@ def recorded(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def take(recorded, tmp_path) -> Path:
-    dst = tmp_path / recorded.name
-    shutil.copy(recorded, dst)
-    shutil.copy(recorded.with_suffix(".json"), dst.with_suffix(".json"))
-    return dst
+    return copy_take(recorded, tmp_path)
 
 
 @pytest.fixture

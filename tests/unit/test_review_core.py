@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from fieldrec.review.exchange import ExchangeError, export_markers, import_marke
 from fieldrec.review.markers import TakeMarker, load_markers, save_markers
 from fieldrec.review.overview import build_overview, load_or_build
 from fieldrec.storage.errors import SidecarError
-from tests.takes import record_take
+from tests.takes import copy_take, record_take
 
 markers_st = st.lists(
     st.builds(TakeMarker, st.integers(0, 10**9), st.integers(0, 10**7),
@@ -70,10 +69,7 @@ def recorded(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def take(recorded, tmp_path) -> Path:
-    dst = tmp_path / recorded.name
-    shutil.copy(recorded, dst)
-    shutil.copy(recorded.with_suffix(".json"), dst.with_suffix(".json"))
-    return dst
+    return copy_take(recorded, tmp_path)
 
 
 def test_cli_export_and_import(take, tmp_path, capsys):

@@ -4,7 +4,6 @@ and the chunks with the audio untouched, and every refusal leaves both files as 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from fieldrec.metadata import MetadataError
 from fieldrec.review.take_metadata import read_take_metadata, save_take_metadata
 from fieldrec.storage.errors import StorageError
 from tests.readers import validate_sidecar, wav_metadata
-from tests.takes import record_take
+from tests.takes import copy_take, record_take
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +22,7 @@ def recorded(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def take(recorded, tmp_path) -> Path:
-    dst = tmp_path / recorded.name
-    shutil.copy(recorded, dst)
-    shutil.copy(recorded.with_suffix(".json"), dst.with_suffix(".json"))
-    return dst
+    return copy_take(recorded, tmp_path)
 
 
 def _files(take: Path) -> tuple[bytes, bytes]:
