@@ -35,6 +35,24 @@ def epoch(sec: int, fix: bool = True) -> str:
     ])
 
 
+class Pty:
+    """A pseudo-terminal: the reader opens the slave as its serial port; the test writes NMEA to the master."""
+
+    def __init__(self):
+        self.master, self.slave = os.openpty()
+        self.path = os.ttyname(self.slave)
+
+    def write(self, text: str) -> None:
+        os.write(self.master, text.encode("ascii"))
+
+    def close(self):
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

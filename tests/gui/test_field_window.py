@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from nmea_rig import ALT_MSL, LAT, LON, epoch
+from nmea_rig import ALT_MSL, LAT, LON, Pty, epoch
 from pulse_rig import RATE, find_start, known_signal
 
 from fieldrec.field.power import LOW_TIME_S, Battery
@@ -301,19 +301,6 @@ def test_channel_subset_named_in_the_window_reaches_the_sidecar_and_ixml(window,
     p.channel_list.setText("1,1")
     p.channel_list.editingFinished.emit()
     assert "channel 1 is listed twice" in window.settings_problem.text()  # the CLI's one-line message
-
-
-class Pty:
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        self.path = os.ttyname(self.slave)
-
-    def close(self):
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 def test_gps_from_a_serial_receiver_fills_the_location_and_reaches_the_take(window, qtbot):

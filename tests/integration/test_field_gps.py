@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
 import pytest
-from nmea_rig import ALT_MSL, LAT, LON, SIGMA_LAT, SIGMA_LON, epoch, free_port, gpsfake, nmea
+from nmea_rig import ALT_MSL, LAT, LON, SIGMA_LAT, SIGMA_LON, Pty, epoch, free_port, gpsfake, nmea
 
 from fieldrec.field.gps import (
     GpsError,
@@ -43,24 +42,6 @@ def test_no_gpsd_is_a_state_with_the_reason_not_an_error():
         fix = gps.wait_for(lambda f: f.state == "no-device", timeout=10)
     assert fix.state == "no-device" and fix.error
     assert "no receiver" in fix.summary() and fix.location_metadata() is None
-
-
-class Pty:
-    """A pseudo-terminal: the reader opens the slave as its serial port; the test writes NMEA to the master."""
-
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        self.path = os.ttyname(self.slave)
-
-    def write(self, text: str) -> None:
-        os.write(self.master, text.encode("ascii"))
-
-    def close(self):
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture
