@@ -8,8 +8,9 @@ lasts FIELDREC_BENCH_CPU_S seconds (default 20). CPU is each thread's run time f
 summed over the threads; the per-thread split uses the native thread names (see fieldrec/threads.py).
 
 Three windows: 48 kHz / 2 ch with fieldrec on a terminal (a pty: it draws its status line, reading the meters
-4 times a second, as a person at a terminal sees it), the same with ``-q`` and no terminal (nobody reads the
-meters; the take's analysis is still measured), and 192 kHz / 8 ch on a terminal.
+4 times a second, as a person at a terminal sees it) beside arecord on a terminal drawing its own level meter
+(``-V``); the same with ``-q`` and no terminal for both (nobody reads fieldrec's meters; the take's analysis
+is still measured); and 192 kHz / 8 ch on a terminal.
 
 Targets (issue 11): at most 5x arecord at 48 kHz / 2 ch, at most 0.25 of a core at 192 kHz / 8 ch.
 """
@@ -96,17 +97,23 @@ def measure(rig, rate: int, channels: int, seconds: float, warmup: float, termin
     feeder = rig.feed(fed)
     env = dict(os.environ, XDG_STATE_HOME=str(tmp / "state"), XDG_CONFIG_HOME=str(tmp / "config"))
     master, slave = pty.openpty() if terminal else (-1, -1)
+    ar_master, ar_slave = pty.openpty() if terminal else (-1, -1)
     fr = subprocess.Popen([sys.executable, "-m", "fieldrec", "record", "-d", rig.device_name, "-r", str(rate),
                            "-c", str(channels), "-f", "wav24", "-t", str(total), "-o", str(tmp / "fr"),
                            *(() if terminal else ("-q",))],
                           env=env, stdout=subprocess.DEVNULL, stderr=slave if terminal else subprocess.PIPE)
+    ar_path = tmp / "arecord.wav"
+    # on a terminal arecord draws its own level meter (-V: a peak bar per channel, redrawn every period), so
+    # both sides show levels; without one it is -q, like fieldrec
+    meter = ("-V", "stereo" if channels >= 2 else "mono") if terminal else ("-q",)
+    ar = subprocess.Popen(["arecord", *meter, "-D", rig.device_name, "-f", "S24_3LE", "-r", str(rate), "-c",
+                           str(channels), "-d", str(int(total)), str(ar_path)], env=env,
+                          stdout=subprocess.DEVNULL, stderr=ar_slave if terminal else subprocess.PIPE)
     if terminal:
         os.close(slave)
+        os.close(ar_slave)
         threading.Thread(target=_drain, args=(master,), daemon=True).start()
-    ar_path = tmp / "arecord.wav"
-    ar = subprocess.Popen(["arecord", "-q", "-D", rig.device_name, "-f", "S24_3LE", "-r", str(rate), "-c",
-                           str(channels), "-d", str(int(total)), str(ar_path)], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        threading.Thread(target=_drain, args=(ar_master,), daemon=True).start()
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -132,6 +139,7 @@ def measure(rig, rate: int, channels: int, seconds: float, warmup: float, termin
         feeder.kill()
         if terminal:
             os.close(master)
+            os.close(ar_master)
     threads = per_thread(f0, f1)
     out = {"fieldrec": sum(threads.values()) / wall, "arecord": sum(per_thread(a0, a1).values()) / wall}
     for name, value in threads.items():

@@ -55,10 +55,14 @@ log = logging.getLogger(__name__)
 CHECK_S = 1.0
 #: How often (seconds) the sidecar is refreshed with the frames so far while recording.
 SIDECAR_REFRESH_S = 5.0
-#: How long the writer sleeps when less than :data:`WRITE_MIN_S` of audio is waiting.
-WRITE_SLEEP_S = 0.1
-WRITE_MIN_S = 0.1
-WRITE_CHUNK_S = 0.25
+#: The writer writes once :data:`WRITE_MIN_S` of audio is waiting (or the take's stop frame is reached), at
+#: most :data:`WRITE_CHUNK_S` per write, and sleeps until about that much more has arrived (at most
+#: :data:`WRITE_SLEEP_S`; a stop request wakes it). A quarter of a second per write costs the writer thread
+#: less than half of what tenth-second writes did (docs/benchmarks.md, "What a take costs"); what a power cut
+#: can lose is set by :data:`CHECK_S` (the sync), not by this.
+WRITE_SLEEP_S = 0.25
+WRITE_MIN_S = 0.25
+WRITE_CHUNK_S = 0.5
 #: How long the finaliser waits for the meter thread's analysis of the take's last frames.
 ANALYSIS_WAIT_S = 10.0
 #: Events kept per take in the sidecar's list (the totals are always exact).
@@ -185,6 +189,7 @@ class Take:
         self._release_guard = release_guard
         self._on_end = on_end
         self._on_final = on_final
+        self._wake = threading.Event()  # set by a stop request: the writer goes on at once
         self.ended = threading.Event()  #: the stop frame is fixed and every frame up to it is in the file
         self.finalised = threading.Event()
         self.doc = self._new_sidecar(metadata, started)
@@ -264,6 +269,7 @@ class Take:
         self.meter_stop = self.stop_frame
         self.stop_reason = reason
         self.stop_detail = detail
+        self._wake.set()
 
     def warn(self, message: str) -> None:
         with self._lock:
@@ -329,7 +335,9 @@ class Take:
                     self.events.add("device_lost", lost_at if lost_at is not None else ring.write_count)
                     self.request_stop("device_lost", self.capture.error or "the input stopped delivering audio")
                     continue
-                time.sleep(WRITE_SLEEP_S)
+                wait = WRITE_SLEEP_S if available <= 0 else (least - available) / sr
+                self._wake.wait(min(WRITE_SLEEP_S, max(0.01, wait)))
+                self._wake.clear()
         except DiskFullError as err:
             reason, detail = "disk_full", str(err)
         except Exception as err:  # a write error must end the take with a valid file, not kill the app

@@ -82,15 +82,22 @@ class TruePeakMeter:
         """Channel-major feed: float64 (channels, frames); returns the block's true peak per channel.
 
         ``sample_peak``: max |x| per channel of this block if the caller has it already (saves a pass).
+        The returned values are for display: exact (float64) where the block comes near the take maximum,
+        the float32 screen's (about 1e-7 of full scale) elsewhere. ``max_abs`` is always the float64 value:
+        a block whose screened maximum stays below it cannot raise it, so only blocks that come within
+        REFINE_MARGIN of it are refined (for a steady signal, a few blocks a minute instead of every one).
         """
         n = xt.shape[1]
         if n == 0:
             return np.zeros(self.channels)
         peak = np.abs(xt).max(axis=1) if sample_peak is None else np.array(sample_peak, dtype=np.float64)
-        if self.factor > 1:
-            self._interpolated_peak(xt, peak, peak.copy(), skip=False)
+        if self.factor == 1:
+            np.maximum(self.max_abs, peak, out=self.max_abs)
+            return peak
+        shown = peak.copy()
+        self._interpolated_peak(xt, peak, np.maximum(peak, self.max_abs), skip=False, shown=shown)
         np.maximum(self.max_abs, peak, out=self.max_abs)
-        return peak
+        return np.maximum(peak, shown)
 
     def process_max_t(self, xt: np.ndarray, sample_peak: np.ndarray | None = None) -> None:
         """Like ``process_t`` but only ``max_abs`` (the take maximum) is kept up to date; nothing is returned.
@@ -108,12 +115,14 @@ class TruePeakMeter:
         if self.factor > 1:
             self._interpolated_peak(xt, self.max_abs, self.max_abs.copy(), skip=True)
 
-    def _interpolated_peak(self, xt: np.ndarray, peak: np.ndarray, floor: np.ndarray, skip: bool) -> None:
-        """Raise ``peak`` (per channel) to the largest |y_p| of phases 1..L-1 over this block's outputs.
+    def _interpolated_peak(self, xt: np.ndarray, peak: np.ndarray, floor: np.ndarray, skip: bool,
+                           shown: np.ndarray | None = None) -> None:
+        """Raise ``peak`` (per channel) to the largest |y_p| of phases 1..L-1 over the refined frames.
 
-        ``floor`` (per channel, at most the block's result): frames are refined if their screened maximum
-        comes within REFINE_MARGIN of max(floor, the block's screened maximum). With ``skip``, frames that
-        cannot exceed ``floor`` (by the tap-sum bound) are not computed at all.
+        ``floor`` (per channel): frames are refined (float64) if their screened maximum comes within
+        REFINE_MARGIN of max(floor, the block's screened maximum); a frame whose screen stays below that
+        cannot hold a value above ``floor``. With ``skip``, frames that cannot exceed ``floor`` (by the
+        tap-sum bound) are not computed at all. ``shown``, if given, is raised to the screened maxima.
         """
         n, t, ch = xt.shape[1], self._taps - 1, self.channels
         # y_p[i] = sum_j h_p[j] ext[i + j] for i = 0..n-1, ext = (previous t samples, this block, zeros)
@@ -150,6 +159,8 @@ class TruePeakMeter:
         screen = np.maximum(y.max(axis=2), -y.min(axis=2)).max(axis=0)  # (k,)
         best = floor.copy()
         np.maximum.at(best, chans, screen)
+        if shown is not None:
+            np.maximum.at(shown, chans, screen)
         near = screen >= best[chans] * (1.0 - self.REFINE_MARGIN)
         for c, f in zip(chans[near], idx[near], strict=True):
             seg = np.zeros(nfft)  # ext[c, f * valid : f * valid + nfft] in float64
