@@ -229,6 +229,25 @@ def test_true_peak_equals_the_direct_fir(fs: int, kind: str) -> None:
         np.testing.assert_allclose(tp.max_abs, want, rtol=1e-12, atol=0.0)
 
 
+def test_block_true_peaks_are_the_direct_firs_although_only_blocks_near_the_maximum_are_refined() -> None:
+    """process_t returns each block's true peak for the live bar: float64-exact where a block comes near the
+    take maximum (refined), the float32 screen's value (within 1e-6) where it stays below it; the take
+    maximum is the float64 value whatever was refined."""
+    fs, n, block = 48000, 48000, 2400
+    rng = np.random.default_rng(7)
+    x = 0.3 * rng.standard_normal((n, 2)) * np.repeat(rng.uniform(0.1, 1.0, (n // block, 1)), block, 0)
+    phases = interpolator_phases(oversampling_factor(fs))
+    ext = np.concatenate([np.zeros((phases.shape[1] - 1, 2)), x])
+    y = np.stack([np.abs(np.stack([np.correlate(ext[:, c], h, "valid") for h in phases[1:]])).max(axis=0)
+                  for c in range(2)], axis=1)  # (n, 2): the largest |y_p| at each input position
+    tp = TruePeakMeter(fs, 2)
+    for i in range(0, n, block):
+        got = tp.process_t(np.ascontiguousarray(x[i : i + block].T))
+        want = np.maximum(np.abs(x[i : i + block]).max(axis=0), y[i : i + block].max(axis=0))
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=0.0)
+    np.testing.assert_allclose(tp.max_abs, direct_true_peak(x, fs), rtol=1e-12, atol=0.0)
+
+
 def test_oversampling_factors() -> None:
     assert [oversampling_factor(fs) for fs in (44100, 48000, 88200, 96000, 192000)] == [5, 4, 3, 2, 1]
 
