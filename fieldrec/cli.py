@@ -138,8 +138,8 @@ class _LiveLine:
 
     def power(self, status: Any) -> None:
         """The battery part of the line from a :class:`fieldrec.field.power.PowerStatus`."""
-        b = status.battery
-        self.battery = "" if b is None else "  " + status.summary().split("  disk ")[0]
+        text = status.battery_summary()
+        self.battery = "  " + text if text else ""
 
     def render(self, rec: Any) -> str:
         st = rec.status()

@@ -205,3 +205,48 @@ def check_input_settings(dev: DeviceInfo, samplerate: float, channels: int, dtyp
             else f"{channels} channels of {dtype} at {hz} Hz")
     raise DeviceError(f"device '{dev.name}' cannot capture {what} ({reason}); it supports at most "
                       f"{dev.max_input_channels} input channels; rates: {rate_text}")
+
+
+@dataclass(frozen=True)
+class OutputDevice:
+    """A PortAudio device with output channels (headphone monitor, review playback)."""
+
+    index: int
+    name: str
+    hostapi: str
+    max_output_channels: int
+    default_samplerate: float
+
+
+def list_output_devices() -> list[OutputDevice]:
+    """Every PortAudio device with output channels, in PortAudio's order (DeviceError when it is missing)."""
+    sd = portaudio()
+    apis = sd.query_hostapis()
+    return [OutputDevice(i, str(d["name"]), str(apis[d["hostapi"]]["name"]), int(d["max_output_channels"]),
+                         float(d["default_samplerate"]))
+            for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0]
+
+
+def resolve_output_device(spec: str | int | None) -> OutputDevice:
+    """An output by exact name (case-insensitive), unique part of a name, or index; None or "" is the default
+    output (the first output where the host API names none). Raises DeviceError naming the choices."""
+    devices = list_output_devices()
+    if not devices:
+        raise DeviceError("no output device found; connect headphones or speakers")
+    if spec is None or spec == "":
+        sd = portaudio()
+        default = int(sd.query_hostapis(sd.default.hostapi)["default_output_device"])
+        return next((d for d in devices if d.index == default), devices[0])
+    text = str(spec).strip()
+    exact = [d for d in devices if d.name.casefold() == text.casefold()]
+    found = exact or [d for d in devices if text.casefold() in d.name.casefold()]
+    if len(found) == 1 or exact:
+        return found[0]
+    if isinstance(spec, int) or text.isdigit():
+        for d in devices:
+            if d.index == int(text):
+                return d
+    names = ", ".join(f"{d.index}: {d.name!r}" for d in (found or devices))
+    if found:
+        raise DeviceError(f"output {text!r} is ambiguous; matches {names}")
+    raise DeviceError(f"no output device matches {text!r}; outputs are {names}")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldrec.audio.devices import portaudio
+from fieldrec.audio.devices import DeviceError, portaudio, resolve_output_device
 from fieldrec.audio.ring import FrameRing
 
 #: No output callback for this long while running counts as a failed monitor device (seconds).
@@ -50,46 +50,6 @@ def parse_gain_db(text: str | float) -> float:
     if not math.isfinite(value) or not -60.0 <= value <= 24.0:
         raise MonitorError(f"monitor gain {value} dB is outside -60..+24 dB")
     return value
-
-
-@dataclass(frozen=True)
-class OutputDevice:
-    index: int
-    name: str
-    max_output_channels: int
-    default_samplerate: float
-
-
-def list_output_devices() -> list[OutputDevice]:
-    """All devices with at least one output channel, in PortAudio's order."""
-    sd = portaudio()
-    return [OutputDevice(i, str(d["name"]), int(d["max_output_channels"]), float(d["default_samplerate"]))
-            for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0]
-
-
-def resolve_output_device(spec: str | int | None) -> OutputDevice:
-    """An output by exact name, unique case-insensitive substring, or index; None is the default output."""
-    outs = list_output_devices()  # DeviceError (one line) when PortAudio is missing
-    if spec is None:
-        sd = portaudio()
-        default = int(sd.query_hostapis(sd.default.hostapi)["default_output_device"])
-        for d in outs:
-            if d.index == default:
-                return d
-        raise MonitorError("there is no default output device; name one with --monitor")
-    text = str(spec).strip().lower()
-    exact = [d for d in outs if d.name.lower() == text]
-    matches = exact or [d for d in outs if text in d.name.lower()]
-    if len(matches) == 1:
-        return matches[0]
-    listed = ", ".join(f"{d.index}: '{d.name}'" for d in (matches or outs)) or "(none)"
-    if len(matches) > 1:
-        raise MonitorError(f"monitor device '{spec}' is ambiguous; matches {listed}")
-    if text.isdigit():
-        for d in outs:
-            if d.index == int(text):
-                return d
-    raise MonitorError(f"no output device matches '{spec}'; outputs are {listed}")
 
 
 class MonitorBuffer:
@@ -179,7 +139,10 @@ class Monitor:
                  channels: tuple[int, ...] | None = None, gain_db: float = 0.0, buffer_s: float = 1.0,
                  prefill_s: float = 0.08, max_queue_s: float = 0.3, latency: str | float = "low",
                  poll_s: float = 0.01) -> None:
-        self.out = resolve_output_device(device)
+        try:
+            self.out = resolve_output_device(device)
+        except DeviceError as err:  # one line, as the monitor's own faults
+            raise MonitorError(str(err)) from None
         self.samplerate = int(samplerate)
         self.in_channels = int(in_channels)
         if channels is not None and (not 1 <= len(channels) <= 2 or any(not 0 <= c < in_channels for c in channels)):

@@ -16,63 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
-from fieldrec.audio.devices import DeviceError, portaudio
+from fieldrec.audio.devices import DeviceError, portaudio, resolve_output_device
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutputDevice:
-    index: int
-    name: str
-    hostapi: str
-    max_output_channels: int
-    default_samplerate: float
-
-
-def list_output_devices() -> list[OutputDevice]:
-    """Every PortAudio device with output channels."""
-    sd = portaudio()
-    apis = sd.query_hostapis()
-    out = []
-    for i, d in enumerate(sd.query_devices()):
-        if d["max_output_channels"] > 0:
-            out.append(OutputDevice(i, d["name"], apis[d["hostapi"]]["name"], int(d["max_output_channels"]),
-                                    float(d["default_samplerate"])))
-    return out
-
-
-def resolve_output_device(spec: str | int | None) -> OutputDevice:
-    """The output device for ``spec`` (None = the default output); raises DeviceError naming the choices."""
-    devices = list_output_devices()
-    if not devices:
-        raise DeviceError("no output device found; connect headphones or speakers")
-    if spec is None or spec == "":
-        sd = portaudio()
-        default = sd.default.device[1]
-        for d in devices:
-            if d.index == default:
-                return d
-        return devices[0]
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
-        for d in devices:
-            if d.index == int(spec):
-                return d
-        raise DeviceError(f"no output device with index {spec}")
-    exact = [d for d in devices if d.name.casefold() == str(spec).casefold()]
-    if exact:
-        return exact[0]
-    found = [d for d in devices if str(spec).casefold() in d.name.casefold()]
-    if len(found) == 1:
-        return found[0]
-    names = ", ".join(f"{d.index}: {d.name!r}" for d in (found or devices))
-    if found:
-        raise DeviceError(f"output {spec!r} is ambiguous; matches {names}")
-    raise DeviceError(f"no output device matches {spec!r}; choose one of {names}")
 
 
 class Player:

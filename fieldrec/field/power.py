@@ -69,13 +69,17 @@ class PowerStatus:
     def battery_seconds_left(self) -> float | None:
         return None if self.battery is None else self.battery.seconds_left
 
+    def battery_summary(self) -> str:
+        """``battery 64 % (1:52 left)``, ``battery 80 % on mains``, or "" without a battery."""
+        b = self.battery
+        if b is None:
+            return ""
+        left = " on mains" if b.plugged else (f" ({_hms(b.seconds_left)} left)" if b.seconds_left is not None else "")
+        return f"battery {b.percent:.0f} %{left}"
+
     def summary(self) -> str:
         """One short line for the status line: ``battery 64 % (1:52 left)  disk 3:10:00 left``."""
-        parts = []
-        b = self.battery
-        if b is not None:
-            left = " on mains" if b.plugged else (f" ({_hms(b.seconds_left)} left)" if b.seconds_left is not None else "")
-            parts.append(f"battery {b.percent:.0f} %{left}")
+        parts = [self.battery_summary()] if self.battery is not None else []
         if self.disk_seconds_left is not None:
             parts.append(f"disk {_hms(self.disk_seconds_left)} left")
         return "  ".join(parts)

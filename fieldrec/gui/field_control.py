@@ -195,7 +195,7 @@ class FieldControl:
     # ---------------------------------------------------------------- headphones
     def list_outputs(self) -> None:
         """Offer the output devices (none without PortAudio: the box says why)."""
-        from fieldrec.audio.monitor import list_output_devices
+        from fieldrec.audio.devices import list_output_devices
 
         try:
             names = [d.name for d in list_output_devices()]

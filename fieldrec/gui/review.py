@@ -655,7 +655,7 @@ class ReviewWidget(MarkerEditing, QWidget):
 
     # ---------------------------------------------------------------- playback
     def _fill_outputs(self) -> None:
-        from fieldrec.audio.playback import list_output_devices
+        from fieldrec.audio.devices import list_output_devices
 
         self.output_combo.blockSignals(True)
         self.output_combo.clear()

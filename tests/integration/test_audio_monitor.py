@@ -11,8 +11,8 @@ import sounddevice as sd
 from pulse_rig import RATE, find_start, known_signal
 
 from fieldrec.audio.channels import parse_channel_pair
-from fieldrec.audio.devices import resolve_device
-from fieldrec.audio.monitor import Monitor, MonitorError, parse_gain_db, resolve_output_device
+from fieldrec.audio.devices import resolve_device, resolve_output_device
+from fieldrec.audio.monitor import Monitor, MonitorError, parse_gain_db
 from fieldrec.audio.stream import Capture
 
 pytestmark = pytest.mark.audio

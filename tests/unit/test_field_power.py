@@ -19,16 +19,17 @@ def test_this_machine_has_no_battery_and_that_is_not_a_warning(tmp_path):
     st = power_status(tmp_path, 48000 * 2 * 3)
     assert st.battery is None and st.battery_record() is None and st.warnings == ()
     assert st.disk_free_bytes == psutil.disk_usage(str(tmp_path)).free
-    assert st.summary().startswith("disk ") and st.summary().endswith(" left")
+    assert st.summary().startswith("disk ") and st.summary().endswith(" left") and st.battery_summary() == ""
 
 
 def test_psutil_readings_and_the_15_minute_battery_warning(tmp_path):
     low = battery_from_psutil(sbattery(percent=7.0, secsleft=600, power_plugged=False))
     assert low == Battery(7.0, False, 600.0)
-    st = power_status(None, None, battery=low)
+    st = power_status(tmp_path, 48000 * 2 * 3, battery=low)
     assert st.warnings == ("battery: only 0:10:00 left (7 %); plug in the charger",)
     assert st.battery_record() == {"percent": 7.0, "plugged": False, "seconds_left": 600.0}
-    assert st.summary() == "battery 7 % (0:10:00 left)"
+    assert st.battery_summary() == "battery 7 % (0:10:00 left)"
+    assert st.summary().startswith("battery 7 % (0:10:00 left)  disk ") and st.summary().endswith(" left")
     mains = battery_from_psutil(sbattery(percent=99.0, secsleft=psutil.POWER_TIME_UNLIMITED, power_plugged=True))
     assert mains.seconds_left is None and power_status(None, None, battery=mains).warnings == ()
     assert power_status(None, None, battery=mains).summary() == "battery 99 % on mains"
