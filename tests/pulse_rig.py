@@ -179,11 +179,13 @@ class PulseRig:
         self._sink_module = self._load_null_sink(SINK)
         self._pactl("set-default-source", f"{SINK}.monitor", check=False)
 
-    def _load_null_sink(self, name: str) -> int:
+    def _load_null_sink(self, name: str, norewinds: bool = False) -> int:
         """Load a null sink ``name`` (48 kHz, 2 ch, float32) and return its module; ``vin`` stays the default
-        sink whatever is loaded after it."""
+        sink whatever is loaded after it. ``norewinds``: a stream that starts playing is mixed in after what
+        the sink has already rendered, not rewound into it (a rewind rewrites audio that the sink's monitor
+        has already delivered, so a recording of the monitor misses the new stream's first part)."""
         out = self._pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
-                          f"channels={CHANNELS}", "format=float32le")
+                          f"channels={CHANNELS}", "format=float32le", *(("norewinds=1",) if norewinds else ()))
         self._pactl("set-default-sink", SINK, check=False)
         return int(out.stdout.strip())
 
@@ -217,7 +219,7 @@ class PulseRig:
     def load_out_sink(self) -> None:
         """Load a fresh ``vmon`` sink for PortAudio's ``rig_monitor_out`` to play into."""
         self.unload_out_sink()
-        self._mon_module = self._load_null_sink(MON_SINK)
+        self._mon_module = self._load_null_sink(MON_SINK, norewinds=True)
 
     def unload_out_sink(self) -> None:
         """Remove ``vmon``: the monitor output device is 'unplugged'."""
@@ -287,7 +289,7 @@ class PulseRig:
         present, PulseAudio moves a capture of ``vin.monitor`` to ``vout.monitor`` when ``vin`` is unloaded,
         and an unplugged input would go unnoticed."""
         if self._out_module is None:
-            self._out_module = self._load_null_sink(OUT_SINK)
+            self._out_module = self._load_null_sink(OUT_SINK, norewinds=True)
 
     def unload_output(self) -> None:
         self._unload("_out_module")

@@ -215,11 +215,8 @@ def test_playback_plays_the_selection_through_the_virtual_output(qtbot, view, ta
     heard = got[np.any(got != 0, axis=1)]  # the rig pads with silence; the played frames are exact
     data, _ = sf.read(str(take), dtype="float32", always_2d=True)
     sel = data[a:b]
-    first = np.flatnonzero(np.all(sel == heard[0], axis=1))
-    assert first.size, "the played audio does not start inside the selection"
-    lost = int(first[0])  # PulseAudio drops the first ~0.1-0.25 s played into an idle sink (rewind)
-    assert lost < 0.3 * sr
-    assert np.array_equal(heard, sel[lost:]), "the output did not carry exactly the selected frames"
+    # the rig's sink does not rewind (pulse_rig.load_output), so its monitor hears the whole selection
+    assert np.array_equal(heard, sel), "the output did not carry exactly the selected frames"
     followed = [p for p in positions if a / sr < p <= b / sr]
     assert len(followed) >= 5 and followed == sorted(followed)
 

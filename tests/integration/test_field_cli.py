@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 from nmea_rig import ALT_MSL, LAT, LON, gpsfake
 
+from fieldrec.field.gps import GpsReader
 from tests.pulse_rig import RATE
 from tests.readers import fieldrec_cmd, isolated_env, validate_sidecar
 
@@ -91,6 +92,8 @@ def test_record_with_a_trigger_pre_roll_a_channel_subset_monitor_and_gps(pulse_r
     out_dir = tmp_path / "takes"
     try:
         with gpsfake(tmp_path) as port:
+            with GpsReader(f"gpsd:127.0.0.1:{port}", retry_s=0.3) as gps:  # gpsd is up and has its fix
+                gps.wait_for(lambda f: f.state == "3d", timeout=30)
             proc = subprocess.Popen(
                 fieldrec_cmd("record", "--device", pulse_rig.device_name, "--format", "float", "--out", str(out_dir),
                              "--channels", "2,1", "--trigger", "level:-30dBFS", "--pre-roll", "500ms",
