@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from fieldrec.analyze import analyze_file
 from fieldrec.gui.config import GuiConfig
@@ -75,8 +77,6 @@ def test_overview_and_spectrogram_cover_the_take(qtbot, view, take):
     assert view.image.levels.tolist() == [-100, -30]
 
     view.wave_plot.setXRange(1.0, 1.01, padding=0)  # 480 frames: fewer than the overview's buckets
-    view._wave_timer.stop()
-    view._redraw_waveform()
     x, y = view.curves[1].getData()
     a, b = view.visible_frames()
     assert np.isclose(y.max() + 2.4, data[a:b, 1].max(), atol=1e-6)  # lane 2 sits 2.4 lower
@@ -87,6 +87,75 @@ def test_overview_and_spectrogram_cover_the_take(qtbot, view, take):
         reopened.open_take(take)
     assert reopened.overview_cached and np.array_equal(reopened.overview.maxs, ov.maxs)
     reopened.close_take()
+
+
+class _Paints(QObject):
+    """Counts the paint events of a widget, and what ``probe()`` said at each."""
+
+    def __init__(self, widget, probe) -> None:
+        super().__init__()
+        self.seen: list = []
+        self.probe = probe
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+        if ev.type() == QEvent.Type.Paint:
+            self.seen.append(self.probe())
+        return False
+
+
+def _wheel_burst(qtbot, view: ReviewWidget, at: float, clicks: int) -> tuple[list, list]:
+    """``abs(clicks)`` wheel events (in for > 0) at the fraction ``at`` of the waveform's width, all queued
+    before the event loop runs (one frame of a fast wheel); returns what the waveform's and the spectrogram's
+    paints saw."""
+    port = view.wave.viewport()
+    box = view.wave_box.sceneBoundingRect()
+    pos = QPointF(view.wave.mapFromScene(QPointF(box.left() + at * box.width(), box.center().y())))
+    qtbot.wait(50)  # nothing pending
+    wave = _Paints(port, lambda: (view.envelopes_drawn, tuple(view.wave_plot.viewRange()[0])))
+    spec = _Paints(view.spec.viewport(), lambda: tuple(view.spec_plot.viewRange()[0]))
+    for _ in range(abs(clicks)):
+        QApplication.postEvent(port, QWheelEvent(pos, port.mapToGlobal(pos), QPoint(), QPoint(0, 120 if clicks > 0 else -120),
+                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                                                 Qt.ScrollPhase.NoScrollPhase, False))
+    qtbot.wait(100)
+    port.removeEventFilter(wave)
+    view.spec.viewport().removeEventFilter(spec)
+    return wave.seen, spec.seen
+
+
+def test_ten_wheel_events_in_one_frame_give_one_envelope_and_one_paint(qtbot, view, take):
+    _open(qtbot, view, take)
+    dur = view.frames / view.samplerate
+    t = 0.25 * dur  # the time under the pointer
+    before = view.envelopes_drawn
+    wave, spec = _wheel_burst(qtbot, view, 0.25, 10)
+    lo, hi = view.wave_plot.viewRange()[0]
+    # one envelope, and one paint of each plot, already showing it (none of an old envelope at the new range)
+    assert view.envelopes_drawn == before + 1
+    assert wave == [(before + 1, (lo, hi))] and spec == [(lo, hi)]
+    # the ten steps of pyqtgraph's wheel (1.02 ** (120 / 8) each) about the time under the pointer
+    scale = 1.02 ** (-120 * 10 / 8)
+    assert np.isclose(hi - lo, dur * scale, rtol=1e-6)
+    assert np.isclose(lo, t - t * scale, atol=dur / view.wave_box.width())
+    x, _y = view.curves[0].getData()
+    assert lo - (hi - lo) / view._columns() <= x[0] and x[-1] <= hi
+
+    centre = (lo + hi) / 2
+    _wheel_burst(qtbot, view, 0.5, 400)  # far past the narrowest view: 64 frames
+    lo, hi = view.wave_plot.viewRange()[0]
+    assert np.isclose(hi - lo, 64 / view.samplerate) and lo <= centre <= hi
+    _wheel_burst(qtbot, view, 0.9, -400)  # far past the whole take
+    assert np.allclose(view.wave_plot.viewRange()[0], (0, dur))
+    _wheel_burst(qtbot, view, 0.01, 5)
+    _wheel_burst(qtbot, view, 0.99, -3)  # out at the right edge of a view that starts the take: kept inside
+    lo, hi = view.wave_plot.viewRange()[0]
+    assert lo == 0 and hi < dur
+    _wheel_burst(qtbot, view, 0.5, -400)
+    _wheel_burst(qtbot, view, 0.99, 5)
+    _wheel_burst(qtbot, view, 0.01, -3)  # and at the left edge of one that ends it
+    lo, hi = view.wave_plot.viewRange()[0]
+    assert lo > 0 and hi == dur
 
 
 def test_selection_meters_equal_analyze_of_the_same_frames(qtbot, view, take, tmp_path):
