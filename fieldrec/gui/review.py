@@ -168,7 +168,9 @@ def _style(view: pg.PlotWidget) -> GridLines:
         # no unit prefix (the labels say their units) and a fixed height for the tick text: on every new
         # range pyqtgraph otherwise rebuilds the label's HTML and re-lays the plot out, a second paint
         axis.enableAutoSIPrefix(False)
-        axis.setStyle(autoExpandTextSpace=False)
+        # ticks at two levels, not three: the third (the most, each a line and a Point per paint) was a fifth
+        # of a zoom step
+        axis.setStyle(autoExpandTextSpace=False, maxTickLevel=1)
         # axis text is the costliest thing to paint in software: keep it as a pixmap, redrawn when ticks change
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -590,7 +592,8 @@ class ReviewWidget(MarkerEditing, QWidget):
         return a, max(a + 1, b)
 
     def _columns(self) -> int:
-        return max(50, int(self.wave_box.width()) or 800)
+        # one column per pixel or a little more (never fewer: a column wider than a pixel leaves one unlit)
+        return max(50, math.ceil(self.wave_box.width()) + 1 if self.wave_box.width() else 800)
 
     def _range_changed(self, *_: object) -> None:
         """A new time range (wheel, drag, code): move the items and draw its envelope now, before the paint.
@@ -611,8 +614,11 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.envelopes_drawn += 1
         if mins.shape[0] == 0:
             return
-        t = edges[:-1] / self.samplerate
-        x = np.repeat(t, 2)
+        # columns evenly spaced over the range they cover (within a bucket of their first frame): where a column
+        # holds one bucket and the next two, bucket-edge times left empty pixel columns, dark stripes on screen
+        n = mins.shape[0]
+        t0, t1 = edges[0] / self.samplerate, edges[-1] / self.samplerate
+        x = np.repeat(t0 + (t1 - t0) * np.arange(n) / n, 2)
         for c, curve in enumerate(self.curves):
             y = np.empty(2 * mins.shape[0], np.float32)
             y[0::2] = mins[:, c]

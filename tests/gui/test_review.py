@@ -158,6 +158,22 @@ def test_ten_wheel_events_in_one_frame_give_one_envelope_and_one_paint(qtbot, vi
     assert lo > 0 and hi == dur
 
 
+def test_waveform_columns_are_evenly_spaced_at_most_a_pixel_apart(qtbot, view, tmp_path):
+    # 15 s of a 20 s take on ~1000 pixels: 1406 overview buckets, one or two per column; placed at their
+    # bucket edges the columns were 0.7 or 1.5 px apart and the 1.5 px gaps left dark stripes
+    path = tmp_path / "long.wav"
+    sf.write(str(path), 0.5 * np.random.default_rng(3).standard_normal(20 * 48000).astype(np.float32), 48000)
+    with qtbot.waitSignal(view.overview_ready, timeout=30000):
+        view.open_take(path)
+    view.wave_plot.setXRange(2.0, 17.0, padding=0)
+    x = view.curves[0].getData()[0][::2]
+    n_buckets = 15 * 48000 // view.overview.bucket
+    assert view._columns() < n_buckets < 2 * view._columns() and len(x) == view._columns()
+    px = np.diff(x) * view.wave_box.width() / 15.0
+    assert np.allclose(px, px[0]) and px.max() <= 1.0
+    assert abs(x[0] - 2.0) <= view.overview.bucket / 48000 and abs(x[-1] + 15.0 / len(x) - 17.0) < 15.0 / len(x)
+
+
 def test_selection_meters_equal_analyze_of_the_same_frames(qtbot, view, take, tmp_path):
     _open(qtbot, view, take)
     sr = view.samplerate
