@@ -408,6 +408,7 @@ class ReviewWidget(MarkerEditing, QWidget):
         self._cursor_timer = QTimer(self, interval=33)
         self._cursor_timer.timeout.connect(self._follow_playback)
         self.wave_plot.sigXRangeChanged.connect(self._range_changed)
+        self.wave_box.sigResized.connect(lambda *_: self._redraw_waveform())  # a column per pixel of the new width
         # the spectrogram follows the waveform's range (x-linked) after the signal above: move its items now
         # too, not in its paint (see _range_changed)
         self.spec_plot.vb.sigXRangeChanged.connect(lambda *_: self.spec_plot.vb.updateMatrix())

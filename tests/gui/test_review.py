@@ -173,6 +173,11 @@ def test_waveform_columns_are_evenly_spaced_at_most_a_pixel_apart(qtbot, view, t
     assert np.allclose(px, px[0]) and px.max() <= 1.0
     assert abs(x[0] - 2.0) <= view.overview.bucket / 48000 and abs(x[-1] + 15.0 / len(x) - 17.0) < 15.0 / len(x)
 
+    wide = view.wave_box.width()
+    view.resize(1000, 900)  # narrower: the envelope follows the new width, still a column per pixel
+    qtbot.waitUntil(lambda: view.wave_box.width() < wide - 100)
+    qtbot.waitUntil(lambda: len(view.curves[0].getData()[0]) == 2 * view._columns())
+
 
 def test_selection_meters_equal_analyze_of_the_same_frames(qtbot, view, take, tmp_path):
     _open(qtbot, view, take)
