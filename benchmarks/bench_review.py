@@ -13,7 +13,8 @@ Figures (all in one run):
   levels from the whole take down to 10 ms; and the time until the spectrogram of the new range is painted
   too (computed in a worker);
 * a burst of ten wheel events delivered in one frame (what a fast wheel or a touchpad sends) until the view
-  is painted: GUI-thread CPU, median and max of 10 bursts.
+  is painted: GUI-thread CPU, median and max of 10 bursts;
+* a pan by dragging (20 mouse moves of 10 px, the event loop run after each): GUI-thread CPU per move.
 The take is kept in /tmp/fieldrec-bench-review/ for the next run (delete it to free 4.1 GB).
 
 ``FIELDREC_BENCH_REVIEW_SECONDS`` sets the take's length (default 3600; a shorter take for iteration: the
@@ -143,7 +144,32 @@ def zoom_steps(app, w) -> dict[str, tuple[float, float]]:
         bursts.append(time.thread_time() - c0)
         if np.isclose(w.wave_plot.viewRange()[0][1] - w.wave_plot.viewRange()[0][0], dur):
             raise RuntimeError("the wheel events did not zoom the view")
+    # pan by dragging: 20 mouse moves of 10 px, the event loop run after each, 20 ms apart (a mouse at 50 Hz;
+    # pyqtgraph drops moves that come faster than its mouseRateLimit, 100/s, and pans by the next one)
+    from PySide6.QtTest import QTest
+
+    w.wave_plot.setXRange(dur * 0.4, dur * 0.4 + dur / 12, padding=0)
+    settle(app, w)
+    y = vp.height() // 2
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(vp.width() // 2, y))
+    settle(app, w)
+    before = w.wave_plot.viewRange()[0][0]
+    envelopes = getattr(w, "envelopes_drawn", 0)
+    drag = []
+    for i in range(1, 21):
+        time.sleep(0.02)
+        c0 = time.thread_time()
+        QTest.mouseMove(vp, QPoint(vp.width() // 2 - 10 * i, y))
+        settle(app, w)
+        drag.append(time.thread_time() - c0)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       QPoint(vp.width() // 2 - 200, y))
+    if w.wave_plot.viewRange()[0][0] <= before:
+        raise RuntimeError("the drag did not pan the view")
+    if hasattr(w, "envelopes_drawn") and w.envelopes_drawn - envelopes < 20:
+        raise RuntimeError("mouse moves were dropped: the figure would not be per move")
     return {"step_cpu": (statistics.median(cpu), max(cpu)), "step_wall": (statistics.median(wall), max(wall)),
+            "drag_cpu": (statistics.mean(drag), max(drag)),
             "step_full_cpu": (statistics.median(full), max(full)),
             "spec_cpu": (statistics.median(spec_cpu), max(spec_cpu)),
             "spec_wall": (statistics.median(spec_wall), max(spec_wall)),
@@ -219,6 +245,8 @@ def main() -> int:
     emit("review.zoom_scroll_step_full_repaint_gui_cpu_max", results["step_full_cpu"][1] * 1000, "ms", None)
     emit("review.wheel_burst_10_gui_cpu_median", results["burst_cpu"][0] * 1000, "ms", frame)
     emit("review.wheel_burst_10_gui_cpu_max", results["burst_cpu"][1] * 1000, "ms", frame)
+    emit("review.drag_pan_gui_cpu_per_move_mean", results["drag_cpu"][0] * 1000, "ms", frame)
+    emit("review.drag_pan_gui_cpu_per_move_max", results["drag_cpu"][1] * 1000, "ms", frame)
     emit("review.zoom_scroll_spectrogram_ready_gui_cpu_median", results["spec_cpu"][0] * 1000, "ms", None)
     emit("review.zoom_scroll_spectrogram_ready_wall_median", results["spec_wall"][0] * 1000, "ms", None)
     emit("review.zoom_scroll_spectrogram_ready_wall_max", results["spec_wall"][1] * 1000, "ms", None)
