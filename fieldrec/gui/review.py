@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QGraphicsItem,
+    QGraphicsView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -51,6 +52,7 @@ from PySide6.QtWidgets import (
 
 from fieldrec.gui import theme
 from fieldrec.gui.config import GuiConfig, save_config
+from fieldrec.gui.plots import GridLines
 from fieldrec.gui.review_markers import MarkerEditing
 from fieldrec.gui.review_metadata import TakeMetadataEditor
 from fieldrec.gui.review_workers import Bridge, SpectrogramWorker
@@ -70,8 +72,61 @@ SELECTION_BRUSH = QColor(79, 179, 255, 50)
 AXIS_WIDTH = 62  # px: the waveform and spectrogram must start at the same x for their time axes to line up
 
 
-class _SelectViewBox(pg.ViewBox):
-    """A time axis view box: Shift+drag selects a range, a click sets the cursor; the rest pans and zooms."""
+class _TimeViewBox(pg.ViewBox):
+    """A view box whose wheel zooms time only, one range change per event-loop turn however many wheel events
+    arrive in it (a fast wheel or a touchpad sends several per frame).
+
+    pyqtgraph's wheel sets the range at once, and the first item it moves makes its scene paint the window
+    at once (the scene's queued dirty-item pass dispatches the update request): ten events in a frame were ten
+    envelopes and paints. Here the events compose one pending range (about the pointer, within the limits),
+    applied by a queued call after the last of them."""
+
+    _wheel_flush = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending_x: tuple[float, float] | None = None
+        self._wheel_flush.connect(self._apply_wheel, Qt.ConnectionType.QueuedConnection)
+
+    def wheelEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
+        if axis == 1 or not self.state["mouseEnabled"][0]:
+            ev.ignore()
+            return
+        lo, hi = self._pending_x or self.viewRange()[0]
+        scale = 1.02 ** (ev.delta() * self.state["wheelScaleFactor"])
+        centre = lo + (hi - lo) * min(1.0, max(0.0, ev.pos().x() / max(1.0, self.width())))
+        first = self._pending_x is None
+        self._pending_x = self._clamp(centre + (lo - centre) * scale, centre + (hi - centre) * scale, centre)
+        ev.accept()
+        if first:
+            self._wheel_flush.emit()
+
+    def _clamp(self, lo: float, hi: float, centre: float) -> tuple[float, float]:
+        """(lo, hi) within the x limits (``setLimits``): no narrower than ``minXRange`` (about ``centre``),
+        no wider than the limits, shifted inside them."""
+        limits = self.state["limits"]
+        x_min, x_max = limits["xLimits"]
+        min_w = limits["xRange"][0]
+        if min_w is not None and hi - lo < min_w:
+            k = min_w / max(hi - lo, 1e-300)
+            lo, hi = centre - (centre - lo) * k, centre + (hi - centre) * k
+        if x_min is not None and x_max is not None and hi - lo >= x_max - x_min:
+            return x_min, x_max
+        if x_min is not None and lo < x_min:
+            lo, hi = x_min, hi + (x_min - lo)
+        if x_max is not None and hi > x_max:
+            lo, hi = lo - (hi - x_max), x_max
+        return lo, hi
+
+    def _apply_wheel(self) -> None:
+        pending, self._pending_x = self._pending_x, None
+        if pending is not None:
+            self.setXRange(*pending, padding=0)
+            self.sigRangeChangedManually.emit([True, False])
+
+
+class _SelectViewBox(_TimeViewBox):
+    """The waveform's view box: Shift+drag selects a range, a click sets the cursor; the rest pans and zooms."""
 
     def __init__(self, on_select: Callable[[float, float, bool], None], on_click: Callable[[float], None]):
         super().__init__()
@@ -95,8 +150,14 @@ class _SelectViewBox(pg.ViewBox):
         super().mouseClickEvent(ev)
 
 
-def _style(plot: pg.PlotItem) -> None:
-    plot.showGrid(x=True, y=True, alpha=0.15)
+def _style(view: pg.PlotWidget) -> GridLines:
+    """Axes, grid and viewport of a review plot, made cheap to repaint in software on every zoom step."""
+    plot = view.getPlotItem()
+    # pyqtgraph's grid is drawn by the axes with alpha across the whole plot: a plot-sized translucent
+    # pixmap per axis to redraw on every new range and to blend on every paint. GridLines (the live view's)
+    # draws the same lines in one opaque colour.
+    grid = GridLines(plot)
+    plot.addItem(grid, ignoreBounds=True)
     plot.setMenuEnabled(False)
     plot.hideButtons()
     font = QFont()
@@ -104,9 +165,20 @@ def _style(plot: pg.PlotItem) -> None:
     for ax in ("left", "bottom"):
         axis = plot.getAxis(ax)
         axis.setTickFont(font)
+        # no unit prefix (the labels say their units) and a fixed height for the tick text: on every new
+        # range pyqtgraph otherwise rebuilds the label's HTML and re-lays the plot out, a second paint
+        axis.enableAutoSIPrefix(False)
+        # ticks at two levels, not three: the third (the most, each a line and a Point per paint) was a fifth
+        # of a zoom step
+        axis.setStyle(autoExpandTextSpace=False, maxTickLevel=1)
         # axis text is the costliest thing to paint in software: keep it as a pixmap, redrawn when ticks change
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # the scene's background brush fills every pixel: Qt need not paint the widgets under the viewport first,
+    # and one colour is cheaper to fill than pyqtgraph's cached background pixmap is to copy
+    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+    view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+    return grid
 
 
 def _fmt_db(v: Any, unit: str = "") -> str:
@@ -147,7 +219,9 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.last_meters: dict[str, Any] | None = None
         self.last_spectrum = None
         self.last_spectrogram = None
-        self.spectrogram_pending = False
+        self.spectrogram_pending = False  #: the newest spectrogram asked for has not arrived yet
+        self._spec_asked: tuple | None = None
+        self.envelopes_drawn = 0  #: waveform envelopes computed (one per range change; tests count them)
         self.status_text = ""
         self._generation = 0
         self._threads: list[threading.Thread] = []
@@ -199,7 +273,7 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.wave = pg.PlotWidget(viewBox=self.wave_box)
         self.wave.setObjectName("reviewWaveform")
         self.wave_plot = self.wave.getPlotItem()
-        _style(self.wave_plot)
+        self.wave_grid = _style(self.wave)
         self.wave_plot.setMouseEnabled(x=True, y=False)
         self.wave_plot.getAxis("left").setStyle(showValues=False)
         self.wave_plot.getAxis("left").setWidth(AXIS_WIDTH)  # the same as the spectrogram's: x-linked views
@@ -218,10 +292,10 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.wave_plot.addItem(self.cursor_line, ignoreBounds=True)
 
         # spectrogram
-        self.spec = pg.PlotWidget()
+        self.spec = pg.PlotWidget(viewBox=_TimeViewBox())
         self.spec.setObjectName("reviewSpectrogram")
         self.spec_plot = self.spec.getPlotItem()
-        _style(self.spec_plot)
+        self.spec_grid = _style(self.spec)
         self.spec_plot.setMouseEnabled(x=True, y=False)
         self.spec_plot.setLabel("left", "Hz")
         self.spec_plot.getAxis("left").setWidth(AXIS_WIDTH)
@@ -237,7 +311,7 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.spectrum = pg.PlotWidget()
         self.spectrum.setObjectName("reviewSpectrum")
         self.spectrum_plot = self.spectrum.getPlotItem()
-        _style(self.spectrum_plot)
+        self.spectrum_grid = _style(self.spectrum)
         self.spectrum_plot.setLabel("bottom", "Hz")
         self.spectrum_plot.setLabel("left", "dBFS")
         self.spectrum_plot.setTitle("Average spectrum", color=theme.DIM, size="9pt")
@@ -327,8 +401,6 @@ class ReviewWidget(MarkerEditing, QWidget):
         layout.addWidget(beside, 1)
         layout.addWidget(self.status)
 
-        self._wave_timer = QTimer(self, singleShot=True, interval=0)
-        self._wave_timer.timeout.connect(self._redraw_waveform)
         self._spec_timer = QTimer(self, singleShot=True, interval=120)
         self._spec_timer.timeout.connect(self._redraw_spectrogram)
         self._meter_timer = QTimer(self, singleShot=True, interval=250)
@@ -336,6 +408,10 @@ class ReviewWidget(MarkerEditing, QWidget):
         self._cursor_timer = QTimer(self, interval=33)
         self._cursor_timer.timeout.connect(self._follow_playback)
         self.wave_plot.sigXRangeChanged.connect(self._range_changed)
+        self.wave_box.sigResized.connect(lambda *_: self._redraw_waveform())  # a column per pixel of the new width
+        # the spectrogram follows the waveform's range (x-linked) after the signal above: move its items now
+        # too, not in its paint (see _range_changed)
+        self.spec_plot.vb.sigXRangeChanged.connect(lambda *_: self.spec_plot.vb.updateMatrix())
         self.fft_combo.currentIndexChanged.connect(lambda *_: self._redraw_spectrogram())
         self.db_low.valueChanged.connect(self._levels_changed)
         self.db_high.valueChanged.connect(self._levels_changed)
@@ -401,8 +477,12 @@ class ReviewWidget(MarkerEditing, QWidget):
         self.busy_text.setText("building the overview…")
         self.busy_text.setPos(dur / 2, -LANE * (self.channels - 1) / 2)
         self._spec_worker = SpectrogramWorker(audio, self._bridge, self._generation)
+        self._spec_asked = None
+        self.spectrogram_pending = False
         self._start_worker("overview", self._overview_job)
-        self._spec_timer.start(0)
+        # the first spectrogram at once (start(0) would leave the timer at 0 ms: every later zoom step would
+        # then ask the worker at once and paint each answer, instead of once when the wheel stops)
+        QTimer.singleShot(0, self._spec_timer, self._redraw_spectrogram)
 
     def close_take(self) -> None:
         """Stop playback and workers and release the file (a metadata edit still pending is saved first)."""
@@ -469,6 +549,10 @@ class ReviewWidget(MarkerEditing, QWidget):
     def _worker_done(self, kind: str, result: Any, gen: int) -> None:
         if gen != self._generation:
             return  # an older take's result
+        if kind == "spectrogram":  # (what was asked, the answer): pending until the newest request's arrives
+            asked, result = result
+            if asked == self._spec_asked:
+                self.spectrogram_pending = False
         if isinstance(result, OverviewCancelled | SelectionCancelled):
             return
         if isinstance(result, Exception):
@@ -509,10 +593,18 @@ class ReviewWidget(MarkerEditing, QWidget):
         return a, max(a + 1, b)
 
     def _columns(self) -> int:
-        return max(50, int(self.wave_box.width()) or 800)
+        # one column per pixel or a little more (never fewer: a column wider than a pixel leaves one unlit)
+        return max(50, math.ceil(self.wave_box.width()) + 1 if self.wave_box.width() else 800)
 
     def _range_changed(self, *_: object) -> None:
-        self._wave_timer.start()
+        """A new time range (wheel, drag, code): move the items and draw its envelope now, before the paint.
+
+        pyqtgraph moves the items to a new range only when it paints (``ViewBox.prepareForPaint``), and the
+        items it moves then (axes, lines, curves) ask for a second paint of the plot; a waveform redrawn by a
+        timer after that paint was a third. Done here, the turn paints each plot once. (The wheel gives one
+        range change per turn: ``_TimeViewBox``.)"""
+        self.wave_box.updateMatrix()
+        self._redraw_waveform()
         self._spec_timer.start()
 
     def _redraw_waveform(self) -> None:
@@ -520,10 +612,14 @@ class ReviewWidget(MarkerEditing, QWidget):
             return
         a, b = self.visible_frames()
         edges, mins, maxs = self.overview.envelope(a, b, self._columns(), self.reader.read)
+        self.envelopes_drawn += 1
         if mins.shape[0] == 0:
             return
-        t = edges[:-1] / self.samplerate
-        x = np.repeat(t, 2)
+        # columns evenly spaced over the range they cover (within a bucket of their first frame): where a column
+        # holds one bucket and the next two, bucket-edge times left empty pixel columns, dark stripes on screen
+        n = mins.shape[0]
+        t0, t1 = edges[0] / self.samplerate, edges[-1] / self.samplerate
+        x = np.repeat(t0 + (t1 - t0) * np.arange(n) / n, 2)
         for c, curve in enumerate(self.curves):
             y = np.empty(2 * mins.shape[0], np.float32)
             y[0::2] = mins[:, c]
@@ -536,12 +632,15 @@ class ReviewWidget(MarkerEditing, QWidget):
             return
         a, b = self.visible_frames()
         cols = max(50, int(self.spec_plot.vb.width()) or 800)
+        asked = (a, b, int(self.fft_combo.currentData()), cols, self.channel_combo.currentData())
+        if asked == self._spec_asked:
+            return  # shown, or on its way (a zoom that came back, the debounce timer after the open)
         self.spectrogram_pending = True
-        self._spec_worker.request(a, b, int(self.fft_combo.currentData()), cols, self.channel_combo.currentData())
+        self._spec_asked = asked
+        self._spec_worker.request(*asked)
 
     def _show_spectrogram(self, sg: Spectrogram) -> None:
         self.last_spectrogram = sg
-        self.spectrogram_pending = False
         a, b = sg.start, sg.stop
         self.image.setImage(sg.db, autoLevels=False, levels=(self.db_low.value(), self.db_high.value()))
         self.image.setRect(QRectF(a / self.samplerate, 0, (b - a) / self.samplerate, self.samplerate / 2))

@@ -24,7 +24,8 @@ class Bridge(QObject):
 
 class SpectrogramWorker:
     """One thread that computes the spectrogram of the newest requested range (older requests are dropped),
-    so the GUI thread never waits on the file. Wide views come from the overview's spectral columns."""
+    so the GUI thread never waits on the file. Wide views come from the overview's spectral columns. Each
+    answer goes out as ``(the request's arguments, Spectrogram or Exception)``."""
 
     def __init__(self, audio: Path, bridge: Bridge, gen: int) -> None:
         self.audio, self.bridge, self.gen = audio, bridge, gen
@@ -55,7 +56,8 @@ class SpectrogramWorker:
                         self._cond.wait()
                     if self._closed:
                         return
-                    a, b, nfft, cols, channel = self._request
+                    asked = self._request
+                    a, b, nfft, cols, channel = asked
                     self._request = None
                 try:
                     ov = self.overview
@@ -71,7 +73,7 @@ class SpectrogramWorker:
                         sg = range_spectrogram(reader, a, b, nfft=nfft, max_columns=cols, channel=channel)
                 except Exception as err:  # said on the status line; the next request tries again
                     sg = err
-                self.bridge.done.emit("spectrogram", sg, self.gen)
+                self.bridge.done.emit("spectrogram", (asked, sg), self.gen)
         finally:
             if reader is not None:
                 reader.close()

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from fieldrec.analyze import analyze_file
 from fieldrec.gui.config import GuiConfig
@@ -75,8 +77,6 @@ def test_overview_and_spectrogram_cover_the_take(qtbot, view, take):
     assert view.image.levels.tolist() == [-100, -30]
 
     view.wave_plot.setXRange(1.0, 1.01, padding=0)  # 480 frames: fewer than the overview's buckets
-    view._wave_timer.stop()
-    view._redraw_waveform()
     x, y = view.curves[1].getData()
     a, b = view.visible_frames()
     assert np.isclose(y.max() + 2.4, data[a:b, 1].max(), atol=1e-6)  # lane 2 sits 2.4 lower
@@ -87,6 +87,96 @@ def test_overview_and_spectrogram_cover_the_take(qtbot, view, take):
         reopened.open_take(take)
     assert reopened.overview_cached and np.array_equal(reopened.overview.maxs, ov.maxs)
     reopened.close_take()
+
+
+class _Paints(QObject):
+    """Counts the paint events of a widget, and what ``probe()`` said at each."""
+
+    def __init__(self, widget, probe) -> None:
+        super().__init__()
+        self.seen: list = []
+        self.probe = probe
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+        if ev.type() == QEvent.Type.Paint:
+            self.seen.append(self.probe())
+        return False
+
+
+def _wheel_burst(qtbot, view: ReviewWidget, at: float, clicks: int) -> tuple[list, list]:
+    """``abs(clicks)`` wheel events (in for > 0) at the fraction ``at`` of the waveform's width, all queued
+    before the event loop runs (one frame of a fast wheel); returns what the waveform's and the spectrogram's
+    paints saw."""
+    port = view.wave.viewport()
+    box = view.wave_box.sceneBoundingRect()
+    pos = QPointF(view.wave.mapFromScene(QPointF(box.left() + at * box.width(), box.center().y())))
+    qtbot.wait(50)  # nothing pending
+    wave = _Paints(port, lambda: (view.envelopes_drawn, tuple(view.wave_plot.viewRange()[0])))
+    spec = _Paints(view.spec.viewport(), lambda: tuple(view.spec_plot.viewRange()[0]))
+    for _ in range(abs(clicks)):
+        QApplication.postEvent(port, QWheelEvent(pos, port.mapToGlobal(pos), QPoint(), QPoint(0, 120 if clicks > 0 else -120),
+                                                 Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                                                 Qt.ScrollPhase.NoScrollPhase, False))
+    qtbot.wait(100)
+    port.removeEventFilter(wave)
+    view.spec.viewport().removeEventFilter(spec)
+    return wave.seen, spec.seen
+
+
+def test_ten_wheel_events_in_one_frame_give_one_envelope_and_one_paint(qtbot, view, take):
+    _open(qtbot, view, take)
+    dur = view.frames / view.samplerate
+    t = 0.25 * dur  # the time under the pointer
+    before = view.envelopes_drawn
+    wave, spec = _wheel_burst(qtbot, view, 0.25, 10)
+    lo, hi = view.wave_plot.viewRange()[0]
+    # one envelope, and one paint of each plot, already showing it (none of an old envelope at the new range)
+    assert view.envelopes_drawn == before + 1
+    assert wave == [(before + 1, (lo, hi))] and spec == [(lo, hi)]
+    # the ten steps of pyqtgraph's wheel (1.02 ** (120 / 8) each) about the time under the pointer
+    scale = 1.02 ** (-120 * 10 / 8)
+    assert np.isclose(hi - lo, dur * scale, rtol=1e-6)
+    assert np.isclose(lo, t - t * scale, atol=dur / view.wave_box.width())
+    x, _y = view.curves[0].getData()
+    assert lo - (hi - lo) / view._columns() <= x[0] and x[-1] <= hi
+
+    centre = (lo + hi) / 2
+    _wheel_burst(qtbot, view, 0.5, 400)  # far past the narrowest view: 64 frames
+    lo, hi = view.wave_plot.viewRange()[0]
+    assert np.isclose(hi - lo, 64 / view.samplerate) and lo <= centre <= hi
+    _wheel_burst(qtbot, view, 0.9, -400)  # far past the whole take
+    assert np.allclose(view.wave_plot.viewRange()[0], (0, dur))
+    _wheel_burst(qtbot, view, 0.01, 5)
+    _wheel_burst(qtbot, view, 0.99, -3)  # out at the right edge of a view that starts the take: kept inside
+    lo, hi = view.wave_plot.viewRange()[0]
+    assert lo == 0 and hi < dur
+    _wheel_burst(qtbot, view, 0.5, -400)
+    _wheel_burst(qtbot, view, 0.99, 5)
+    _wheel_burst(qtbot, view, 0.01, -3)  # and at the left edge of one that ends it
+    lo, hi = view.wave_plot.viewRange()[0]
+    assert lo > 0 and hi == dur
+
+
+def test_waveform_columns_are_evenly_spaced_at_most_a_pixel_apart(qtbot, view, tmp_path):
+    # 15 s of a 20 s take on ~1000 pixels: 1406 overview buckets, one or two per column; placed at their
+    # bucket edges the columns were 0.7 or 1.5 px apart and the 1.5 px gaps left dark stripes
+    path = tmp_path / "long.wav"
+    sf.write(str(path), 0.5 * np.random.default_rng(3).standard_normal(20 * 48000).astype(np.float32), 48000)
+    with qtbot.waitSignal(view.overview_ready, timeout=30000):
+        view.open_take(path)
+    view.wave_plot.setXRange(2.0, 17.0, padding=0)
+    x = view.curves[0].getData()[0][::2]
+    n_buckets = 15 * 48000 // view.overview.bucket
+    assert view._columns() < n_buckets < 2 * view._columns() and len(x) == view._columns()
+    px = np.diff(x) * view.wave_box.width() / 15.0
+    assert np.allclose(px, px[0]) and px.max() <= 1.0
+    assert abs(x[0] - 2.0) <= view.overview.bucket / 48000 and abs(x[-1] + 15.0 / len(x) - 17.0) < 15.0 / len(x)
+
+    wide = view.wave_box.width()
+    view.resize(1000, 900)  # narrower: the envelope follows the new width, still a column per pixel
+    qtbot.waitUntil(lambda: view.wave_box.width() < wide - 100)
+    qtbot.waitUntil(lambda: len(view.curves[0].getData()[0]) == 2 * view._columns())
 
 
 def test_selection_meters_equal_analyze_of_the_same_frames(qtbot, view, take, tmp_path):
@@ -251,8 +341,10 @@ def test_faults_said_on_the_status_line(qtbot, view, take, tmp_path):
     with qtbot.waitSignal(view.spectrogram_ready, timeout=10000, raising=False):
         view._spec_worker.request(0, 1000, 0, 50, None)  # FFT size 0: the worker says why and goes on
     qtbot.waitUntil(lambda: "spectrogram failed" in view.status_text, timeout=10000)
-    view._redraw_spectrogram()
-    qtbot.waitUntil(lambda: not view.spectrogram_pending, timeout=10000)
+    view.set_fft_size(2048)  # the worker goes on: the next request is answered
+    assert view.spectrogram_pending
+    qtbot.waitUntil(lambda: not view.spectrogram_pending and view.last_spectrogram.db.shape[0] == 1025,
+                    timeout=10000)
 
     def broken(cancel):
         raise OSError("disk unplugged")
