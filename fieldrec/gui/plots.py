@@ -11,6 +11,8 @@ the style sheet's background, are not painted first.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt.internals import PrimitiveArray
@@ -124,6 +126,24 @@ def _repaint(view: pg.PlotWidget) -> None:
     view.viewport().update(cached[1])
 
 
+def _covered(dev: QRectF) -> QRect:
+    """The device pixels an image drawn into ``dev`` (device coordinates) certainly paints: those whose
+    centres lie inside it."""
+    left, top = math.ceil(dev.left() - 0.5), math.ceil(dev.top() - 0.5)
+    return QRect(left, top, math.floor(dev.right() - 0.5) - left + 1, math.floor(dev.bottom() - 0.5) - top + 1)
+
+
+def _fill_around(view: pg.PlotWidget, p: QPainter, rect: QRectF, image: RingImageItem) -> None:
+    """``drawBackground`` of a view whose plot area is an opaque image: fill the exposed ``rect`` but what the
+    image paints over anyway (a fill of the plot area per frame, a fifth of the waveform's paint)."""
+    if not view.viewportTransform().isIdentity() or not image.isVisible():  # scene and device pixels differ
+        QGraphicsView.drawBackground(view, p, rect)
+        return
+    covered = image.covered_rect(image.sceneTransform())
+    for r in QRegion(rect.toAlignedRect()).subtracted(QRegion(covered)):
+        p.fillRect(r, view.backgroundBrush())
+
+
 def _style_plot(plot: pg.PlotItem) -> GridLines:
     grid = GridLines(plot)
     plot.addItem(grid, ignoreBounds=True)
@@ -185,6 +205,7 @@ class WaveformView(pg.PlotWidget):
         self._rows = 300  # image rows (follow the plot's height in pixels)
         self._drawn_columns = 0  # history.total_columns when the image was last brought up to date
         self._row_index = np.zeros((0, 1), np.int32)  # 0 … rows-1 as a column, for the rasteriser
+        self._lanes_key: object = None  # (rows, channels, y range) of the rasteriser's row → lane tables
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
         self._drawn_key: object = None  # (zoom, image rows) the image was drawn for
         self.configure(samplerate, channels)
@@ -288,19 +309,23 @@ class WaveformView(pg.PlotWidget):
     def _rasterise(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Image columns (rows, k) for k columns of (lo, hi) per channel in view coordinates: each lane's
         pixel rows from hi down to lo (at least one) in its colour, the background elsewhere; row 0 at the
-        top of the plot (the image is copied to the screen as it is)."""
+        top of the plot (the image is copied to the screen as it is). Every row belongs to the nearest lane,
+        so all channels are drawn in one pass (a trace reaching past half-way to the next lane is cut there)."""
         rows = self._rows
         r = np.stack([hi, lo])
         np.subtract(self._y1, r, out=r)
         r *= rows / (self._y1 - self._y0)
         r = np.clip(r, 0, rows - 1, out=r).astype(np.int32)  # r[0]: the top row of the span, r[1] the bottom
-        if len(self._row_index) != rows:
+        key = (rows, self.channels, self._y0, self._y1)
+        if self._lanes_key != key:
+            self._lanes_key = key
             self._row_index = np.arange(rows, dtype=np.int32)[:, None]
-        out = np.empty((rows, lo.shape[0]), dtype=np.uint32)
-        out[:] = self._column[:, None]
-        for c in range(self.channels):
-            out[(self._row_index >= r[0, :, c]) & (self._row_index <= r[1, :, c])] = self._colours[c]
-        return out
+            y = self._y1 - (np.arange(rows) + 0.5) * (self._y1 - self._y0) / rows
+            self._row_lane = np.clip(np.rint(-y / LANE), 0, self.channels - 1).astype(np.intp)
+            self._row_colour = self._colours[self._row_lane][:, None]
+        lane = self._row_lane
+        on = (self._row_index >= r[0][:, lane].T) & (self._row_index <= r[1][:, lane].T)
+        return np.where(on, self._row_colour, self._column[:, None])
 
     def _empty_column(self) -> np.ndarray:
         """One image column without trace: the background with the grid's horizontal lines (the lanes'
@@ -313,13 +338,8 @@ class WaveformView(pg.PlotWidget):
         return col
 
     def drawBackground(self, p: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt name)
-        """Fill only what the lane image does not cover (it is opaque and copied over it)."""
-        blit = self.image.blit_rect(self.image.sceneTransform() * self.viewportTransform())
-        if blit is None or not self.viewportTransform().isIdentity():
-            super().drawBackground(p, rect)
-            return
-        for r in QRegion(rect.toAlignedRect()).subtracted(QRegion(blit)):
-            p.fillRect(r, self.backgroundBrush())
+        """Fill only what the lane image does not cover (it is opaque and painted over it)."""
+        _fill_around(self, p, rect, self.image)
 
     def add_marker(self, frame: int, label: str, file_frame_now: int) -> None:
         line = pg.InfiniteLine(
@@ -495,6 +515,10 @@ class RingImageItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
         return self._rect
 
+    def covered_rect(self, transform: QTransform) -> QRect:
+        """The device pixels the (opaque) image paints under ``transform`` (item to device)."""
+        return _covered(transform.mapRect(self._rect))
+
     def paint(self, p: QPainter, *_args) -> None:
         rows, cols = self.buffer.shape
         r = self._rect
@@ -519,6 +543,10 @@ class DeviceRingImage(RingImageItem):
     def resize(self, rows: int, columns: int) -> None:
         super().resize(rows, columns)
         self.buffer[:] = self.fill
+
+    def covered_rect(self, transform: QTransform) -> QRect:
+        dev = transform.mapRect(self._rect)
+        return self._blit(dev) or _covered(dev)
 
     def blit_rect(self, transform: QTransform) -> QRect | None:
         """The device rectangle the image is copied to unscaled under ``transform`` (item to device), or None
@@ -577,6 +605,7 @@ class SpectrogramView(pg.PlotWidget):
         self._lut = (0xFF000000 | (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]).astype(np.uint32)
         self.image_item = RingImageItem(self.ROWS, columns)
         self.plot_item.addItem(self.image_item)
+        self.grid.hide()  # under the opaque image it would be painted and covered at once
         self.ring = np.full((self.ROWS, columns), levels[0], dtype=np.float32)
         self.pos = 0
         self.total_columns = 0
@@ -597,6 +626,10 @@ class SpectrogramView(pg.PlotWidget):
         self.pos = self.image_item.pos = 0
         self._map_key = None
         _repaint_all(self)
+
+    def drawBackground(self, p: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt name)
+        """Fill only what the image does not cover (it is opaque and painted over it)."""
+        _fill_around(self, p, rect, self.image_item)
 
     def _colours(self, db: np.ndarray) -> np.ndarray:
         lo, hi = self.levels

@@ -17,7 +17,7 @@ from fieldrec.gui import dsp
 from fieldrec.gui.ballistics import FALL_DB_PER_S, Ballistics
 from fieldrec.gui.config import GuiConfig, load_config, save_config
 from fieldrec.gui.meter_widget import MeterPanel, db_to_fraction
-from fieldrec.gui.plots import SpectrogramView, SpectrumView, WaveformView, _premultiplied
+from fieldrec.gui.plots import LANE, SpectrogramView, SpectrumView, WaveformView, _premultiplied
 from fieldrec.gui.status_widgets import HealthStrip, fmt_duration
 from fieldrec.recorder import OverflowEvent, TakePaths, TakeState, TakeStatus
 
@@ -221,6 +221,27 @@ def test_waveform_view_draws_min_max_columns_and_markers(qtbot):
     quiet = np.flatnonzero(np.isin(img[:, (col - 50) % 100], view._colours))
     assert len(quiet) == 2  # one row per lane
     assert set(np.unique(img[: lit[0], col])) <= {view._bg, int(view._column[0])}
+
+
+def test_waveform_rasterises_eight_lanes_in_one_pass_each_in_its_own_rows(qtbot):
+    """Channel c's column spans its own lane's rows from its max down to its min, in its colour."""
+    view = WaveformView(48000, 8, seconds=1.0, columns=100)
+    qtbot.addWidget(view)
+    x = np.zeros((480 * 100, 8), np.float32)
+    levels = np.linspace(-0.9, 0.9, 8, dtype=np.float32)
+    x[-960:] = levels  # the two newest columns: a constant per channel (a column also reaches its neighbour)
+    x[-1] = levels + 0.05
+    view.push(x)
+    view.refresh()
+    img = view.image.buffer
+    col = img[:, (view.history.pos - 1) % 100]
+    rows_per_unit = img.shape[0] / (view._y1 - view._y0)
+    for c, colour in enumerate(view._colours):
+        lit = np.flatnonzero(col == colour)
+        top, bottom = view._y1 - (lit[0] + 0.5) / rows_per_unit, view._y1 - (lit[-1] + 0.5) / rows_per_unit
+        assert lit[-1] - lit[0] + 1 == len(lit)  # one run of rows
+        assert top == pytest.approx(levels[c] + 0.05 - LANE * c, abs=1.5 / rows_per_unit)
+        assert bottom == pytest.approx(levels[c] - LANE * c, abs=1.5 / rows_per_unit)
 
 
 def test_waveform_lanes_reach_the_screen_unscaled_with_the_grid_under_the_trace(qtbot):
