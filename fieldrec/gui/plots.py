@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt.internals import PrimitiveArray
-from PySide6.QtCore import QLineF, QPoint, QRect, QRectF, Qt
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
@@ -40,8 +40,7 @@ class GridLines(pg.GraphicsObject):
     that is two translucent plot-sized layers per plot per frame. These lines (and the bounding rectangle)
     are recomputed only when the view range or size changes (``refresh``, also called after ``setTicks``);
     a paint only draws them. ``over_image``: the plot's data is an opaque image under which nothing shows;
-    the owner draws the horizontal lines into it (``rows``) and this item draws only the vertical ones,
-    over the image, lightening only what is darker than the grid (the background, not the trace)."""
+    the owner draws the lines into it (``xs``, ``ys``) and this item draws nothing."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         super().__init__()
@@ -54,6 +53,7 @@ class GridLines(pg.GraphicsObject):
         self._vlines = PrimitiveArray(QLineF, 4)
         self._hlines = PrimitiveArray(QLineF, 4)
         self._rect = QRectF()
+        self.xs: list[float] = []  # the vertical lines' x values (view coordinates)
         self.ys: list[float] = []  # the horizontal lines' y values (view coordinates)
         plot.vb.sigRangeChanged.connect(self.refresh)
         plot.vb.sigResized.connect(self.refresh)
@@ -70,7 +70,7 @@ class GridLines(pg.GraphicsObject):
         r = vb.viewRect()
         self.prepareGeometryChange()
         self._rect = QRectF(r)
-        xs = self._values("bottom", r.left(), r.right(), vb.width())
+        self.xs = xs = self._values("bottom", r.left(), r.right(), vb.width())
         self.ys = ys = self._values("left", r.top(), r.bottom(), vb.height())
         self._vlines.resize(len(xs))
         a = self._vlines.ndarray()
@@ -85,13 +85,9 @@ class GridLines(pg.GraphicsObject):
         return self._rect
 
     def paint(self, p: QPainter, *_args) -> None:
-        p.setPen(self._pen)
         if self.over_image:
-            if len(self._vlines):  # short lines: the slower composition mode costs little
-                p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Lighten)
-                p.drawLines(*self._vlines.drawargs())
-                p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
             return
+        p.setPen(self._pen)
         for lines in (self._vlines, self._hlines):
             if len(lines):
                 p.drawLines(*lines.drawargs())
@@ -199,8 +195,8 @@ class WaveformView(pg.PlotWidget):
         self._bg = _premultiplied(theme.BG)  # off the trace (the scene's background colour)
         self.image = DeviceRingImage(300, columns, self._bg)
         self.plot_item.addItem(self.image)
-        self.grid.over_image = True  # the horizontal lines are drawn into the image, the vertical ones over it
-        self.grid.setZValue(self.image.zValue() + 1)
+        self.grid.over_image = True  # the image draws the grid: horizontal lines under the trace, vertical
+        self.image.grid = self.grid  # ones lightening the columns under them as they are painted
         self._column = np.full(300, self._bg, np.uint32)  # an empty column: background and horizontal grid
         self._rows = 300  # image rows (follow the plot's height in pixels)
         self._drawn_columns = 0  # history.total_columns when the image was last brought up to date
@@ -538,6 +534,7 @@ class DeviceRingImage(RingImageItem):
 
     def __init__(self, rows: int, columns: int, fill: int) -> None:
         self.fill = int(fill)
+        self.grid: GridLines | None = None  # its vertical lines are lightened into the columns under them
         super().__init__(rows, columns, QImage.Format.Format_RGB32)
 
     def resize(self, rows: int, columns: int) -> None:
@@ -564,6 +561,7 @@ class DeviceRingImage(RingImageItem):
         dev = p.transform().mapRect(self._rect)
         blit = self._blit(dev)
         old = cols - self.pos  # columns pos..end are the oldest: they go on the left
+        lit = self._lighten_grid(p.transform(), dev)
         p.save()
         p.resetTransform()
         if blit is not None:
@@ -578,6 +576,30 @@ class DeviceRingImage(RingImageItem):
                 p.drawImage(QRectF(dev.left() + old * cw, dev.top(), self.pos * cw, dev.height()), self._image,
                             QRectF(0, 0, self.pos, rows))
         p.restore()
+        if lit is not None:
+            self.buffer[:, lit[0]] = lit[1]
+
+    def _lighten_grid(self, transform: QTransform, dev: QRectF) -> tuple[np.ndarray, np.ndarray] | None:
+        """Lighten the image columns under the grid's vertical lines to at least the grid's colour (per colour
+        channel: the background takes the grid's colour, the trace keeps its own) for this paint; returns
+        (columns, their pixels) to restore afterwards. (Drawn over the image with QPainter's Lighten mode, the
+        lines cost more than the image itself.)"""
+        if self.grid is None or not self.grid.xs:
+            return None
+        rows, cols = self.buffer.shape
+        at = np.floor([transform.map(QPointF(x, 0.0)).x() for x in self.grid.xs]) - math.floor(dev.left())
+        at = np.unique(np.floor(at * (cols / max(1.0, dev.width()))).astype(np.intp))
+        at = at[(at >= 0) & (at < cols)]
+        if not len(at):
+            return None
+        ring = (self.pos + at) % cols  # the ring columns shown at those screen columns
+        saved = self.buffer[:, ring]
+        grid = _premultiplied(self.grid.colour.name())
+        lit = np.full(saved.shape, 0xFF000000, np.uint32)
+        for mask in (0xFF0000, 0xFF00, 0xFF):
+            lit |= np.maximum(saved & np.uint32(mask), np.uint32(grid & mask))
+        self.buffer[:, ring] = lit
+        return ring, saved
 
 
 class SpectrogramView(pg.PlotWidget):
