@@ -135,9 +135,15 @@ def _fill_around(view: pg.PlotWidget, p: QPainter, rect: QRectF, image: RingImag
     if not view.viewportTransform().isIdentity() or not image.isVisible():  # scene and device pixels differ
         QGraphicsView.drawBackground(view, p, rect)
         return
-    covered = image.covered_rect(image.sceneTransform())
-    for r in QRegion(rect.toAlignedRect()).subtracted(QRegion(covered)):
-        p.fillRect(r, view.backgroundBrush())
+    exposed = rect.toAlignedRect()
+    key = (exposed.getRect(), image.sceneBoundingRect().getRect(), image.buffer.shape)
+    cached = view.__dict__.get("_fill_around")
+    if cached is None or cached[0] != key:  # the same rectangles frame after frame
+        covered = image.covered_rect(image.sceneTransform())
+        cached = view.__dict__["_fill_around"] = (key, list(QRegion(exposed).subtracted(QRegion(covered))))
+    brush = view.backgroundBrush()
+    for r in cached[1]:
+        p.fillRect(r, brush)
 
 
 def _style_plot(plot: pg.PlotItem) -> GridLines:
@@ -535,6 +541,9 @@ class DeviceRingImage(RingImageItem):
     def __init__(self, rows: int, columns: int, fill: int) -> None:
         self.fill = int(fill)
         self.grid: GridLines | None = None  # its vertical lines are lightened into the columns under them
+        self._grid_key: object = None
+        self._grid_at = np.zeros(0, np.intp)
+        self._grid_parts: list[tuple[np.uint32, np.uint32]] = []
         super().__init__(rows, columns, QImage.Format.Format_RGB32)
 
     def resize(self, rows: int, columns: int) -> None:
@@ -587,17 +596,21 @@ class DeviceRingImage(RingImageItem):
         if self.grid is None or not self.grid.xs:
             return None
         rows, cols = self.buffer.shape
-        at = np.floor([transform.map(QPointF(x, 0.0)).x() for x in self.grid.xs]) - math.floor(dev.left())
-        at = np.unique(np.floor(at * (cols / max(1.0, dev.width()))).astype(np.intp))
-        at = at[(at >= 0) & (at < cols)]
-        if not len(at):
+        key = (id(self.grid.xs), dev.getRect(), cols, transform.m11(), transform.dx())
+        if self._grid_key != key:  # the screen columns of the lines, found again when the view changes
+            self._grid_key = key
+            at = np.floor([transform.map(QPointF(x, 0.0)).x() for x in self.grid.xs]) - math.floor(dev.left())
+            at = np.unique(np.floor(at * (cols / max(1.0, dev.width()))).astype(np.intp))
+            self._grid_at = at[(at >= 0) & (at < cols)]
+            g = _premultiplied(self.grid.colour.name())
+            self._grid_parts = [(np.uint32(m), np.uint32(g & m)) for m in (0xFF0000, 0xFF00, 0xFF)]
+        if not len(self._grid_at):
             return None
-        ring = (self.pos + at) % cols  # the ring columns shown at those screen columns
+        ring = (self.pos + self._grid_at) % cols  # the ring columns shown at those screen columns
         saved = self.buffer[:, ring]
-        grid = _premultiplied(self.grid.colour.name())
         lit = np.full(saved.shape, 0xFF000000, np.uint32)
-        for mask in (0xFF0000, 0xFF00, 0xFF):
-            lit |= np.maximum(saved & np.uint32(mask), np.uint32(grid & mask))
+        for mask, grid in self._grid_parts:
+            lit |= np.maximum(saved & mask, grid)
         self.buffer[:, ring] = lit
         return ring, saved
 
