@@ -44,9 +44,11 @@ class MinMaxHistory:
         if k == 0:
             self._carry = x.copy()
             return 0
-        body = x[: k * self.fpc].reshape(k, self.fpc, self.channels)
-        mn = body.min(axis=1)
-        mx = body.max(axis=1)
+        # channel-major, so each column's reduction runs over contiguous samples (3-9x faster than over the
+        # middle axis of (k, fpc, channels))
+        body = np.ascontiguousarray(x[: k * self.fpc].T).reshape(self.channels, k, self.fpc)
+        mn = body.min(axis=2).T
+        mx = body.max(axis=2).T
         self._carry = x[k * self.fpc :].copy()
         if k >= self.columns:
             mn, mx, k = mn[-self.columns :], mx[-self.columns :], self.columns

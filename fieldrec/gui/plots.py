@@ -11,11 +11,13 @@ the style sheet's background, are not painted first.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt.internals import PrimitiveArray
-from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 from fieldrec.gui import dsp, theme
@@ -37,16 +39,22 @@ class GridLines(pg.GraphicsObject):
     pyqtgraph's own grid is drawn by the axes across the whole plot with alpha blending: in software painting
     that is two translucent plot-sized layers per plot per frame. These lines (and the bounding rectangle)
     are recomputed only when the view range or size changes (``refresh``, also called after ``setTicks``);
-    a paint only draws them."""
+    a paint only draws them. ``over_image``: the plot's data is an opaque image under which nothing shows;
+    the owner draws the lines into it (``xs``, ``ys``) and this item draws nothing."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         super().__init__()
         self.plot = plot
         self.setZValue(-1000)
-        self._pen = QPen(_blend(theme.DIM, theme.BG, 0.18))
+        self.over_image = False
+        self.colour = _blend(theme.DIM, theme.BG, 0.18)
+        self._pen = QPen(self.colour)
         self._pen.setCosmetic(True)
-        self._lines = PrimitiveArray(QLineF, 4)
+        self._vlines = PrimitiveArray(QLineF, 4)
+        self._hlines = PrimitiveArray(QLineF, 4)
         self._rect = QRectF()
+        self.xs: list[float] = []  # the vertical lines' x values (view coordinates)
+        self.ys: list[float] = []  # the horizontal lines' y values (view coordinates)
         plot.vb.sigRangeChanged.connect(self.refresh)
         plot.vb.sigResized.connect(self.refresh)
 
@@ -62,22 +70,27 @@ class GridLines(pg.GraphicsObject):
         r = vb.viewRect()
         self.prepareGeometryChange()
         self._rect = QRectF(r)
-        xs = self._values("bottom", r.left(), r.right(), vb.width())
-        ys = self._values("left", r.top(), r.bottom(), vb.height())
-        self._lines.resize(len(xs) + len(ys))
-        a = self._lines.ndarray()
+        self.xs = xs = self._values("bottom", r.left(), r.right(), vb.width())
+        self.ys = ys = self._values("left", r.top(), r.bottom(), vb.height())
+        self._vlines.resize(len(xs))
+        a = self._vlines.ndarray()
         for i, x in enumerate(xs):
             a[i] = (x, r.top(), x, r.bottom())
+        self._hlines.resize(len(ys))
+        a = self._hlines.ndarray()
         for j, y in enumerate(ys):
-            a[len(xs) + j] = (r.left(), y, r.right(), y)
+            a[j] = (r.left(), y, r.right(), y)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
         return self._rect
 
     def paint(self, p: QPainter, *_args) -> None:
-        if len(self._lines):
-            p.setPen(self._pen)
-            p.drawLines(*self._lines.drawargs())
+        if self.over_image:
+            return
+        p.setPen(self._pen)
+        for lines in (self._vlines, self._hlines):
+            if len(lines):
+                p.drawLines(*lines.drawargs())
 
 
 def _opaque_viewport(view: pg.PlotWidget) -> None:
@@ -109,6 +122,30 @@ def _repaint(view: pg.PlotWidget) -> None:
     view.viewport().update(cached[1])
 
 
+def _covered(dev: QRectF) -> QRect:
+    """The device pixels an image drawn into ``dev`` (device coordinates) certainly paints: those whose
+    centres lie inside it."""
+    left, top = math.ceil(dev.left() - 0.5), math.ceil(dev.top() - 0.5)
+    return QRect(left, top, math.floor(dev.right() - 0.5) - left + 1, math.floor(dev.bottom() - 0.5) - top + 1)
+
+
+def _fill_around(view: pg.PlotWidget, p: QPainter, rect: QRectF, image: RingImageItem) -> None:
+    """``drawBackground`` of a view whose plot area is an opaque image: fill the exposed ``rect`` but what the
+    image paints over anyway (a fill of the plot area per frame, a fifth of the waveform's paint)."""
+    if not view.viewportTransform().isIdentity() or not image.isVisible():  # scene and device pixels differ
+        QGraphicsView.drawBackground(view, p, rect)
+        return
+    exposed = rect.toAlignedRect()
+    key = (exposed.getRect(), image.sceneBoundingRect().getRect(), image.buffer.shape)
+    cached = view.__dict__.get("_fill_around")
+    if cached is None or cached[0] != key:  # the same rectangles frame after frame
+        covered = image.covered_rect(image.sceneTransform())
+        cached = view.__dict__["_fill_around"] = (key, list(QRegion(exposed).subtracted(QRegion(covered))))
+    brush = view.backgroundBrush()
+    for r in cached[1]:
+        p.fillRect(r, brush)
+
+
 def _style_plot(plot: pg.PlotItem) -> GridLines:
     grid = GridLines(plot)
     plot.addItem(grid, ignoreBounds=True)
@@ -135,12 +172,15 @@ def _premultiplied(colour: str) -> int:
 class WaveformView(pg.PlotWidget):
     """Last ``seconds`` of every channel, peak-downsampled to one (min, max) pair per column.
 
-    The columns follow the plot's width in pixels (one pair per pixel column). The lanes are an image of that
-    many columns and about as many rows as the plot has pixels (``image``, a ``RingImageItem`` in the same
-    ring order as ``history``): a frame rasterises only its new columns, in numpy, and paints two image
-    pieces; the image is transparent off the trace, so the grid shows under it. (Drawn as one vertical line
-    per column, Qt's software painter spent about half a microsecond per line: 0.6 ms a frame for 2 lanes,
-    1.5 ms for 8.) Markers are labelled vertical lines at their file position.
+    The columns follow the plot's width in pixels (one pair per pixel column). The lanes are an opaque image of
+    that many columns and as many rows as the plot has pixels (``image``, a ``DeviceRingImage`` in the same
+    ring order as ``history``, the background colour off the trace): a frame rasterises only its new columns,
+    in numpy, and copies two image pieces to the screen unscaled; the view does not fill the background under
+    them, and the grid is drawn over the image lightening only what is darker than itself (the background,
+    not the trace). (Drawn as one vertical line per column, Qt's software painter spent about half a
+    microsecond per line: 0.6 ms a frame for 2 lanes, 1.5 ms for 8; a scaled, translucent image plus the
+    background fill under it cost 0.7 ms a frame more than this copy.) Markers are labelled vertical lines at
+    their file position.
     """
 
     follow_width = False  # True: the columns follow the plot's pixel width (set by the window)
@@ -158,14 +198,20 @@ class WaveformView(pg.PlotWidget):
         self.seconds = seconds
         self.columns = columns
         self.gain = 1.0  # vertical zoom (x1 = full scale fills the lane)
-        self.image = RingImageItem(300, columns, QImage.Format.Format_ARGB32_Premultiplied)
+        self._bg = _premultiplied(theme.BG)  # off the trace (the scene's background colour)
+        self.image = DeviceRingImage(300, columns, self._bg)
         self.plot_item.addItem(self.image)
+        self.grid.over_image = True  # the image draws the grid: horizontal lines under the trace, vertical
+        self.image.grid = self.grid  # ones lightening the columns under them as they are painted
+        self._column = np.full(300, self._bg, np.uint32)  # an empty column: background and horizontal grid
         self._rows = 300  # image rows (follow the plot's height in pixels)
         self._drawn_columns = 0  # history.total_columns when the image was last brought up to date
         self._row_index = np.zeros((0, 1), np.int32)  # 0 … rows-1 as a column, for the rasteriser
+        self._lanes_key: object = None  # (rows, channels, y range) of the rasteriser's row → lane tables
         self.marker_lines: list[tuple[int, pg.InfiniteLine]] = []
         self._drawn_key: object = None  # (zoom, image rows) the image was drawn for
         self.configure(samplerate, channels)
+        self.plot_item.vb.sigResized.connect(self._follow_size)
 
     def configure(self, samplerate: int, channels: int, columns: int | None = None) -> None:
         self.samplerate = int(samplerate)
@@ -194,6 +240,11 @@ class WaveformView(pg.PlotWidget):
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(ev)
+        self._follow_size()
+
+    def _follow_size(self, *_args) -> None:
+        """Image rows (and with ``follow_width`` columns) as the plot area has pixels; also called when the plot
+        area is resized after the view (its layout is deferred)."""
         if getattr(self, "_rows", None) is None:  # called by pyqtgraph's constructor, before ours
             return
         rows = int(self.plot_item.vb.height())
@@ -228,7 +279,8 @@ class WaveformView(pg.PlotWidget):
         everything = key != self._drawn_key or new >= self.columns
         if everything:
             new = min(h.total_columns, self.columns)  # what the history holds
-            self.image.buffer[:] = 0
+            self._column = self._empty_column()
+            self.image.buffer[:] = self._column[:, None]
         self._drawn_key = key
         if new > 0:
             # the new columns and the one before them (each column's line also reaches its left neighbour's
@@ -258,18 +310,38 @@ class WaveformView(pg.PlotWidget):
 
     def _rasterise(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Image columns (rows, k) for k columns of (lo, hi) per channel in view coordinates: each lane's
-        pixel rows from lo to hi (at least one) in its colour, transparent elsewhere."""
+        pixel rows from hi down to lo (at least one) in its colour, the background elsewhere; row 0 at the
+        top of the plot (the image is copied to the screen as it is). Every row belongs to the nearest lane,
+        so all channels are drawn in one pass (a trace reaching past half-way to the next lane is cut there)."""
         rows = self._rows
-        r = np.stack([lo, hi])
-        r -= self._y0
+        r = np.stack([hi, lo])
+        np.subtract(self._y1, r, out=r)
         r *= rows / (self._y1 - self._y0)
-        r = np.clip(r, 0, rows - 1, out=r).astype(np.int32)  # row 0 at the bottom
-        if len(self._row_index) != rows:
+        r = np.clip(r, 0, rows - 1, out=r).astype(np.int32)  # r[0]: the top row of the span, r[1] the bottom
+        key = (rows, self.channels, self._y0, self._y1)
+        if self._lanes_key != key:
+            self._lanes_key = key
             self._row_index = np.arange(rows, dtype=np.int32)[:, None]
-        out = np.zeros((rows, lo.shape[0]), dtype=np.uint32)
-        for c in range(self.channels):
-            out[(self._row_index >= r[0, :, c]) & (self._row_index <= r[1, :, c])] = self._colours[c]
-        return out
+            y = self._y1 - (np.arange(rows) + 0.5) * (self._y1 - self._y0) / rows
+            self._row_lane = np.clip(np.rint(-y / LANE), 0, self.channels - 1).astype(np.intp)
+            self._row_colour = self._colours[self._row_lane][:, None]
+        lane = self._row_lane
+        on = (self._row_index >= r[0][:, lane].T) & (self._row_index <= r[1][:, lane].T)
+        return np.where(on, self._row_colour, self._column[:, None])
+
+    def _empty_column(self) -> np.ndarray:
+        """One image column without trace: the background with the grid's horizontal lines (the lanes'
+        centres), in the rows where Qt would draw them."""
+        rows = self._rows
+        col = np.full(rows, self._bg, np.uint32)
+        for y in self.grid.ys:
+            col[min(rows - 1, max(0, int((self._y1 - y) * rows / (self._y1 - self._y0))))] = _premultiplied(
+                self.grid.colour.name())
+        return col
+
+    def drawBackground(self, p: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt name)
+        """Fill only what the lane image does not cover (it is opaque and painted over it)."""
+        _fill_around(self, p, rect, self.image)
 
     def add_marker(self, frame: int, label: str, file_frame_now: int) -> None:
         line = pg.InfiniteLine(
@@ -445,6 +517,10 @@ class RingImageItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
         return self._rect
 
+    def covered_rect(self, transform: QTransform) -> QRect:
+        """The device pixels the (opaque) image paints under ``transform`` (item to device)."""
+        return _covered(transform.mapRect(self._rect))
+
     def paint(self, p: QPainter, *_args) -> None:
         rows, cols = self.buffer.shape
         r = self._rect
@@ -454,6 +530,89 @@ class RingImageItem(pg.GraphicsObject):
         if self.pos:
             p.drawImage(QRectF(r.left() + old * cw, r.top(), self.pos * cw, r.height()), self._image,
                         QRectF(0, 0, self.pos, rows))
+
+
+class DeviceRingImage(RingImageItem):
+    """A ``RingImageItem`` of opaque RGB32 columns with row 0 at the top of the screen, painted in device
+    pixels: when the image has the size of its rectangle on screen (the waveform's columns and rows follow the
+    plot's pixels) its two pieces are copied unscaled (a straight copy in Qt's raster engine; a scaled or
+    translucent image goes through its per-pixel sampling and blending), else they are scaled into it."""
+
+    def __init__(self, rows: int, columns: int, fill: int) -> None:
+        self.fill = int(fill)
+        self.grid: GridLines | None = None  # its vertical lines are lightened into the columns under them
+        self._grid_key: object = None
+        self._grid_at = np.zeros(0, np.intp)
+        self._grid_parts: list[tuple[np.uint32, np.uint32]] = []
+        super().__init__(rows, columns, QImage.Format.Format_RGB32)
+
+    def resize(self, rows: int, columns: int) -> None:
+        super().resize(rows, columns)
+        self.buffer[:] = self.fill
+
+    def covered_rect(self, transform: QTransform) -> QRect:
+        dev = transform.mapRect(self._rect)
+        return self._blit(dev) or _covered(dev)
+
+    def blit_rect(self, transform: QTransform) -> QRect | None:
+        """The device rectangle the image is copied to unscaled under ``transform`` (item to device), or None
+        when it has to be scaled (its rectangle on screen differs from its size by a pixel or more)."""
+        return self._blit(transform.mapRect(self._rect))
+
+    def _blit(self, dev: QRectF) -> QRect | None:
+        rows, cols = self.buffer.shape
+        if abs(dev.width() - cols) >= 1.0 or abs(dev.height() - rows) >= 1.0:
+            return None
+        return QRect(round(dev.left()), round(dev.top()), cols, rows)
+
+    def paint(self, p: QPainter, *_args) -> None:
+        rows, cols = self.buffer.shape
+        dev = p.transform().mapRect(self._rect)
+        blit = self._blit(dev)
+        old = cols - self.pos  # columns pos..end are the oldest: they go on the left
+        lit = self._lighten_grid(p.transform(), dev)
+        p.save()
+        p.resetTransform()
+        if blit is not None:
+            p.drawImage(blit.topLeft(), self._image, QRect(self.pos, 0, old, rows))
+            if self.pos:
+                p.drawImage(blit.topLeft() + QPoint(old, 0), self._image, QRect(0, 0, self.pos, rows))
+        else:
+            cw = dev.width() / cols
+            p.drawImage(QRectF(dev.left(), dev.top(), old * cw, dev.height()), self._image,
+                        QRectF(self.pos, 0, old, rows))
+            if self.pos:
+                p.drawImage(QRectF(dev.left() + old * cw, dev.top(), self.pos * cw, dev.height()), self._image,
+                            QRectF(0, 0, self.pos, rows))
+        p.restore()
+        if lit is not None:
+            self.buffer[:, lit[0]] = lit[1]
+
+    def _lighten_grid(self, transform: QTransform, dev: QRectF) -> tuple[np.ndarray, np.ndarray] | None:
+        """Lighten the image columns under the grid's vertical lines to at least the grid's colour (per colour
+        channel: the background takes the grid's colour, the trace keeps its own) for this paint; returns
+        (columns, their pixels) to restore afterwards. (Drawn over the image with QPainter's Lighten mode, the
+        lines cost more than the image itself.)"""
+        if self.grid is None or not self.grid.xs:
+            return None
+        rows, cols = self.buffer.shape
+        key = (id(self.grid.xs), dev.getRect(), cols, transform.m11(), transform.dx())
+        if self._grid_key != key:  # the screen columns of the lines, found again when the view changes
+            self._grid_key = key
+            at = np.floor([transform.map(QPointF(x, 0.0)).x() for x in self.grid.xs]) - math.floor(dev.left())
+            at = np.unique(np.floor(at * (cols / max(1.0, dev.width()))).astype(np.intp))
+            self._grid_at = at[(at >= 0) & (at < cols)]
+            g = _premultiplied(self.grid.colour.name())
+            self._grid_parts = [(np.uint32(m), np.uint32(g & m)) for m in (0xFF0000, 0xFF00, 0xFF)]
+        if not len(self._grid_at):
+            return None
+        ring = (self.pos + self._grid_at) % cols  # the ring columns shown at those screen columns
+        saved = self.buffer[:, ring]
+        lit = np.full(saved.shape, 0xFF000000, np.uint32)
+        for mask, grid in self._grid_parts:
+            lit |= np.maximum(saved & mask, grid)
+        self.buffer[:, ring] = lit
+        return ring, saved
 
 
 class SpectrogramView(pg.PlotWidget):
@@ -481,6 +640,7 @@ class SpectrogramView(pg.PlotWidget):
         self._lut = (0xFF000000 | (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]).astype(np.uint32)
         self.image_item = RingImageItem(self.ROWS, columns)
         self.plot_item.addItem(self.image_item)
+        self.grid.hide()  # under the opaque image it would be painted and covered at once
         self.ring = np.full((self.ROWS, columns), levels[0], dtype=np.float32)
         self.pos = 0
         self.total_columns = 0
@@ -501,6 +661,10 @@ class SpectrogramView(pg.PlotWidget):
         self.pos = self.image_item.pos = 0
         self._map_key = None
         _repaint_all(self)
+
+    def drawBackground(self, p: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt name)
+        """Fill only what the image does not cover (it is opaque and painted over it)."""
+        _fill_around(self, p, rect, self.image_item)
 
     def _colours(self, db: np.ndarray) -> np.ndarray:
         lo, hi = self.levels

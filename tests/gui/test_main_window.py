@@ -411,3 +411,52 @@ def test_a_minimised_window_ticks_slowly_and_draws_nothing(window, qtbot):
     window.showNormal()
     qtbot.waitUntil(lambda: window.timer.interval() == normal, timeout=3000)
     qtbot.waitUntil(lambda: window.waveform.history.total_columns > columns, timeout=5000)
+
+
+def test_the_spectra_repaint_only_when_new_audio_arrived_and_nothing_repaints_the_window(window, qtbot):
+    """Frames that bring the spectrogram no new column (or the spectrum no new turn) do not repaint it, and a
+    frame's repaint of a plot is its plot area only (the axes and titles are not painted again)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        def __init__(self):
+            super().__init__()
+            self.rects: dict[str, list] = {}
+
+        def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+            if ev.type() == QEvent.Type.Paint:
+                self.rects.setdefault(obj.parent().objectName(), []).append(ev.rect())
+            return False
+
+    assert window.record()
+    wait_recorded(qtbot, window, 1.0)
+    window.timer.stop()  # the frames of this test are driven by hand
+    live, r = window.live, window.recorder
+    paints = Paints()
+    views = (live.waveform, live.spectrum, live.spectrogram)
+    for v in views:
+        v.viewport().installEventFilter(paints)
+    try:
+        for _ in range(2):  # each view takes what arrived before the timer stopped (on its turn)
+            live.update_frame(r, r.status(), 0.0, update_text=False)
+        qtbot.wait(50)
+        paints.rects.clear()
+        columns = live.spectrogram.total_columns
+        for _ in range(6):  # no time has passed: no new audio for any view
+            live.update_frame(r, r.status(), 0.0, update_text=False)
+            qtbot.wait(5)
+        assert live.spectrogram.total_columns == columns
+        assert "spectrogramView" not in paints.rects and "waveformView" not in paints.rects
+        for _ in range(6):  # a frame's worth of audio each: every view gets new data on its turn
+            live.update_frame(r, r.status(), 1 / 30, update_text=False)
+            qtbot.wait(5)
+        assert live.spectrogram.total_columns > columns
+        for v in views:
+            rects = paints.rects[v.objectName()]
+            assert 1 <= len(rects) <= 6
+            area = v.getPlotItem().vb.sceneBoundingRect().toAlignedRect().adjusted(-2, -2, 2, 2)
+            assert all(area.contains(rect) for rect in rects), (v.objectName(), area, rects)  # the plot area only
+        assert len(paints.rects["spectrogramView"]) <= 3  # on alternate frames (SPECTRA_EVERY)
+    finally:
+        window.timer.start()
+        window.stop()

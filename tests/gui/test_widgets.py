@@ -9,14 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
 
 from fieldrec.analysis.meters import MeterSnapshot
 from fieldrec.gui import dsp
 from fieldrec.gui.ballistics import FALL_DB_PER_S, Ballistics
 from fieldrec.gui.config import GuiConfig, load_config, save_config
 from fieldrec.gui.meter_widget import MeterPanel, db_to_fraction
-from fieldrec.gui.plots import SpectrogramView, SpectrumView, WaveformView
+from fieldrec.gui.plots import LANE, SpectrogramView, SpectrumView, WaveformView, _premultiplied
 from fieldrec.gui.status_widgets import HealthStrip, fmt_duration
 from fieldrec.recorder import OverflowEvent, TakePaths, TakeState, TakeStatus
 
@@ -210,16 +211,79 @@ def test_waveform_view_draws_min_max_columns_and_markers(qtbot):
     assert len(xs) == 100 and maxs.max() == pytest.approx(0.75) and mins.min() == 0.0
     assert view.marker_lines[0][1].value() == pytest.approx(-0.5)
     # the painted lanes: the spike's column reaches up to 0.75 of the lane's half height, in channel 1's
-    # colour; the quiet columns are one row at the lane's centre; off the trace the image is transparent
-    img = view.image.buffer  # row 0 at the bottom of the plot, columns in the history's ring order
+    # colour; the quiet columns are one row at the lane's centre; off the trace the image is the background
+    img = view.image.buffer  # row 0 at the top of the plot, columns in the history's ring order
     rows_per_unit = img.shape[0] / (view._y1 - view._y0)
     col = (view.history.pos - 1) % 100  # the newest column holds the spike
-    lit = np.flatnonzero(img[:, col])
-    assert img[lit.max(), col] == view._colours[0] and img[lit[0], col] == view._colours[1]
-    assert (lit.max() + 1) / rows_per_unit + view._y0 == pytest.approx(0.75, abs=1.5 / rows_per_unit)
-    quiet = np.flatnonzero(img[:, (col - 50) % 100])
-    assert len(quiet) == 2 and img.sum(dtype=np.uint64) > 0  # one row per lane
-    assert np.all(img[lit.max() + 2 :, col] == 0)
+    lit = np.flatnonzero(np.isin(img[:, col], view._colours))
+    assert img[lit[0], col] == view._colours[0] and img[lit[-1], col] == view._colours[1]
+    assert view._y1 - lit[0] / rows_per_unit == pytest.approx(0.75, abs=1.5 / rows_per_unit)
+    quiet = np.flatnonzero(np.isin(img[:, (col - 50) % 100], view._colours))
+    assert len(quiet) == 2  # one row per lane
+    assert set(np.unique(img[: lit[0], col])) <= {view._bg, int(view._column[0])}
+
+
+def test_waveform_rasterises_eight_lanes_in_one_pass_each_in_its_own_rows(qtbot):
+    """Channel c's column spans its own lane's rows from its max down to its min, in its colour."""
+    view = WaveformView(48000, 8, seconds=1.0, columns=100)
+    qtbot.addWidget(view)
+    x = np.zeros((480 * 100, 8), np.float32)
+    levels = np.linspace(-0.9, 0.9, 8, dtype=np.float32)
+    x[-960:] = levels  # the two newest columns: a constant per channel (a column also reaches its neighbour)
+    x[-1] = levels + 0.05
+    view.push(x)
+    view.refresh()
+    img = view.image.buffer
+    col = img[:, (view.history.pos - 1) % 100]
+    rows_per_unit = img.shape[0] / (view._y1 - view._y0)
+    for c, colour in enumerate(view._colours):
+        lit = np.flatnonzero(col == colour)
+        top, bottom = view._y1 - (lit[0] + 0.5) / rows_per_unit, view._y1 - (lit[-1] + 0.5) / rows_per_unit
+        assert lit[-1] - lit[0] + 1 == len(lit)  # one run of rows
+        assert top == pytest.approx(levels[c] + 0.05 - LANE * c, abs=1.5 / rows_per_unit)
+        assert bottom == pytest.approx(levels[c] - LANE * c, abs=1.5 / rows_per_unit)
+
+
+def test_waveform_lanes_reach_the_screen_unscaled_with_the_grid_under_the_trace(qtbot):
+    """The lane image is copied to the screen as it is (one image pixel per screen pixel) and the view does not
+    fill the background under it; the grid's horizontal lines lie under the trace, its vertical lines show on
+    the background and leave the trace's colour (lightened at most)."""
+    view = WaveformView(48000, 2, seconds=1.0)
+    view.follow_width = True
+    qtbot.addWidget(view)
+    view.resize(700, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.columns == int(view.plot_item.vb.width()))
+    x = 0.5 * np.sin(2 * np.pi * 3 * np.arange(48000) / 48000).astype(np.float32)
+    view.push(np.stack([x, -x], axis=1))
+    view.refresh()
+    shot = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    blit = view.image.blit_rect(view.image.sceneTransform() * view.viewportTransform())  # as painted
+    assert blit is not None and (blit.width(), blit.height()) == (view.columns, view._rows)
+    screen = np.frombuffer(shot.constBits(), np.uint32).reshape(shot.height(), shot.bytesPerLine() // 4)
+    drawn = screen[blit.top() : blit.bottom() + 1, blit.left() : blit.right() + 1]
+    ring = np.concatenate([view.image.buffer[:, view.image.pos :], view.image.buffer[:, : view.image.pos]], axis=1)
+    # the screen is the image, but for the vertical grid lines (and the axes' ticks, 5 px into the plot)
+    drawn, ring = drawn[:-6, 6:], ring[:-6, 6:]
+    to_device = view.image.sceneTransform() * view.viewportTransform()
+    lines_at = [to_device.map(QPointF(x, 0.0)).x() - blit.left() - 6 for x in view.grid._vlines.ndarray()[:, 0]]
+    lines_at = [x for x in lines_at if x < drawn.shape[1] - 1]  # the line at 0 s lies on the plot's edge
+    grid_columns = np.flatnonzero((drawn != ring).any(axis=0))
+    assert len(grid_columns) == len(lines_at) > 0
+    assert np.allclose(grid_columns, np.sort(lines_at), atol=1.0)
+    grid = _premultiplied(view.grid.colour.name())
+    lines = drawn[:, grid_columns]
+    background = ring[:, grid_columns] == view._bg
+    assert np.all(lines[background] == grid)  # the grid shows on the background
+    on_trace = np.isin(ring[:, grid_columns], view._colours)
+    assert on_trace.any()  # the sine crosses the grid lines
+    trace = ring[:, grid_columns][on_trace]
+    lighter = np.zeros_like(trace)
+    for shift in (0, 8, 16):  # per colour channel the lighter of trace and grid: the trace's colours stay
+        lighter |= np.maximum((trace >> shift) & 255, (grid >> shift) & 255) << shift
+    assert np.all(lines[on_trace] & 0xFFFFFF == lighter & 0xFFFFFF)
+    assert np.all(lines[on_trace] != grid)
 
 
 # ---------------------------------------------------------------- health strip
