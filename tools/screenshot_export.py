@@ -10,26 +10,18 @@ Settings, caches and the dataset go to the temporary folder.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from screenshot_review import ensure_display, settle  # noqa: E402 (the tools folder, put on the path above)
+from screenshot_review import settle, shot_session  # noqa: E402 (the tools folder, put on the path above)
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[0] if argv else "docs/images")
-    out.mkdir(parents=True, exist_ok=True)
-    xvfb = ensure_display()
-    tmp = Path(tempfile.mkdtemp(prefix="fieldrec-shot-"))
-    os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
-    try:
+    with shot_session(argv) as (out, tmp):
         from tests.takes import record_take
 
         takes = tmp / "takes"
@@ -86,11 +78,6 @@ def main(argv: list[str]) -> int:
         d.close()
         lib.close()
         return 0 if d.last_summary is not None else 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ caches go to the temporary folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,13 +40,26 @@ def settle(app, seconds: float) -> None:
         time.sleep(0.02)
 
 
-def main(argv: list[str]) -> int:
+@contextlib.contextmanager
+def shot_session(argv: list[str]) -> Iterator[tuple[Path, Path]]:
+    """(OUT_DIR from ``argv``, default docs/images; a fresh temporary folder that holds the cache) with a display
+    (ensure_display); the folder and a display started here are gone afterwards."""
     out = Path(argv[0] if argv else "docs/images")
     out.mkdir(parents=True, exist_ok=True)
     xvfb = ensure_display()
     tmp = Path(tempfile.mkdtemp(prefix="fieldrec-shot-"))
     os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
     try:
+        yield out, tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+
+
+def main(argv: list[str]) -> int:
+    with shot_session(argv) as (out, tmp):
         from tests.takes import record_take
 
         takes = tmp / "takes"
@@ -102,11 +117,6 @@ def main(argv: list[str]) -> int:
         print("raven table:\n" + raven.read_text())
         w.close()
         return 0
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
 
 
 if __name__ == "__main__":
