@@ -75,11 +75,11 @@ SUPPORTED_FORMATS: dict[str, tuple[str, str]] = {f.label: (f.container, f.subtyp
 #: window's bars are smoothed by their ballistics.
 METER_BATCH_S = 0.1
 #: With nobody reading the meters (``fieldrec record -q``, no terminal) the meter thread wakes this often
-#: (at most a second of audio per call). Each wake-up costs about a millisecond of CPU beyond the work on this
-#: kind of machine (measured: the same 0.5 s batches cost 2.7x more CPU with a 0.5 s sleep between them than
-#: back to back), so a slow pace matters: 2 s batches cost the meter thread 0.007 s per s of audio at 48 kHz /
-#: 2 ch where 0.5 s batches cost 0.0095 (docs/benchmarks.md, "What a take costs"). The take's analysis is no
-#: different: a stop wakes the thread at once.
+#: (at most a second of audio per call). Each wake-up costs 1.5-2 ms of CPU beyond the work on this kind of
+#: machine (measured: the same 0.5 s batches cost 2.7x more CPU with a 0.5 s sleep between them than back to
+#: back), so a slow pace matters: 2 s batches cost the meter thread 0.007 s per s of audio at 48 kHz / 2 ch
+#: where 0.5 s batches cost 0.0095 (docs/benchmarks.md, "What a take costs"). The take's analysis does not
+#: depend on the batch size, and a stop wakes the thread at once.
 METER_IDLE_S = 2.0
 #: For a reader slower than METER_BATCH_S, a batch ends this long before its next expected read (seconds).
 METER_LEAD_S = 0.03
