@@ -291,7 +291,10 @@ class Take:
         writer = self._writer
         sr = self.samplerate
         chunk = max(1024, int(WRITE_CHUNK_S * sr))
-        least = max(1, int(WRITE_MIN_S * sr))
+        # the input arrives in blocks (2048 frames at 48 kHz): after a WRITE_SLEEP_S sleep the ring holds a
+        # block more or less than a quarter-second; asking for the full quarter woke the writer again 10 ms
+        # later half of the time (9 wake-ups a second measured, where 4 write)
+        least = max(1, int(WRITE_MIN_S * sr) - max(0, self.capture.blocksize))
         bps = diskspace.bytes_per_second(sr, self.settings.channels, self.settings.subtype)
         next_check = time.monotonic() + CHECK_S
         next_refresh = time.monotonic() + SIDECAR_REFRESH_S
