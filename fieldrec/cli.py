@@ -141,9 +141,9 @@ class _LiveLine:
         text = status.battery_summary()
         self.battery = "  " + text if text else ""
 
-    def render(self, rec: Any) -> str:
-        st = rec.status()
-        snap = rec.meters()
+    def render(self, rec: Any, st: Any = None) -> str:
+        st = rec.status() if st is None else st
+        snap = rec.meters(measure=True)  # measured here, on the line's own wake-up (one instead of two)
         if snap is not None:
             peaks = " ".join(_db(p, 5) for p in snap.peak_dbfs)
             tp = max(snap.max_true_peak_dbtp) if snap.max_true_peak_dbtp else None
@@ -159,8 +159,8 @@ class _LiveLine:
         return (f"\r{_clock(st.elapsed_s)}  peak dBFS [{peaks}]  TP {_db(tp, 5)} dBTP  S {_db(st_lufs, 5)} LUFS"
                 f"  clips {clips}  overflows {over}  {_bytes(st.file_bytes)}  disk {disk}{self.battery}{flag}")
 
-    def update(self, rec: Any) -> None:
-        line = self.render(rec)
+    def update(self, rec: Any, st: Any = None) -> None:
+        line = self.render(rec, st)
         self.stream.write(line[: self.width - 1].ljust(self.width - 1))
         self.stream.flush()
 
@@ -295,7 +295,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                 break
             st = rec.status()
             if live is not None:
-                live.update(rec)
+                live.update(rec, st)
             for ev in st.overflows:
                 key = (ev.kind, ev.frame)
                 if key not in warned:

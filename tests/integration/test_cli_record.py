@@ -209,3 +209,63 @@ def test_disk_full_stops_the_take_with_valid_files(tmp_path):
         assert info.frames == meta["audio"]["frames"] > 0
         assert sox_info(audio)["frames"] == info.frames
         assert ffprobe_info(audio)["frames"] == info.frames
+
+
+def test_a_short_take_without_a_terminal_is_measured_whole(tmp_path):
+    # nobody reads the meters (-q): the meter thread sleeps its idle pace (2 s), longer than the take; the stop
+    # wakes it and the analysis still covers every frame from the take's first
+    out = tmp_path / "takes"
+    proc = run_fieldrec(tmp_path, "record", "-d", "simulated", "-t", "1", "-q", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    _audio, meta = only_take(out)
+    assert meta["audio"]["frames"] == 48000
+    assert meta["analysis"]["frames"] == 48000 and not meta["analysis"].get("partial")
+    assert meta["analysis"]["true_peak_dbtp"] is not None
+
+
+def test_the_status_line_on_a_terminal_shows_the_take_meters_as_it_records(tmp_path):
+    # stderr is a terminal (a pty): the line measures the meters on its own wake-up (Recorder.meters(measure=True))
+    import os
+    import pty
+    import re
+
+    out = tmp_path / "takes"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(fieldrec_cmd("record", "-d", "simulated", "-t", "3", "-o", str(out)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=isolated_env(tmp_path))
+    os.close(slave)
+    said = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            said += chunk
+    finally:
+        os.close(master)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, said.decode(errors="replace")
+    audio, meta = only_take(out)
+    line = re.compile(r"0:00:0(\d)  peak dBFS \[\s*(-?[\d.]+) +(-?[\d.]+)\]  TP +(-?[\d.]+) dBTP")
+    shown = [m for m in (line.search(part) for part in said.decode(errors="replace").split("\r")) if m]
+    # lines before 3 s are drawn while recording (once the take has ended the line shows the input's monitor)
+    during = [(int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))) for m in shown
+              if int(m.group(1)) < 3]
+    assert len(during) >= 6, said[-500:]  # about four a second, each with both channels and the true peak
+    tps = [tp for _s, _a, _b, tp in during]
+    assert tps == sorted(tps)  # the take's maximum so far never goes down
+    final_tp = meta["analysis"]["true_peak_dbtp"]
+    assert max(tps) <= final_tp + 0.05  # never more than the take's analysis says (the line rounds to 0.1)
+    # a line drawn at 0:00:02 measured at least the take's first 2 s: its true peak is at least theirs
+    from fieldrec.analysis.true_peak import TruePeakMeter
+
+    data, rate = sf.read(str(audio), frames=2 * 48000, dtype="float64")
+    meter = TruePeakMeter(rate, 2)
+    meter.process(data)
+    first_two = 20 * np.log10(meter.max_abs.max())
+    assert [tp for sec, _a, _b, tp in during if sec == 2][-1] >= first_two - 0.05
+    peak = 20 * np.log10(np.abs(sf.read(str(audio), dtype="float64")[0]).max(axis=0))
+    assert all(a <= peak[0] + 0.05 and b <= peak[1] + 0.05 for _s, a, b, _tp in during)

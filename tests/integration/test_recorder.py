@@ -217,3 +217,54 @@ def test_two_simulated_streams_are_seeded_differently_unless_asked(tmp_path, mon
     rec.arm()
     assert rec._capture.seed == 42
     rec.close()
+
+
+def test_a_reader_that_measures_brings_the_meters_up_to_now_on_its_own_thread(recorder):
+    import threading
+
+    take = recorder.record({})
+    wait_until(lambda: take.frames >= 0.6 * 48000)
+    bank = take.bank
+    threads = []
+    measure = bank.process
+
+    def watched(block):  # the real meters; only which thread calls them is noted
+        threads.append(threading.current_thread().name)
+        return measure(block)
+
+    bank.process = watched
+    for _attempt in range(3):  # the meter thread's own 2 s tick may fall in between: then try again
+        time.sleep(0.1)
+        threads.clear()
+        reached = recorder.capture.ring.write_count - take.start_frame
+        snap = recorder.meters(measure=True)
+        assert snap.frames >= reached  # everything captured before the call is measured when it returns
+        if "fieldrec-meters" not in threads:
+            break
+    assert threads and set(threads) == {threading.current_thread().name}
+    assert recorder._pace.last is None  # a measuring reader leaves the meter thread at its idle pace
+    recorder.stop()
+    result = take.wait(30)
+    assert result.analysis["frames"] == result.frames and not result.analysis.get("partial")
+
+
+def test_a_meter_that_raises_under_a_measuring_reader_marks_the_analysis_partial(recorder, caplog):
+    import logging
+
+    take = recorder.record({})
+    wait_until(lambda: recorder.meters(measure=True).frames >= 0.3 * 48000)
+
+    def broken(block):
+        raise FloatingPointError("meter bug on purpose")
+
+    take.bank.process = broken
+    wait_until(lambda: take.frames >= 0.6 * 48000)
+    with caplog.at_level(logging.ERROR):
+        snap = recorder.meters(measure=True)  # the reader gets the last good reading, not the exception
+    assert snap is not None and snap.frames >= 0.3 * 48000
+    assert any("meters failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert "analysis incomplete: FloatingPointError: meter bug on purpose" in recorder.status().warning
+    assert recorder.state is TakeState.RECORDING
+    recorder.stop()
+    result = take.wait(30)
+    assert result.analysis["partial"] is True and result.frames >= 0.6 * 48000
