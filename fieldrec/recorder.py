@@ -167,8 +167,9 @@ class MeterPace:
 
     :meth:`read` is told each read (``Recorder.meters()``); :meth:`wait` gives the seconds until the next
     batch: :data:`METER_BATCH_S` for a reader at frame rate (the window), the moment :data:`METER_LEAD_S`
-    before the next expected read of a slower one (the command line's 4 Hz status line: what it draws is as
-    fresh as with 100 ms batches, at a quarter of the wake-ups), :data:`METER_IDLE_S` once nobody has read
+    before the next expected read of a slower one (a reader that reads a few times a second without measuring
+    itself: what it shows is as fresh as with 100 ms batches, at a fraction of the wake-ups; the command line's
+    status line measures on its own thread instead, ``meters(measure=True)``), :data:`METER_IDLE_S` once nobody has read
     for two of their intervals (or two idle periods). A reader that appears wakes the meter thread, so its
     first readings are fresh. Times are ``time.monotonic()`` seconds.
     """

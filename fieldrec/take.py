@@ -55,7 +55,8 @@ log = logging.getLogger(__name__)
 CHECK_S = 1.0
 #: How often (seconds) the sidecar is refreshed with the frames so far while recording.
 SIDECAR_REFRESH_S = 5.0
-#: The writer writes once :data:`WRITE_MIN_S` of audio is waiting (or the take's stop frame is reached), at
+#: The writer writes once :data:`WRITE_MIN_S` of audio less one input block is waiting (so the block that lands
+#: just after a quarter-second sleep does not cost a second wake-up), or the take's stop frame is reached, at
 #: most :data:`WRITE_CHUNK_S` per write, and sleeps until about that much more has arrived (at most
 #: :data:`WRITE_SLEEP_S`; a stop request wakes it). A quarter of a second per write costs the writer thread
 #: less than half of what tenth-second writes did (docs/benchmarks.md, "What a take costs"); what a power cut
