@@ -4,6 +4,7 @@ the sidecar validated against the published schema, and every bad input refused 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -227,7 +228,6 @@ def test_the_status_line_on_a_terminal_shows_the_take_meters_as_it_records(tmp_p
     # stderr is a terminal (a pty): the line measures the meters on its own wake-up (Recorder.meters(measure=True))
     import os
     import pty
-    import re
 
     out = tmp_path / "takes"
     master, slave = pty.openpty()
@@ -259,13 +259,52 @@ def test_the_status_line_on_a_terminal_shows_the_take_meters_as_it_records(tmp_p
     assert tps == sorted(tps)  # the take's maximum so far never goes down
     final_tp = meta["analysis"]["true_peak_dbtp"]
     assert max(tps) <= final_tp + 0.05  # never more than the take's analysis says (the line rounds to 0.1)
-    # a line drawn at 0:00:02 measured at least the take's first 2 s: its true peak is at least theirs
+    # the last line drawn at 0:00:02 (at 2.75 s or later) measured the bank at most a second and one line (0.25 s)
+    # before, so at least the take's first 1.25 s (one 40 ms input block to spare): its true peak is at least theirs
     from fieldrec.analysis.true_peak import TruePeakMeter
 
-    data, rate = sf.read(str(audio), frames=2 * 48000, dtype="float64")
+    data, rate = sf.read(str(audio), frames=int(1.25 * 48000), dtype="float64")
     meter = TruePeakMeter(rate, 2)
     meter.process(data)
-    first_two = 20 * np.log10(meter.max_abs.max())
-    assert [tp for sec, _a, _b, tp in during if sec == 2][-1] >= first_two - 0.05
+    measured_by_then = 20 * np.log10(meter.max_abs.max())
+    assert [tp for sec, _a, _b, tp in during if sec == 2][-1] >= measured_by_then - 0.05
     peak = 20 * np.log10(np.abs(sf.read(str(audio), dtype="float64")[0]).max(axis=0))
     assert all(a <= peak[0] + 0.05 and b <= peak[1] + 0.05 for _s, a, b, _tp in during)
+
+
+def test_the_status_line_measures_the_meter_bank_once_a_second_and_keeps_the_take_readings_at_the_end(tmp_path):
+    # the line is drawn 4 times a second; its peaks come from the newest audio on every line, the meter bank
+    # (true peak, loudness, clips) is brought up to date once a second, on the line's own thread
+    import io
+
+    from fieldrec.cli import _LiveLine
+    from fieldrec.recorder import Recorder, TakeSettings
+
+    rec = Recorder(TakeSettings(device="simulated", samplerate=48000, channels=2, out_dir=tmp_path))
+    try:
+        take = rec.record({})
+        deadline = time.monotonic() + 20
+        while take.frames < 48000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        calls = []
+        real = rec.meters
+
+        def meters(measure=False):  # the real method; only how it is called is noted
+            calls.append(measure)
+            return real(measure=measure)
+
+        rec.meters = meters
+        line = _LiveLine(io.StringIO())
+        shown = [line.render(rec, now=100.0 + 0.25 * i) for i in range(8)]  # two seconds of lines
+        assert calls == [True, True]  # at 100.0 and 101.0, each bringing the bank up to the newest frame
+        peaks = re.compile(r"peak dBFS \[\s*(-?\d+\.\d) +(-?\d+\.\d)\]  TP +(-?\d+\.\d) dBTP")
+        assert all(peaks.search(text) for text in shown), shown
+        rec.stop()
+        result = take.wait(30)
+        last = line.render(rec, final=True, now=103.0)  # the take is over: no measuring, its readings stay
+        assert calls == [True, True]
+        tp = float(peaks.search(last).group(3))
+        assert tp == float(peaks.search(shown[-1]).group(3))
+        assert tp <= result.analysis["true_peak_dbtp"] + 0.05
+    finally:
+        rec.close()
