@@ -131,9 +131,8 @@ class _LiveLine:
     What the line needs at its own rate it computes at that rate: the peaks are those of the audio that
     arrived since the last line (a max over the newest frames of the ring, about 50 us); the meter bank
     (true peak, loudness, clips) is brought up to date on the line's own wake-up once every
-    :data:`MEASURE_EVERY_S`: one line in four does the meter work, the others only draw (measured: the main
-    thread 0.0071-0.0075 s of CPU per s of audio against 0.0081-0.0098 measuring on every line;
-    docs/benchmarks.md, "What a take costs")."""
+    :data:`MEASURE_EVERY_S`: one line in four does the meter work, the others only draw (the main thread
+    costs about a tenth less; docs/benchmarks.md, "What a take costs")."""
 
     POWER_EVERY_S = 5.0
     MEASURE_EVERY_S = 1.0
