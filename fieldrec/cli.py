@@ -341,6 +341,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     assert result is not None
+    for w in result.warnings:  # the finaliser's (closing, the folder moved, stop fields): the loop may not see them
+        if w not in warned:
+            warned.add(w)
+            print(f"warning: {w}", file=sys.stderr)
     _print_take_summary(result, settings.samplerate)
     status = EXIT_OK
     if result.sidecar_error is not None:

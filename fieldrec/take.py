@@ -307,7 +307,7 @@ class Take:
                     next_check = now + CHECK_S
                     writer.sync()  # on the medium: a power cut loses at most about CHECK_S
                     self.file_bytes = writer.bytes_on_disk()
-                    self.disk_left = diskspace.seconds_left(self.settings.out_dir, bps)
+                    self.disk_left = writer.free_bytes() / bps  # through the open file: right if the folder moves
                     self._drain_events()
                     if now >= next_refresh:
                         next_refresh = now + SIDECAR_REFRESH_S

@@ -14,10 +14,12 @@ LOW_SPACE_SECONDS = 15 * 60
 SAMPLE_BYTES = {f.subtype: f.sample_bytes for f in FORMATS.values()}
 
 
-def free_bytes(folder: str | Path) -> int:
-    """Bytes available to this (unprivileged-equivalent) user in the file system holding ``folder``."""
+def free_bytes(folder: str | Path, fd: int | None = None) -> int:
+    """Bytes available to this (unprivileged-equivalent) user in the file system holding ``folder``, or the
+    open file ``fd`` if given (it stays right when the folder is renamed while a take is written to it;
+    ``folder`` then only names it in the message)."""
     try:
-        st = os.statvfs(folder)
+        st = os.statvfs(folder if fd is None else fd)
     except OSError as exc:
         raise StorageError(f"cannot check free space in {folder}: {exc.strerror}; choose an existing folder") from None
     return st.f_bavail * st.f_frsize

@@ -167,8 +167,14 @@ class TakeWriter:
             return self._final_size
         return os.fstat(self._fd).st_size
 
+    def free_bytes(self) -> int:
+        """Bytes free on the file's file system, through its open descriptor while there is one (so it stays
+        right if the folder is renamed or replaced while recording)."""
+        fd = getattr(self, "_fd", -1)
+        return free_bytes(self.path.parent, fd if fd >= 0 else None)
+
     def _refresh_space(self) -> None:
-        self._free_at_check = free_bytes(self.path.parent)
+        self._free_at_check = self.free_bytes()
         self._since_check = 0
 
     def _ensure_space(self, nbytes: int) -> None:
@@ -219,7 +225,7 @@ class TakeWriter:
         if pos > self._frames:  # part of the block reached the file and the header counts it
             self._frames = pos
         try:
-            full = free_bytes(self.path.parent) < nbytes + self._space_margin
+            full = self.free_bytes() < nbytes + self._space_margin
         except StorageError:
             full = False
         if full or err_no in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
@@ -254,10 +260,19 @@ class TakeWriter:
             self._final_size = None
 
     def current_path(self) -> Path:
-        """Where the file is now: it moves with its folder if the folder is renamed while recording (Linux:
-        from /proc/self/fd; elsewhere, or once the file is deleted, the path it was opened at)."""
+        """Where the file is now: the path it was opened at while that path still names this file (however it
+        was written: relative, through a symbolic link); else, if its folder was renamed while recording, the
+        place it moved to (Linux: from /proc/self/fd; elsewhere, or once the file is deleted, the path it was
+        opened at)."""
+        if self._fd < 0:
+            return self.path
+        try:
+            if os.path.samestat(os.fstat(self._fd), os.stat(self.path)):
+                return self.path
+        except OSError:  # the path names nothing now: the folder was moved or deleted
+            pass
         link = Path(f"/proc/self/fd/{self._fd}")
-        if self._fd >= 0 and link.exists():
+        if link.exists():
             target = os.readlink(link)
             if not target.endswith(" (deleted)"):
                 return Path(target)

@@ -114,6 +114,56 @@ def test_folder_moved_mid_take_keeps_recording_and_the_sidecar_follows_the_audio
     assert result.sha256 == data["file"]["sha256"] == sha256_file(audio)
 
 
+@pytest.mark.parametrize("how", ["relative", "symlink"])
+def test_a_folder_named_relatively_or_through_a_link_is_not_taken_for_a_moved_one(tmp_path, monkeypatch, how):
+    # the take's path names its file all along: no "moved" warning, and the paths stay as they were given
+    # (found by hand: `fieldrec record -o takes` warned "the take's folder was moved" after most takes)
+    real = tmp_path / "real"
+    real.mkdir()
+    if how == "relative":
+        monkeypatch.chdir(tmp_path)
+        out = Path("real")
+    else:
+        out = tmp_path / "link"
+        out.symlink_to(real, target_is_directory=True)
+    rec = Recorder(TakeSettings(device="simulated", samplerate=48000, channels=2, out_dir=out, duration_s=0.5))
+    try:
+        result = rec.record({}).wait(30)
+    finally:
+        rec.close()
+    assert not any("moved" in w for w in result.warnings), result.warnings
+    assert result.paths.audio.parent == out and result.paths.sidecar.parent == out
+    assert sorted(p.name for p in real.iterdir()) == sorted([result.paths.audio.name, result.paths.sidecar.name])
+    _audio_ok(real / result.paths.audio.name, result.frames)
+
+
+def test_record_into_a_relative_folder_prints_no_warning(tmp_path):
+    proc = subprocess.run(fieldrec_cmd("record", "-d", "simulated", "-t", "1", "-q", "-o", "takes"), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env=isolated_env(tmp_path),
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr, proc.stderr
+
+
+def test_record_says_where_the_audio_went_when_its_folder_is_moved_during_the_take(tmp_path):
+    # the warning is raised by the take's finaliser; the command prints it whether or not its status loop
+    # was polling at that moment (it did so only some of the time before)
+    out = tmp_path / "takes"
+    proc = subprocess.Popen(fieldrec_cmd("record", "-d", "simulated", "-t", "2", "-q", "-o", str(out)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=isolated_env(tmp_path),
+                            stdin=subprocess.DEVNULL)
+    wait_until(lambda: any(out.glob("*.json")), 15)  # the take has started (its first sidecar is written)
+    time.sleep(0.3)
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    said, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    audio = next(moved.glob("*.wav"))
+    assert f"its audio is at {audio}" in err
+    assert f"audio:   {audio}" in said
+    _audio_ok(audio, 2 * 48000)
+
+
 def _block_sidecar_names(take) -> None:
     """Folders where the sidecar and its fallback beside it would go: both renames fail (as root too)."""
     for path in (take.paths.sidecar, take.paths.sidecar.with_name(take.paths.sidecar.stem + ".fallback.json")):
