@@ -27,6 +27,8 @@ from fieldrec import __version__
 log = logging.getLogger("fieldrec")
 
 EXIT_OK, EXIT_FAULT, EXIT_USAGE = 0, 1, 2
+#: A reader of our output that went away (a pipe into `head`): 128 + SIGPIPE, as the shell reports a process it ends.
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
@@ -771,6 +773,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fieldrec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `fieldrec analyze ... | head`: the reader has gone; say nothing, as `cat` does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout at exit: let that go nowhere
+        return EXIT_BROKEN_PIPE
     except Exception as err:  # the last guard: one line for people, the traceback in the log
         log.exception("unexpected error")
         print(f"fieldrec: error: {type(err).__name__}: {err} (details in the log)", file=sys.stderr)

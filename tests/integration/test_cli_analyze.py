@@ -83,3 +83,18 @@ def test_table_on_a_terminal_is_readable(tmp_path, files):
     proc = analyze(tmp_path, str(files["good"]))
     assert proc.returncode == 0
     assert "integrated" in proc.stdout and "LUFS" in proc.stdout and "-23.0" in proc.stdout
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path, files):
+    # `fieldrec analyze ... | head -1`: the pipe closes before the output is written; no error line, exit 141
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first line
+    try:
+        proc = subprocess.run(fieldrec_cmd("analyze", str(files["good"]), str(files["silent"])), stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120, env=isolated_env(tmp_path))
+    finally:
+        os.close(write)
+    assert proc.returncode == 141
+    assert proc.stderr == ""
