@@ -493,6 +493,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     for split, row in summary.split_report.get("achieved", {}).items():
         print(f"  {split:<10} {row['groups']:>5} groups {row['files']:>6} files {row['seconds']:>10.1f} s "
               f"({100 * row['fraction_seconds']:.1f} % of the audio)")
+    achieved = summary.split_report.get("achieved", {})
+    empty = [name for name, row in achieved.items() if not row["files"]
+             and summary.split_report.get("requested", {}).get(name, 1) != 0]
+    if empty and summary.outputs:
+        groups = len({o.group for o in summary.outputs})
+        names = " and ".join([", ".join(empty[:-1]), empty[-1]] if len(empty) > 1 else empty)
+        print(f"warning: {names} {'is' if len(empty) == 1 else 'are'} empty: the {groups} group(s) of --group-by "
+              f"{summary.split_report.get('group_by')} each go whole to one split; record or add more groups, "
+              "or choose a finer --group-by", file=sys.stderr)
     audit = summary.leak_audit
     if not audit.get("clean", True):
         print(f"warning: leak audit: {len(audit['group_overlap'])} groups in two splits, "

@@ -339,3 +339,23 @@ def test_dry_run_prints_the_plan_and_why_takes_are_left_out(tmp_path, sources):
     proc = cli(tmp_path, str(sources), "--out", str(tmp_path / "ds"), "--dry-run", "--min-snr", "60",
                "--max-clipped", "0")
     assert "0 would be exported" in proc.stdout and "below 60 dB" in proc.stdout
+
+
+def test_a_split_left_empty_by_too_few_groups_is_a_warning(tmp_path, sources, capsys):
+    # two recorders are two groups: three splits cannot all get one, and the user is told which stay empty
+    out = tmp_path / "ds"
+    capsys.readouterr()
+    code = main(["export", str(sources), "--out", str(out), *CONVERT, "--group-by", "recorder", "--workers", "1"])
+    said = capsys.readouterr()
+    assert code == 0
+    rows = {line.split()[0]: int(line.split()[3]) for line in said.out.splitlines() if line.startswith("  ")}
+    assert set(rows) == {"train", "validation", "test"} and sum(rows.values()) == 12
+    empty = [name for name, files in rows.items() if files == 0]
+    assert empty  # two groups, three splits
+    warning = [line for line in said.err.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "the 2 group(s) of --group-by recorder" in warning[0]
+    assert all(name in warning[0] for name in empty)
+    assert not [name for name in rows if name not in empty and name in warning[0].split(":")[1]]
+    # with a group per take nothing is empty, and nothing is said
+    main(["export", str(sources), "--out", str(tmp_path / "by-take"), *CONVERT, "--workers", "1"])
+    assert "warning" not in capsys.readouterr().err
