@@ -139,7 +139,7 @@ def import_file(src: Path, out_dir: Path) -> tuple[Path, Sidecar, list[str]]:
         analysis.pop("file", None)
     except AudioFileError as err:
         analysis = None
-        notes.append(str(err))
+        notes.append(f"{src.name} could not be analysed: {err}")
     mtime = datetime.fromtimestamp(src.stat().st_mtime, UTC)
     start = model.time.start_utc
     subtype = info.subtype if info.subtype in ("PCM_16", "PCM_24", "PCM_32", "FLOAT") else None

@@ -22,7 +22,8 @@ import soundfile as sf
 
 
 class AudioFileError(Exception):
-    """A file that cannot be analysed; ``str(err)`` is a one-line reason for people."""
+    """A file that cannot be analysed; ``str(err)`` is a one-line reason for people, without the file's name
+    (the caller says which file: ``error: PATH: REASON``)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _check_wav_length(path: Path) -> None:
     have = path.stat().st_size - offset
     if declared > have:
         raise AudioFileError(
-            f"{path.name}: truncated WAV: its header declares {declared} bytes of audio but only {have} are "
+            f"truncated WAV: its header declares {declared} bytes of audio but only {have} are "
             "in the file; the take was cut short (repair the header or re-copy the file)"
         )
 
@@ -87,24 +88,24 @@ def open_info(path: str | os.PathLike[str]) -> tuple[AudioInfo, sf.SoundFile]:
     """Open ``path`` and check it; returns (info, open SoundFile). Raises AudioFileError."""
     p = Path(path)
     if not p.exists():
-        raise AudioFileError(f"{p}: no such file; check the path")
+        raise AudioFileError("no such file; check the path")
     if p.is_dir():
-        raise AudioFileError(f"{p}: is a folder, not an audio file; give the path of a file")
+        raise AudioFileError("a folder, not an audio file; give the path of a file")
     if p.stat().st_size == 0:
-        raise AudioFileError(f"{p.name}: empty file (0 bytes), nothing to analyse")
+        raise AudioFileError("empty file (0 bytes), nothing to analyse")
     try:
         f = sf.SoundFile(str(p))
     except sf.LibsndfileError as e:
         reason = str(e).rsplit(":", 1)[-1].strip() or "unreadable"
         raise AudioFileError(
-            f"{p.name}: not an audio file that can be read ({reason}); use WAV, RF64, FLAC, AIFF or OGG"
+            f"not an audio file that can be read ({reason}); use WAV, RF64, FLAC, AIFF or OGG"
         ) from None
     except OSError as e:
-        raise AudioFileError(f"{p.name}: cannot open ({e.strerror or e}); check permissions") from None
+        raise AudioFileError(f"cannot open ({e.strerror or e}); check permissions") from None
     info = AudioInfo(p, int(f.samplerate), int(f.channels), int(f.frames), str(f.format), str(f.subtype))
     try:
         if info.frames <= 0:
-            raise AudioFileError(f"{p.name}: empty audio file (0 frames), nothing to analyse")
+            raise AudioFileError("empty audio file (0 frames), nothing to analyse")
         if info.format in ("WAV", "WAVEX", "RF64"):
             _check_wav_length(p)
     except AudioFileError:
@@ -121,7 +122,7 @@ def _blocks(f: sf.SoundFile, info: AudioInfo, block_frames: int, dtype: str) -> 
                 block = f.read(block_frames, dtype=dtype, always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as e:
                 raise AudioFileError(
-                    f"{info.path.name}: read error after {done} of {info.frames} frames ({e}); "
+                    f"read error after {done} of {info.frames} frames ({e}); "
                     "the file is truncated or damaged"
                 ) from None
             if block.shape[0] == 0:
@@ -130,7 +131,7 @@ def _blocks(f: sf.SoundFile, info: AudioInfo, block_frames: int, dtype: str) -> 
             yield block
         if done < info.frames:
             raise AudioFileError(
-                f"{info.path.name}: truncated: the header says {info.frames} frames but only {done} "
+                f"truncated: the header says {info.frames} frames but only {done} "
                 "could be read; the file is cut short or damaged"
             )
     finally:
