@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -457,6 +458,51 @@ def test_the_spectra_repaint_only_when_new_audio_arrived_and_nothing_repaints_th
             area = v.getPlotItem().vb.sceneBoundingRect().toAlignedRect().adjusted(-2, -2, 2, 2)
             assert all(area.contains(rect) for rect in rects), (v.objectName(), area, rects)  # the plot area only
         assert len(paints.rects["spectrogramView"]) <= 3  # on alternate frames (SPECTRA_EVERY)
+    finally:
+        window.timer.start()
+        window.stop()
+
+
+def _screen_image(window):
+    """What the window shows now (the offscreen platform's backing store), not a fresh rendering."""
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.primaryScreen().grabWindow(window.winId()).toImage()
+
+
+def test_a_frame_paints_the_waveform_and_spectrogram_images_alone_with_the_scenes_pixels(window, qtbot):
+    """A frame's new columns are copied onto the waveform's and spectrogram's viewports without their scenes'
+    paint pass (QGraphicsView's walk over pyqtgraph's items cost more than the copy), and the window shows
+    exactly what the scenes paint (axes and ticks included); with a marker on the lanes the scene paints."""
+    assert window.record()
+    wait_recorded(qtbot, window, 1.0)
+    window.timer.stop()  # the frames of this test are driven by hand
+    live, r = window.live, window.recorder
+    scene_paints = []
+    for v in (live.waveform, live.spectrogram):
+        v.scene().sigPrepareForPaint.connect(lambda v=v: scene_paints.append(v.objectName()))
+    try:
+        qtbot.wait(50)
+        scene_paints.clear()
+        columns = (live.waveform.history.total_columns, live.spectrogram.total_columns)
+        for _ in range(4):
+            time.sleep(0.04)
+            live.update_frame(r, r.status(), 1 / 30, update_text=False)
+            qtbot.wait(5)
+        assert live.waveform.history.total_columns > columns[0] and live.spectrogram.total_columns > columns[1]
+        assert scene_paints == []
+        shown = _screen_image(window)
+        for v in (live.waveform, live.spectrogram):
+            v.viewport().update()  # the whole view: its scene paints it
+        qtbot.waitUntil(lambda: len(scene_paints) == 2)
+        qtbot.wait(20)
+        assert _screen_image(window) == shown
+        window.add_marker()
+        qtbot.wait(20)
+        scene_paints.clear()
+        time.sleep(0.04)
+        live.update_frame(r, r.status(), 1 / 30, update_text=False)
+        qtbot.waitUntil(lambda: "waveformView" in scene_paints)  # the marker line is drawn over the lanes
     finally:
         window.timer.start()
         window.stop()
