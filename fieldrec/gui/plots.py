@@ -513,7 +513,32 @@ class SpectrumView(pg.PlotWidget):
         starts, x = self._pixel_columns()
         self.curve.setData(x, np.maximum.reduceat(shown, starts))
         self.hold_curve.setData(x, np.maximum.reduceat(self.hold_db, starts))
-        _repaint(self)
+        self.viewport().update(self._plot_rect()[1])
+
+    def _plot_rect(self) -> tuple[QRectF, QRect]:
+        """The plot area (the view box) in device pixels, and the pixels it covers (whose centres it holds: its
+        clip's, where the axes do not paint)."""
+        vb = self.plot_item.vb
+        dev = vb.deviceTransform(self.viewportTransform()).mapRect(vb.boundingRect())
+        return dev, _covered(dev)
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        """New curves (a repaint within the plot area): the background, grid and curves painted onto the
+        viewport under their device transforms and the view box's clip, as the scene paints them (the same
+        calls), without QGraphicsView's pass over the scene's items (see :func:`_paint_image_only`)."""
+        dev, area = self._plot_rect()
+        if not area.contains(ev.rect()):
+            super().paintEvent(ev)
+            return
+        vp = self.viewportTransform()
+        p = QPainter(self.viewport())
+        p.fillRect(ev.rect(), self.backgroundBrush())
+        p.setClipRect(dev)
+        for item in (self.grid, self.hold_curve, self.curve):  # the scene's order (grid at z -1000)
+            if item.isVisible():
+                p.setTransform(item.deviceTransform(vp))
+                item.paint(p)
+        p.end()
 
     def frequencies(self) -> np.ndarray | None:
         return self._freqs
