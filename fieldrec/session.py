@@ -45,8 +45,13 @@ from fieldrec.recorder import Recorder, RecorderError, Take, TakeResult
 
 log = logging.getLogger(__name__)
 
-#: How often the controller reads the ring (seconds).
+#: How often the controller reads the ring (seconds) while it has something to watch (a trigger, splits, an end
+#: at a frame, a GPS track to follow).
 POLL_S = 0.05
+#: How often it reads the ring when it has nothing to watch (a take by hand, with or without pre-roll: the
+#: window's default). Each wake-up costs 1-2 ms of CPU on a small VM; and since such a session holds no take
+#: back (``Take.hold``), its writer keeps its own quarter-second pace.
+IDLE_POLL_S = 0.5
 MAX_PRE_ROLL_S = 60.0
 
 
@@ -117,6 +122,10 @@ class FieldSession:
             by_size = max(1, (options.split_bytes - 4096) // (s.channels * fmt.sample_bytes))  # header room
             self._split_frames = by_size if self._split_frames is None else min(self._split_frames, by_size)
         self.pre_roll = int(round(options.pre_roll_s * s.samplerate))
+        #: a take may have to end at a frame the controller finds only after the audio arrived (a trigger's
+        #: post-roll end, a split boundary, the end of --run-for): its writer is held back to what was looked at
+        self.holds_takes = (options.trigger is not None or self._split_frames is not None
+                            or options.run_for_s is not None)
         self.takes: list[Take] = []
         self.families: list[_Family] = []
         self._family: _Family | None = None
@@ -207,7 +216,7 @@ class FieldSession:
             if cap is None:
                 raise RecorderError("the session is not started")
             now = cap.ring.write_count
-            take = self._begin(now, started_by, metadata)
+            take = self._begin(now, started_by, metadata, held=duration_s is not None)
             if duration_s is not None:  # counted from the real start (after the pre-roll)
                 self._end_of_take = self._real_start + int(round(duration_s * self.samplerate))
             return take
@@ -276,8 +285,10 @@ class FieldSession:
     _real_start = 0  #: stream frame where the last take really started (after its pre-roll)
 
     def _begin(self, frame: int, started_by: str, extra: dict[str, Any] | None,
-               trigger: TriggerEvent | None = None, split_of: _Family | None = None) -> Take:
-        """Start a take whose real start is ``frame`` (a stream frame); pre-roll before it unless split."""
+               trigger: TriggerEvent | None = None, split_of: _Family | None = None, held: bool = False) -> Take:
+        """Start a take whose real start is ``frame`` (a stream frame); pre-roll before it unless split. Its
+        writer is held back (``Take.hold``) when the session may end it at a past frame (:attr:`holds_takes`,
+        or ``held``: a take with a duration)."""
         cap = self.recorder.capture
         assert cap is not None
         if split_of is None:
@@ -317,7 +328,8 @@ class FieldSession:
         # its live analysis covers every frame of the file; a start in the past (pre-roll, trigger, split) is
         # given as a frame (the known limit below the module docstring).
         now_start = start == frame and split_of is None and trigger is None
-        take = self.recorder.record(meta, start_frame=None if now_start else start, hold=max(self._cursor, start))
+        hold = max(self._cursor, start) if self.holds_takes or held else None
+        take = self.recorder.record(meta, start_frame=None if now_start else start, hold=hold)
         self._real_start = take.start_frame if now_start else frame
         if now_start:
             if fam is not None and not fam.takes:
@@ -356,7 +368,7 @@ class FieldSession:
 
     def _loop(self) -> None:
         batch = max(1, self.samplerate // 2)
-        while not self._quit.wait(POLL_S):
+        while not self._quit.wait(self._poll_s()):
             cap = self.recorder.capture
             if cap is None:
                 return
@@ -390,6 +402,11 @@ class FieldSession:
                     self._detector = None
                 self.on_event("session time over")
                 self.ended.set()
+
+    def _poll_s(self) -> float:
+        """:data:`POLL_S` while there is something to watch, else :data:`IDLE_POLL_S`."""
+        watching = self.holds_takes or self._end_of_take is not None or self.position is not None
+        return POLL_S if watching else IDLE_POLL_S
 
     def _stop_at(self, reason: str, detail: str | None, at: int | None) -> Take | None:
         """Stop the running take at stream frame ``at`` (None: now); its stop frame is fixed, so it may write

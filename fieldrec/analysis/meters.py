@@ -14,6 +14,7 @@ blocks arrive. So a feeder may pass blocks of any size (tens of milliseconds is 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import dataclass
@@ -113,11 +114,15 @@ class MeterBank:
             self._gating_hist = LoudnessHistogram()  # live integrated loudness (constant cost per reading)
             self._short_term_hist = LoudnessHistogram()  # live loudness range
             self._published = self._collect()
+            # counts what snapshot() depends on: each measured block, each clip reset, each reset
+            self._version = getattr(self, "_version", 0) + 1
+            self._unchanged: tuple[int, MeterSnapshot] | None = None  # see snapshot()
 
     def reset_clips(self) -> None:
         """Clear the clip latch only (counts stay); safe from any thread."""
         with self._lock:
             self._latch[:] = False
+            self._version += 1
 
     def process(self, block: np.ndarray) -> None:
         """Feed one block (frames, channels) or (frames,) for mono. Call from one thread only.
@@ -176,6 +181,7 @@ class MeterBank:
             self._gating_hist.add(new_gating)
             self._short_term_hist.add(new_short)
             self._published = state
+            self._version += 1
 
     def _collect(self) -> dict[str, Any]:
         """Raw state for snapshot(): references to arrays that are replaced, never changed, and small copies.
@@ -197,8 +203,15 @@ class MeterBank:
         }
 
     def snapshot(self) -> MeterSnapshot:
-        """Live values; also starts a new interval for the live peak and true peak bars."""
+        """Live values; also starts a new interval for the live peak and true peak bars.
+
+        A reader at frame rate calls this two or three times per measured batch: when nothing was measured
+        (nor a clip latch reset) since the previous call, the readings are those of that call with no live
+        peak (silence, -inf), built once."""
         with self._lock:
+            if self._unchanged is not None and self._unchanged[0] == self._version:
+                return self._unchanged[1]
+            version = self._version
             s = self._published
             peak, tp = self._live_peak.copy(), self._live_tp.copy()
             latched = self._latch.copy()
@@ -216,7 +229,7 @@ class MeterBank:
         else:
             live_rms = np.zeros(self.channels)
         dc = s["sum"] / max(s["frames"], 1)
-        return MeterSnapshot(
+        snap = MeterSnapshot(
             frames=s["frames"],
             peak_dbfs=db(peak),
             rms_dbfs=db(live_rms),
@@ -232,6 +245,10 @@ class MeterBank:
             loudness_range_lu=finite_or_none(lra),
             dc_offset=tuple(float(v) for v in dc),
         )
+        silent = (-math.inf,) * self.channels  # what db() gives for the zeroed live peaks
+        with self._lock:
+            self._unchanged = (version, dataclasses.replace(snap, peak_dbfs=silent, true_peak_dbtp=silent))
+        return snap
 
     def result(self) -> dict[str, Any]:
         """Take summary with the keys of ``fieldrec analyze --json`` (without "file"); JSON-safe.

@@ -25,6 +25,7 @@ from fieldrec.gui import dsp, theme
 pg.setConfigOptions(antialias=False, background=theme.BG, foreground=theme.DIM, imageAxisOrder="row-major")
 
 LANE = 2.4  # vertical distance between channel lanes (a lane spans -1…1)
+TICK_LENGTH = 5  # pixels, outward (pyqtgraph's default is 5 px inward)
 
 
 def _blend(fg: str, bg: str, alpha: float) -> QColor:
@@ -122,6 +123,29 @@ def _repaint(view: pg.PlotWidget) -> None:
     view.viewport().update(cached[1])
 
 
+def _repaint_image(view: pg.PlotWidget, image: RingImageItem) -> None:
+    """Schedule a repaint of the device pixels ``image`` (an opaque image filling the plot area) paints: with
+    nothing else on it, the view copies the image straight to the screen (:func:`_paint_image_only`)."""
+    view.viewport().update(image.covered_rect(image.deviceTransform(view.viewportTransform())))
+
+
+def _paint_image_only(view: pg.PlotWidget, ev, image: RingImageItem) -> bool:
+    """``paintEvent`` of a view whose repaint lies within its opaque plot image and shows nothing over it:
+    paint the image onto the viewport under its device transform, as the scene would (the same calls, so
+    the same pixels), without QGraphicsView's pass over the scene's items (their bounding rectangles,
+    clipping and painter states, in Python for pyqtgraph's items: it cost more than the image itself, 0.3 ms
+    a paint for the waveform, measured). False: the scene paints (a resize, new ticks, a marker on the
+    lanes)."""
+    t = image.deviceTransform(view.viewportTransform())
+    if not image.isVisible() or not image.covered_rect(t).contains(ev.rect()):
+        return False
+    p = QPainter(view.viewport())  # clipped to the region to repaint, as the scene's painter is
+    p.setTransform(t)
+    image.paint(p)
+    p.end()
+    return True
+
+
 def _covered(dev: QRectF) -> QRect:
     """The device pixels an image drawn into ``dev`` (device coordinates) certainly paints: those whose
     centres lie inside it."""
@@ -159,6 +183,11 @@ def _style_plot(plot: pg.PlotItem) -> GridLines:
         # Axis text is the costliest thing to paint in software; cache it as a pixmap (redrawn only when the
         # ticks change) instead of replaying its QPicture on every frame.
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # ticks outside the plot area (pyqtgraph draws them 5 px into it) and the axes under the plot (pyqtgraph
+        # puts them over it, where a tick's first pixel falls on the plot's edge): the waveform and spectrogram
+        # copy their image over the whole plot area on their own (_paint_image_only), the same pixels as the scene
+        axis.setStyle(tickLength=TICK_LENGTH)
+        axis.setZValue(-0.5)  # (pyqtgraph sets ItemNegativeZStacksBehindParent: behind the plot item, which paints nothing)
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return grid
 
@@ -296,7 +325,7 @@ class WaveformView(pg.PlotWidget):
             self.image.buffer[:, idx[1:]] = self._rasterise(lo + self._offsets, hi + self._offsets)
             self._drawn_columns = h.total_columns
             self.image.pos = h.pos
-            _repaint(self)
+            _repaint_image(self, self.image)
         if file_frame_now is not None:
             keep = []
             for frame, line in self.marker_lines:
@@ -342,6 +371,11 @@ class WaveformView(pg.PlotWidget):
     def drawBackground(self, p: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt name)
         """Fill only what the lane image does not cover (it is opaque and painted over it)."""
         _fill_around(self, p, rect, self.image)
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        """A frame's new columns with no marker line in the scene: the image alone (:func:`_paint_image_only`)."""
+        if self.marker_lines or not _paint_image_only(self, ev, self.image):
+            super().paintEvent(ev)
 
     def add_marker(self, frame: int, label: str, file_frame_now: int) -> None:
         line = pg.InfiniteLine(
@@ -479,7 +513,32 @@ class SpectrumView(pg.PlotWidget):
         starts, x = self._pixel_columns()
         self.curve.setData(x, np.maximum.reduceat(shown, starts))
         self.hold_curve.setData(x, np.maximum.reduceat(self.hold_db, starts))
-        _repaint(self)
+        self.viewport().update(self._plot_rect()[1])
+
+    def _plot_rect(self) -> tuple[QRectF, QRect]:
+        """The plot area (the view box) in device pixels, and the pixels it covers (whose centres it holds: its
+        clip's, where the axes do not paint)."""
+        vb = self.plot_item.vb
+        dev = vb.deviceTransform(self.viewportTransform()).mapRect(vb.boundingRect())
+        return dev, _covered(dev)
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        """New curves (a repaint within the plot area): the background, grid and curves painted onto the
+        viewport under their device transforms and the view box's clip, as the scene paints them (the same
+        calls), without QGraphicsView's pass over the scene's items (see :func:`_paint_image_only`)."""
+        dev, area = self._plot_rect()
+        if not area.contains(ev.rect()):
+            super().paintEvent(ev)
+            return
+        vp = self.viewportTransform()
+        p = QPainter(self.viewport())
+        p.fillRect(ev.rect(), self.backgroundBrush())
+        p.setClipRect(dev)
+        for item in (self.grid, self.hold_curve, self.curve):  # the scene's order (grid at z -1000)
+            if item.isVisible():
+                p.setTransform(item.deviceTransform(vp))
+                item.paint(p)
+        p.end()
 
     def frequencies(self) -> np.ndarray | None:
         return self._freqs
@@ -666,6 +725,11 @@ class SpectrogramView(pg.PlotWidget):
         """Fill only what the image does not cover (it is opaque and painted over it)."""
         _fill_around(self, p, rect, self.image_item)
 
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        """A frame's new columns: the image alone (:func:`_paint_image_only`)."""
+        if not _paint_image_only(self, ev, self.image_item):
+            super().paintEvent(ev)
+
     def _colours(self, db: np.ndarray) -> np.ndarray:
         lo, hi = self.levels
         idx = np.clip((db - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.intp)
@@ -710,4 +774,4 @@ class SpectrogramView(pg.PlotWidget):
 
     def refresh(self) -> None:
         self.image_item.pos = self.pos
-        _repaint(self)
+        _repaint_image(self, self.image_item)

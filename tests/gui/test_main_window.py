@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
@@ -457,6 +459,55 @@ def test_the_spectra_repaint_only_when_new_audio_arrived_and_nothing_repaints_th
             area = v.getPlotItem().vb.sceneBoundingRect().toAlignedRect().adjusted(-2, -2, 2, 2)
             assert all(area.contains(rect) for rect in rects), (v.objectName(), area, rects)  # the plot area only
         assert len(paints.rects["spectrogramView"]) <= 3  # on alternate frames (SPECTRA_EVERY)
+    finally:
+        window.timer.start()
+        window.stop()
+
+
+def _screen_image(window):
+    """What the window shows now (the offscreen platform's backing store), not a fresh rendering."""
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.primaryScreen().grabWindow(window.winId()).toImage()
+
+
+def test_a_frame_paints_the_plots_without_their_scenes_paint_pass_and_with_the_scenes_pixels(window, qtbot):
+    """A frame's new columns (waveform, spectrogram) and curves (spectrum) are painted onto the viewports
+    without their scenes' paint pass (QGraphicsView's walk over pyqtgraph's items cost more than the painting),
+    and the window shows exactly what the scenes paint (axes and ticks included); with a marker on the lanes
+    the waveform's scene paints."""
+    assert window.record()
+    wait_recorded(qtbot, window, 1.0)
+    window.timer.stop()  # the frames of this test are driven by hand
+    live, r = window.live, window.recorder
+    scene_paints = []
+    views = (live.waveform, live.spectrogram, live.spectrum)
+    for v in views:
+        v.scene().sigPrepareForPaint.connect(lambda v=v: scene_paints.append(v.objectName()))
+    try:
+        qtbot.wait(50)
+        scene_paints.clear()
+        columns = (live.waveform.history.total_columns, live.spectrogram.total_columns)
+        curve = live.spectrum.curve.getData()[1]
+        for _ in range(4):
+            time.sleep(0.04)
+            live.update_frame(r, r.status(), 1 / 30, update_text=False)
+            qtbot.wait(5)
+        assert live.waveform.history.total_columns > columns[0] and live.spectrogram.total_columns > columns[1]
+        assert not np.array_equal(live.spectrum.curve.getData()[1], curve)
+        assert scene_paints == []
+        shown = _screen_image(window)
+        for v in views:
+            v.viewport().update()  # the whole view: its scene paints it
+        qtbot.waitUntil(lambda: len(scene_paints) == 3)
+        qtbot.wait(20)
+        assert _screen_image(window) == shown
+        window.add_marker()
+        qtbot.wait(20)
+        scene_paints.clear()
+        time.sleep(0.04)
+        live.update_frame(r, r.status(), 1 / 30, update_text=False)
+        qtbot.waitUntil(lambda: "waveformView" in scene_paints)  # the marker line is drawn over the lanes
     finally:
         window.timer.start()
         window.stop()

@@ -368,3 +368,27 @@ def test_integer_blocks_are_scaled_to_full_scale() -> None:
     bank = MeterBank(FS, 2, clip_level=pcm_clip_level(16))
     bank.process(x)
     assert bank.result()["sample_peak_dbfs"] == pytest.approx(-6.02, abs=0.01)
+
+
+def test_a_snapshot_with_nothing_measured_since_the_previous_is_built_once() -> None:
+    """A frame-rate reader takes two or three snapshots per measured batch: between batches the readings are
+    the previous ones with no live peak, and they are not computed again (the gated loudness, LRA, dB
+    conversions); a new block or a clip reset gives new readings."""
+    import dataclasses
+
+    bank = MeterBank(FS, 2)
+    bank.process(tone(1000.0, 1.0, 1.5))  # clips: the lamps latch
+    first = bank.snapshot()
+    second = bank.snapshot()
+    silent = (float("-inf"), float("-inf"))
+    assert second == dataclasses.replace(first, peak_dbfs=silent, true_peak_dbtp=silent)
+    assert first.integrated_lufs is not None and second.clip_latched == (True, True)
+    assert bank.snapshot() is second  # built once
+    bank.reset_clips()
+    third = bank.snapshot()
+    assert third.clip_latched == (False, False) and third.peak_dbfs == silent
+    bank.process(tone(1000.0, 0.5, 0.1))
+    fourth = bank.snapshot()
+    assert fourth.peak_dbfs[0] == pytest.approx(-6.02, abs=0.01) and fourth.frames == int(1.6 * FS)
+    bank.reset()
+    assert bank.snapshot().frames == 0

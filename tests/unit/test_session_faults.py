@@ -31,3 +31,24 @@ def test_options_out_of_range_are_refused():
                           (FieldOptions(split_bytes=1000), "at least 1 MiB"), (FieldOptions(run_for_s=0), "--run-for")):
         with pytest.raises(RecorderError, match=message):
             opts.validate()
+
+
+def test_a_session_with_nothing_to_watch_holds_no_take_back_and_polls_slowly(tmp_path):
+    """A take by hand (with a pre-roll, no trigger, split or end) can only be stopped now, never at a past
+    frame: its writer is not held back to the controller's cursor (which made it wake twice as often) and the
+    controller reads the ring at IDLE_POLL_S. A take with a duration or a split family is still held (their
+    ends are frames the controller finds after the audio arrived)."""
+    from fieldrec import session as session_mod
+
+    cases = ((FieldOptions(pre_roll_s=1.0), None, False), (FieldOptions(), 2.0, True),
+             (FieldOptions(split_s=5.0), None, True))
+    for options, duration, held in cases:
+        rec = Recorder(TakeSettings(device="simulated", container="wav", subtype="FLOAT", out_dir=tmp_path))
+        ses = FieldSession(rec, options)
+        ses.start()
+        try:
+            take = ses.record({}, duration_s=duration)
+            assert (take.hold is not None) is held, options
+            assert ses._poll_s() == (session_mod.POLL_S if held else session_mod.IDLE_POLL_S)
+        finally:
+            ses.close()
