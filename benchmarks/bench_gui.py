@@ -129,12 +129,27 @@ def run_window(samplerate: int, channels: int, seconds: float, tmp: Path, record
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def _task_seconds(task: Path) -> float:
+    """CPU seconds of one thread: the scheduler's run time in nanoseconds (schedstat) where the kernel has it,
+    else utime + stime in clock ticks (10 ms: arecord's 1-3 ms per second would be a tick or two per window)."""
+    try:
+        return int((task / "schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
-    """utime + stime of a process (or one of its threads), in seconds."""
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    with open(path) as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    """CPU seconds so far of a process (the sum over its live threads) or of one of its threads."""
+    if tid is not None:
+        return _task_seconds(Path(f"/proc/{pid}/task/{tid}"))
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += _task_seconds(task)
+        except OSError:  # the thread ended meanwhile
+            continue
+    return total
 
 
 class Xvfb:
