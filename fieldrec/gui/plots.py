@@ -63,6 +63,8 @@ class GridLines(pg.GraphicsObject):
         axis = self.plot.getAxis(name)
         if axis._tickLevels is not None:  # ticks given with setTicks
             return [v for v, _text in axis._tickLevels[0] if lo <= v <= hi]
+        if size <= 0:  # a plot not laid out yet, or squeezed to nothing: no lines (pyqtgraph divides by it)
+            return []
         levels = axis.tickValues(lo, hi, size)
         return [v for v in levels[0][1] if lo <= v <= hi] if levels else []
 

@@ -397,3 +397,26 @@ def test_metadata_panel_applies_a_saved_preset_over_the_form(qtbot, tmp_path, mo
     (tmp_path / "fieldrec" / "presets" / "kit.json").write_text("{broken")
     panel.apply_preset("kit")
     assert "cannot be read" in panel.status_label.text()
+
+
+def test_the_grid_of_a_plot_not_laid_out_yet_has_no_lines(qtbot):
+    # a plot with no height (before its first layout, or squeezed by a splitter): pyqtgraph's tick spacing
+    # divides by the size; the grid then has no lines instead of raising in a Qt slot (seen in the
+    # screenshot tool's output: 20 ZeroDivisionErrors per run)
+    import pyqtgraph as pg
+
+    from fieldrec.gui.plots import GridLines
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    plot = widget.getPlotItem()
+    grid = GridLines(plot)
+    plot.vb.resize(400, 0)  # squeezed to no height (its sigResized calls refresh, as in the window)
+    assert plot.vb.height() == 0
+    grid.refresh()
+    assert grid.ys == [] and grid.xs  # no horizontal lines; the width still has its ticks
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitUntil(lambda: plot.vb.height() > 0 and plot.vb.width() > 0)
+    grid.refresh()
+    assert grid.xs and grid.ys  # laid out: lines at the major ticks
