@@ -131,7 +131,7 @@ class _LiveLine:
     battery (when the machine has one; read every :data:`POWER_EVERY_S`).
 
     What the line needs at its own rate it computes at that rate: the peaks are those of the audio that
-    arrived since the last line (a max over the newest frames of the ring, about 50 us); the meter bank
+    arrived since the last line (a max over the newest frames of the ring); the meter bank
     (true peak, loudness, clips) is brought up to date on the line's own wake-up once every
     :data:`MEASURE_EVERY_S`: one line in four does the meter work, the others only draw (the main thread
     costs about a tenth less; docs/benchmarks.md, "What a take costs")."""
