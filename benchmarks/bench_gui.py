@@ -30,8 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import task_cpu_seconds  # benchmarks/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -126,27 +129,16 @@ def run_window(samplerate: int, channels: int, seconds: float, tmp: Path, record
 
 
 # ---------------------------------------------------------------------------------------------- process CPU
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _task_seconds(task: Path) -> float:
-    """CPU seconds of one thread: the scheduler's run time in nanoseconds (schedstat) where the kernel has it,
-    else utime + stime in clock ticks (10 ms: arecord's 1-3 ms per second would be a tick or two per window)."""
-    try:
-        return int((task / "schedstat").read_text().split()[0]) / 1e9
-    except (OSError, ValueError, IndexError):
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
     """CPU seconds so far of a process (the sum over its live threads) or of one of its threads."""
     if tid is not None:
-        return _task_seconds(Path(f"/proc/{pid}/task/{tid}"))
+        return task_cpu_seconds(Path(f"/proc/{pid}/task/{tid}"))
     total = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            total += _task_seconds(task)
+            total += task_cpu_seconds(task)
         except OSError:  # the thread ended meanwhile
             continue
     return total

@@ -28,25 +28,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import task_cpu_seconds  # benchmarks/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-TICK = os.sysconf("SC_CLK_TCK")
-
 
 def emit(name: str, value: float, unit: str, target: object) -> None:
     print(json.dumps({"name": name, "value": round(float(value), 5), "unit": unit, "target": target}), flush=True)
-
-
-def _task_seconds(task: Path) -> float:
-    """CPU seconds of one thread: the scheduler's exact run time (schedstat, ns) where the kernel has it, else
-    utime + stime in clock ticks (10 ms: arecord's few ms per second would be a handful of ticks)."""
-    try:
-        return int((task / "schedstat").read_text().split()[0]) / 1e9
-    except (OSError, ValueError, IndexError):
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def task_seconds(pid: int) -> dict[str, tuple[str, float]]:
@@ -56,7 +45,7 @@ def task_seconds(pid: int) -> dict[str, tuple[str, float]]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = "main" if task.name == str(pid) else (task / "comm").read_text().strip()
-            out[task.name] = (name, _task_seconds(task))
+            out[task.name] = (name, task_cpu_seconds(task))
         except OSError:
             continue
     return out

@@ -7,8 +7,12 @@ The scripts run as ``python benchmarks/bench_x.py`` (``run_all.py`` does so), so
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def emit(name: str, value: float, unit: str, target: object = None, digits: int = 4) -> None:
@@ -24,3 +28,14 @@ def best(fn: Callable[[], object], repeat: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def task_cpu_seconds(task: Path) -> float:
+    """CPU seconds of one thread (``/proc/<pid>/task/<tid>``): the scheduler's exact run time (schedstat, ns)
+    where the kernel has it, else utime + stime in clock ticks (10 ms: arecord's few ms per second would be a
+    handful of ticks per window)."""
+    try:
+        return int((task / "schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
