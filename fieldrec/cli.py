@@ -490,10 +490,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"exported {summary.exported_takes} of {summary.found} takes ({summary.cached_takes} unchanged) to "
           f"{summary.out_dir}: {len(summary.outputs)} files, {seconds_total:.1f} s; {len(summary.rejected)} left out "
           f"(rejected.csv); {summary.executor}")
-    for split, row in summary.split_report.get("achieved", {}).items():
+    achieved = summary.split_report.get("achieved", {})
+    for split, row in achieved.items():
         print(f"  {split:<10} {row['groups']:>5} groups {row['files']:>6} files {row['seconds']:>10.1f} s "
               f"({100 * row['fraction_seconds']:.1f} % of the audio)")
-    achieved = summary.split_report.get("achieved", {})
     empty = [name for name, row in achieved.items() if not row["files"]
              and summary.split_report.get("requested", {}).get(name, 1) != 0]
     if empty and summary.outputs:
