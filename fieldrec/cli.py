@@ -285,6 +285,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         record = power_status(None, None).battery_record()
         return {"field": {"battery_stop": record}} if record is not None else {}
 
+    from fieldrec.malloc_tuning import keep_freed_memory
+
+    keep_freed_memory()  # this process streams audio through numpy: reuse freed blocks (see malloc_tuning)
     rec = Recorder(settings)
     live = _LiveLine(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:
@@ -598,6 +601,8 @@ def cmd_markers(args: argparse.Namespace) -> int:
             print(f"{len(markers)} marker(s) written to {args.out}", file=sys.stderr)
         else:
             sys.stdout.write(text)
+            if not markers:  # a valid, empty file: say so, as --out does
+                print(f"{side.name}: the take has no markers; the {args.export} file is empty", file=sys.stderr)
         return EXIT_OK
     if args.out:
         raise UsageError("--out goes with --export")

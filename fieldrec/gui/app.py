@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldrec.gui.config import GuiConfig, default_log_dir, load_config
+from fieldrec.malloc_tuning import keep_freed_memory
 
 log = logging.getLogger("fieldrec.gui")
 
@@ -97,6 +98,7 @@ def run(argv: list[str] | None = None, settings_path: Path | None = None,
 
     from fieldrec.gui.theme import apply_dark_theme
 
+    keep_freed_memory()  # the window's process streams audio through numpy: reuse freed blocks (malloc_tuning)
     config = apply_start_values(load_config(settings_path), start or {})
     if config.log_dir is None and settings_path is not None:
         config.log_dir = Path(settings_path).parent / "log"

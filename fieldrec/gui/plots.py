@@ -172,7 +172,9 @@ def _fill_around(view: pg.PlotWidget, p: QPainter, rect: QRectF, image: RingImag
         p.fillRect(r, brush)
 
 
-def _style_plot(plot: pg.PlotItem) -> GridLines:
+def style_plot(plot: pg.PlotItem) -> GridLines:
+    """The one plot style of the window (live views and review): an opaque grid (returned), no menu or
+    buttons, 9 pt tick text cached as a pixmap, ticks outside the plot area and axes under it."""
     grid = GridLines(plot)
     plot.addItem(grid, ignoreBounds=True)
     plot.setMenuEnabled(False)
@@ -221,7 +223,7 @@ class WaveformView(pg.PlotWidget):
         self.setObjectName("waveformView")
         _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        self.grid = _style_plot(self.plot_item)
+        self.grid = style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("bottom", "time (s)")
         self.plot_item.setTitle("Waveform", color=theme.DIM, size="10pt")
@@ -446,7 +448,7 @@ class SpectrumView(pg.PlotWidget):
         self.setObjectName("spectrumView")
         _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        self.grid = _style_plot(self.plot_item)
+        self.grid = style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setLabel("left", "dBFS")
         self.plot_item.setLabel("bottom", "frequency (Hz)")
@@ -688,7 +690,7 @@ class SpectrogramView(pg.PlotWidget):
         self.setObjectName("spectrogramView")
         _opaque_viewport(self)
         self.plot_item = self.getPlotItem()
-        self.grid = _style_plot(self.plot_item)
+        self.grid = style_plot(self.plot_item)
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setTitle(f"Spectrogram — colour {levels[0]:.0f} (black) … {levels[1]:.0f} dBFS (yellow)",
                                 color=theme.DIM, size="10pt")

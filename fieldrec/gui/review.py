@@ -32,12 +32,11 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QColor, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QGraphicsItem,
     QGraphicsView,
     QHBoxLayout,
     QHeaderView,
@@ -52,7 +51,7 @@ from PySide6.QtWidgets import (
 
 from fieldrec.gui import theme
 from fieldrec.gui.config import GuiConfig, save_config
-from fieldrec.gui.plots import GridLines
+from fieldrec.gui.plots import GridLines, style_plot
 from fieldrec.gui.review_markers import MarkerEditing
 from fieldrec.gui.review_metadata import TakeMetadataEditor
 from fieldrec.gui.review_workers import Bridge, SpectrogramWorker
@@ -151,29 +150,18 @@ class _SelectViewBox(_TimeViewBox):
 
 
 def _style(view: pg.PlotWidget) -> GridLines:
-    """Axes, grid and viewport of a review plot, made cheap to repaint in software on every zoom step."""
+    """Axes, grid and viewport of a review plot: the live view's style (``plots.style_plot``: one opaque
+    grid, cached axis text, ticks outward) plus what makes a zoom step cheap to repaint in software."""
     plot = view.getPlotItem()
-    # pyqtgraph's grid is drawn by the axes with alpha across the whole plot: a plot-sized translucent
-    # pixmap per axis to redraw on every new range and to blend on every paint. GridLines (the live view's)
-    # draws the same lines in one opaque colour.
-    grid = GridLines(plot)
-    plot.addItem(grid, ignoreBounds=True)
-    plot.setMenuEnabled(False)
-    plot.hideButtons()
-    font = QFont()
-    font.setPointSize(9)
+    grid = style_plot(plot)
     for ax in ("left", "bottom"):
         axis = plot.getAxis(ax)
-        axis.setTickFont(font)
         # no unit prefix (the labels say their units) and a fixed height for the tick text: on every new
         # range pyqtgraph otherwise rebuilds the label's HTML and re-lays the plot out, a second paint
         axis.enableAutoSIPrefix(False)
         # ticks at two levels, not three: the third (the most, each a line and a Point per paint) was a fifth
         # of a zoom step
         axis.setStyle(autoExpandTextSpace=False, maxTickLevel=1)
-        # axis text is the costliest thing to paint in software: keep it as a pixmap, redrawn when ticks change
-        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     # the scene's background brush fills every pixel: Qt need not paint the widgets under the viewport first,
     # and one colour is cheaper to fill than pyqtgraph's cached background pixmap is to copy
     view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)

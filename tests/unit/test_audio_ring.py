@@ -196,3 +196,33 @@ def test_concurrent_readers_never_see_torn_or_misplaced_frames():
         stop.set()
         t.join(5)
     assert checked > 0
+
+
+
+PRODUCER_FAULTS = """
+import resource, sys, threading
+import numpy as np
+from fieldrec.audio.ring import FrameRing
+ring = FrameRing(480000, 2, "float32")  # 10 s at 48 kHz / 2 ch, the default ring: 3.7 MiB
+block = np.ones((2048, 2), np.float32)
+def producer():  # a thread of its own, as the callback is: its faults are its own
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    for _ in range(ring.capacity // block.shape[0]):
+        assert ring.push(block)
+    print(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+t = threading.Thread(target=producer)
+t.start()
+t.join()
+"""
+
+
+def test_the_producer_takes_no_page_fault_on_the_rings_first_lap():
+    """The ring's memory is written through when it is made, so the audio callback's copies never wait for the
+    kernel to fault in a fresh page (with np.zeros' lazily mapped buffer: one fault per 4 KiB, about 900 here).
+    A fresh interpreter: this process's heap may hold pages already faulted in by earlier tests."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PRODUCER_FAULTS], capture_output=True, text=True, check=True)
+    faults = int(out.stdout)
+    assert faults < 50, f"{faults} page faults in the producer over the ring's first lap"

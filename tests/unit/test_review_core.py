@@ -91,6 +91,18 @@ def test_cli_export_and_import(take, tmp_path, capsys):
                                                           "length_frames": 2400}
 
 
+def test_cli_export_of_a_take_without_markers_says_the_file_is_empty(take, capsys):
+    save_markers(take.with_suffix(".json"), [])
+    assert main(["markers", str(take), "--export", "audacity"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""  # an empty label track is an empty file
+    assert err == f"{take.with_suffix('.json').name}: the take has no markers; the audacity file is empty\n"
+    assert main(["markers", str(take), "--export", "raven"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [out.splitlines()[0]] and out.startswith("Selection\t")  # the header only
+    assert "the take has no markers; the raven file is empty" in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--import", "{tmp}/missing.txt"], "missing.txt: no such file"),
     (["--import", "{tmp}/bad.txt"], "bad.txt: line 1: 'oops' is not a time"),
