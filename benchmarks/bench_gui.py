@@ -300,7 +300,10 @@ def process_cpu_figures(tmp: Path, seconds: float) -> None:
     emit("cpu.xserver_during_audacity", round(got["audacity"]["xserver"], 4), "CPU s per s (Xvfb)", None)
     emit("cpu.window_vs_audacity", round(got["window"]["process"] / got["audacity"]["process"], 3), "ratio", "<= 1")
     emit("cpu.window_vs_arecord", round(got["window"]["process"] / got["arecord"]["process"], 1), "ratio", None)
-    emit("cpu.record_vs_arecord", round(got["record"]["process"] / got["arecord"]["process"], 1), "ratio", "<= 5")
+    # arecord ran alone here, before fieldrec: issue 11's target (5x) is on bench_take_cpu's figure, against
+    # arecord at the same time (which also reports the ratio to arecord alone)
+    emit("cpu.record_vs_arecord_alone", round(got["record"]["process"] / got["arecord"]["process"], 1),
+         "ratio (arecord alone, its own period)", None)
 
 
 def main(argv=None) -> int:

@@ -13,6 +13,11 @@ Three windows: 48 kHz / 2 ch with fieldrec on a terminal (a pty: it draws its st
 is still measured); and 192 kHz / 8 ch on a terminal.
 
 Targets (issue 11): at most 5x arecord at 48 kHz / 2 ch, at most 0.25 of a core at 192 kHz / 8 ch.
+
+The anchor runs at the same time as fieldrec, so both see the machine in the same state. PulseAudio hands both
+clients their audio in the smaller client's pieces (fieldrec's 2048-frame blocks), so for context the run
+also measures arecord alone on the device, at its own period (a quarter of its 0.5 s buffer: fewer, larger
+wake-ups) and at fieldrec's 2048 frames (``arecord_alone``, ``arecord_alone_2048``), with the ratios to them.
 """
 
 from __future__ import annotations
@@ -136,6 +141,30 @@ def measure(rig, rate: int, channels: int, seconds: float, warmup: float, termin
     return out
 
 
+def arecord_alone(rig, rate: int, channels: int, seconds: float, warmup: float, period: int | None) -> float:
+    """CPU per second of audio of arecord recording the rig alone (``period``: frames per period, else its own)."""
+    tmp = Path(tempfile.mkdtemp(prefix="fieldrec-bench-arecord-"))
+    total = warmup + seconds + 2
+    fed = (0.1 * np.random.default_rng(1).standard_normal((int((total + 4) * 48000), 2))).astype(np.float32)
+    feeder = rig.feed(fed)
+    periods = () if period is None else (f"--period-size={period}",)
+    ar = subprocess.Popen(["arecord", "-q", "-D", rig.device_name, "-f", "S24_3LE", "-r", str(rate), "-c",
+                           str(channels), *periods, "-d", str(int(total)), str(tmp / "arecord.wav")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(warmup)
+        t0 = time.monotonic()
+        a0 = task_seconds(ar.pid)
+        time.sleep(seconds)
+        a1 = task_seconds(ar.pid)
+        wall = time.monotonic() - t0
+    finally:
+        ar.kill()
+        ar.wait()
+        feeder.kill()
+    return sum(per_thread(a0, a1).values()) / wall
+
+
 def main() -> None:
     from pulse_rig import PulseRig
 
@@ -155,6 +184,13 @@ def main() -> None:
             for key, value in sorted(r.items()):
                 if key.startswith("thread:") and value >= 0.001:
                     emit(f"take_cpu_{tag}.{key}", value, "s CPU per s of audio", None)
+            if tag == "48k_2ch_quiet":  # context for the anchor (module docstring), right after it
+                for period, suffix in ((None, ""), (2048, "_2048")):
+                    alone = arecord_alone(rig, rate, channels, seconds, warmup + 1, period)
+                    emit(f"take_cpu_{tag}.arecord_alone{suffix}", alone, "s CPU per s of audio (arecord alone, "
+                         + ("its own period" if period is None else f"{period}-frame periods") + ")", None)
+                    emit(f"take_cpu_{tag}.ratio_to_arecord_alone{suffix}", r["fieldrec"] / max(alone, 1e-4),
+                         "x arecord alone", None)
     finally:
         rig.stop()
 
