@@ -348,13 +348,17 @@ class FieldControl:
             fix = self.gps.latest()
             self.panel.gps_status.setText(fix.summary())
             self.panel.style_status(self.panel.gps_status, fix.state == "no-device")
-        now = time.monotonic()
-        if now - self._power_at >= POWER_EVERY_S:
-            self._power_at = now
-            self.read_power()
+        self.power_tick(time.monotonic())
         if self._runner_thread is not None and not self.schedule_running():  # it ended by itself
             self.panel.schedule_run.setChecked(False)  # the window stops it and arms again
         self.complete_in_background()
+
+    def power_tick(self, now: float) -> None:
+        """Read the battery and disk every :data:`POWER_EVERY_S` (``now``: ``time.monotonic()``); the window
+        calls it with no input open too, so the status line's battery cell is filled before the first arm."""
+        if now - self._power_at >= POWER_EVERY_S:
+            self._power_at = now
+            self.read_power()
 
     def read_power(self) -> Any:
         """Battery and disk now (psutil through fieldrec.field.power), shown on the status line."""

@@ -584,6 +584,7 @@ class MainWindow(QMainWindow):
         if r is None:
             if self._finalising or self._retired:
                 self._show_finalising()
+            self.field.power_tick(now)  # the battery cell, before the first arm or in `fieldrec library`
             return
         try:
             self._update_views(r, dt)

@@ -430,3 +430,27 @@ def test_the_field_dock_is_remembered_but_its_switches_start_off(make_window, gu
     assert p2.channel_names.text() == "left, right"
     assert not p2.trigger_box.isChecked() and w2.state_label.text() == "ARMED"  # never starts armed for a trigger
     assert w2.field.session.pre_roll == 3 * 48000 and w2.field.session._split_frames is not None
+
+
+def test_the_battery_cell_is_filled_with_no_input_open(qtbot, qapp, gui_config, tmp_path):
+    """`fieldrec library DIR` opens no input: the status line still says what the battery is (it stayed at
+    "Battery: …" until the first arm)."""
+    from fieldrec.field.power import read_battery
+    from fieldrec.gui.main_window import MainWindow
+
+    w = MainWindow(config=gui_config)
+    w.auto_answer_close = True
+    qtbot.addWidget(w)
+    w.show_library([tmp_path])  # as `fieldrec library` does, before the window is shown
+    w.show()
+    qtbot.waitExposed(w)
+    try:
+        qtbot.waitUntil(lambda: w.health.battery.text() != "Battery: …", timeout=10000)
+        assert w.recorder is None  # the input was never opened
+        real = read_battery()
+        if real is None:
+            assert w.health.battery.text() == "Battery: none found (mains power)"
+        else:
+            assert w.health.battery.text().startswith(f"Battery {real.percent:.0f} %")
+    finally:
+        w.close()
