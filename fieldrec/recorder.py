@@ -83,12 +83,11 @@ METER_BATCH_S = 0.1
 #: where 0.5 s batches cost 0.0095 (docs/benchmarks.md, "What a take costs"). The take's analysis does not
 #: depend on the batch size, and a stop wakes the thread at once.
 METER_IDLE_S = 2.0
-#: The meters take at most this many samples (frames x channels) per call: a second at 48 kHz / 2 ch, an
-#: eighth of a second at 192 kHz / 8 ch (1.5 MB a channel-major float64 copy). Back to back, with freed
-#: memory kept (malloc_tuning), 48 kHz / 2 ch costs 2.6 ms of CPU per s of audio in 1 s calls against
-#: 3.3-3.7 in 0.25 s calls (each call has its fixed costs); at 192 kHz / 8 ch 27-29 ms whatever the call
-#: (docs/benchmarks.md, "What a take costs").
-METER_CHUNK_SAMPLES = 192_000
+#: The meters take at most this much audio per call (seconds). Measured on this machine with 2 s batches:
+#: 0.25 s calls cost 24 ms of CPU per s of audio at 192 kHz / 8 ch where 1 s calls cost 39-44 (a second of
+#: eight channels in float64 is 12 MB: the true-peak and K-weighting passes no longer fit the cache); at
+#: 48 kHz / 2 ch both cost 3.2-4.6 ms.
+METER_CHUNK_S = 0.25
 #: For a reader slower than METER_BATCH_S, a batch ends this long before its next expected read (seconds).
 METER_LEAD_S = 0.03
 
@@ -602,11 +601,11 @@ class Recorder:
 
     def _measure(self, capture: Capture) -> None:
         """Bring the meters up to the newest frame (callers hold ``_measure_lock``): frames of a take to its
-        bank, the rest to the monitor bank, at most :data:`METER_CHUNK_SAMPLES` per call. At a take's stop frame its
+        bank, the rest to the monitor bank, at most :data:`METER_CHUNK_S` per call. At a take's stop frame its
         analysis is taken and the monitor starts afresh."""
         ring = capture.ring
         cursor = self._meter_cursor
-        batch = max(1, METER_CHUNK_SAMPLES // ring.channels)
+        batch = max(1, int(METER_CHUNK_S * capture.samplerate))
         try:
             while True:
                 with self._meter_lock:
