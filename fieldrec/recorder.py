@@ -86,7 +86,9 @@ METER_IDLE_S = 2.0
 #: The meters take at most this much audio per call (seconds). Measured on this machine with 2 s batches:
 #: 0.25 s calls cost 24 ms of CPU per s of audio at 192 kHz / 8 ch where 1 s calls cost 39-44 (a second of
 #: eight channels in float64 is 12 MB: the true-peak and K-weighting passes no longer fit the cache); at
-#: 48 kHz / 2 ch both cost 3.2-4.6 ms.
+#: 48 kHz / 2 ch both cost 3.2-4.6 ms. Again on 2026-12-03, with freed memory kept (malloc_tuning): calls of
+#: 1 s and 2 s at 48 kHz / 2 ch still made the meter thread fault in 170-340 fresh pages a second, 0.25 s
+#: calls a few (tests/integration/test_take_virtual_device.py).
 METER_CHUNK_S = 0.25
 #: For a reader slower than METER_BATCH_S, a batch ends this long before its next expected read (seconds).
 METER_LEAD_S = 0.03
