@@ -265,6 +265,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         keep_channels=None if chans.is_all else chans.keep,
     )
     from fieldrec import field_cli  # issue 15: pre-roll, triggers, splitting, schedules, monitor, GPS
+    from fieldrec.malloc_tuning import keep_freed_memory
+
+    keep_freed_memory()  # this process streams audio through numpy: reuse freed blocks (see malloc_tuning)
 
     if field_cli.wants_field(args):
         # the session counts --duration from the take's start, after its pre-roll (with a trigger: each take's
@@ -288,9 +291,6 @@ def cmd_record(args: argparse.Namespace) -> int:
         record = power_status(None, None).battery_record()
         return {"field": {"battery_stop": record}} if record is not None else {}
 
-    from fieldrec.malloc_tuning import keep_freed_memory
-
-    keep_freed_memory()  # this process streams audio through numpy: reuse freed blocks (see malloc_tuning)
     rec = Recorder(settings)
     live = _LiveLine(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:

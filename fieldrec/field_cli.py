@@ -16,8 +16,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fieldrec.malloc_tuning import keep_freed_memory
-
 FIELD_FLAGS = ("pre_roll", "trigger", "split", "split_size", "schedule", "monitor", "gps", "run_for")
 
 
@@ -218,7 +216,6 @@ def run_field_record(args: argparse.Namespace, settings: Any, metadata: dict[str
     stop = threading.Event()
     old_int = signal.signal(signal.SIGINT, lambda *_: stop.set())
     old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    keep_freed_memory()  # this process streams audio through numpy: reuse freed blocks (see malloc_tuning)
     rec = Recorder(settings)
     ses = FieldSession(rec, options, metadata, on_event=say, extra_start=extras.start, extra_stop=extras.stop,
                        position=gps.latest if gps is not None else None)
