@@ -254,6 +254,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     out_dir = Path(args.out).expanduser()
     _check_out_dir(out_dir)
     _number_take(metadata, out_dir)
+    from fieldrec.audio.stream import UNATTENDED_BLOCK_S
     from fieldrec.recorder import (  # PortAudio and scipy: after the checks
         Recorder,
         RecorderError,
@@ -263,6 +264,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         device=args.device, samplerate=args.samplerate, channels=chans.channels, container=container,
         subtype=subtype, out_dir=out_dir, name_template=args.name, duration_s=duration,
         keep_channels=None if chans.is_all else chans.keep,
+        block_s=UNATTENDED_BLOCK_S,  # nobody watches at frame rate: fewer, larger blocks (--monitor asks for small)
     )
     from fieldrec import field_cli  # issue 15: pre-roll, triggers, splitting, schedules, monitor, GPS
     from fieldrec.malloc_tuning import keep_freed_memory

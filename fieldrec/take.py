@@ -55,14 +55,14 @@ log = logging.getLogger(__name__)
 CHECK_S = 1.0
 #: How often (seconds) the sidecar is refreshed with the frames so far while recording.
 SIDECAR_REFRESH_S = 5.0
-#: The writer writes once :data:`WRITE_MIN_S` of audio less one input block is waiting (so the block that lands
-#: just after a quarter-second sleep does not cost a second wake-up), or the take's stop frame is reached, at
-#: most :data:`WRITE_CHUNK_S` per write, and sleeps until about that much more has arrived (at most
-#: :data:`WRITE_SLEEP_S`; a stop request wakes it). A quarter of a second per write costs the writer thread
-#: less than half of what tenth-second writes did (docs/benchmarks.md, "What a take costs"); what a power cut
-#: can lose is set by :data:`CHECK_S` (the sync), not by this.
+#: The writer sleeps :data:`WRITE_SLEEP_S`, or the input's latency when that is longer (its buffer: PulseAudio
+#: hands a client its blocks in bursts of about that length), then writes everything that has arrived, at
+#: most :data:`WRITE_CHUNK_S` per write, and sleeps again once nothing is left; a stop request wakes it. So it
+#: wakes about 3-4 times a second, each time to write. Quarter-second writes cost the writer thread less than
+#: half of what tenth-second writes did (docs/benchmarks.md, "What a take costs"); a sleep planned from the
+#: audio clock or the last block's arrival woke it between bursts to find nothing (9-12 wake-ups a second
+#: where 3 wrote). What a power cut can lose is set by :data:`CHECK_S` (the sync), not by this.
 WRITE_SLEEP_S = 0.25
-WRITE_MIN_S = 0.25
 WRITE_CHUNK_S = 0.5
 #: How long the finaliser waits for the meter thread's analysis of the take's last frames.
 ANALYSIS_WAIT_S = 10.0
@@ -93,6 +93,10 @@ class TakeSettings:
     duration_s: float | None = None  #: stop by itself after this many seconds (sample-exact)
     #: frames per callback; None = fieldrec's choice (``fieldrec.audio.stream.default_blocksize``), 0 = PortAudio's
     blocksize: int | None = None
+    #: with ``blocksize`` None: about this much audio per callback of a PortAudio input (seconds; None =
+    #: ``fieldrec.audio.stream.INPUT_BLOCK_S``, 40 ms, for a live view; ``fieldrec record`` asks for
+    #: ``UNATTENDED_BLOCK_S``). The simulated source keeps its own 10 ms blocks.
+    block_s: float | None = None
     latency: str | float = "high"
     # issue 15 (fieldrec.session): stream settings for the field controllers, fixed while the input is open
     ring_seconds: float = 10.0  #: audio the capture ring holds; pre-roll needs more than its own length
@@ -292,10 +296,7 @@ class Take:
         writer = self._writer
         sr = self.samplerate
         chunk = max(1024, int(WRITE_CHUNK_S * sr))
-        # the input arrives in blocks (2048 frames at 48 kHz): after a WRITE_SLEEP_S sleep the ring holds a
-        # block more or less than a quarter-second; asking for the full quarter woke the writer again 10 ms
-        # later half of the time (9 wake-ups a second measured, where 4 write)
-        least = max(1, int(WRITE_MIN_S * sr) - max(0, self.capture.blocksize))
+        period = min(CHECK_S, max(WRITE_SLEEP_S, self.capture.latency_seconds))
         bps = diskspace.bytes_per_second(sr, self.settings.channels, self.settings.subtype)
         next_check = time.monotonic() + CHECK_S
         next_refresh = time.monotonic() + SIDECAR_REFRESH_S
@@ -320,8 +321,7 @@ class Take:
                 available = top - self.cursor
                 if limit is not None:
                     available = min(available, limit - self.cursor)
-                if available >= least or (available > 0 and limit is not None
-                                           and top >= limit):
+                if available > 0:
                     data, after, lost = ring.read(self.cursor, min(available, chunk))
                     if lost:  # cannot happen while the guard holds; never silent if it does
                         log.error("writer lost %d frames at %d", lost, self.cursor - self.start_frame)
@@ -339,8 +339,7 @@ class Take:
                     self.events.add("device_lost", lost_at if lost_at is not None else ring.write_count)
                     self.request_stop("device_lost", self.capture.error or "the input stopped delivering audio")
                     continue
-                wait = WRITE_SLEEP_S if available <= 0 else (least - available) / sr
-                self._wake.wait(min(WRITE_SLEEP_S, max(0.01, wait)))
+                self._wake.wait(period)
                 self._wake.clear()
         except DiskFullError as err:
             reason, detail = "disk_full", str(err)

@@ -55,12 +55,19 @@ def ring_frames_for(samplerate: float, channels: int, dtype: str, seconds: float
 #: 0.020 s of CPU per s of audio; 2048-frame blocks cost 0.007. The meters and the writer work in 100 ms
 #: batches, and a viewer at 30 frames per second still sees new audio in most frames.
 INPUT_BLOCK_S = 0.04
+#: The blocks of a take nobody watches at frame rate (``fieldrec record``: its status line is drawn 4 times a
+#: second): 8192 frames at 48 kHz. Measured on the virtual input at 48 kHz / 2 ch (docs/benchmarks.md, "What a
+#: take costs", 2026-12-03): the callback thread and PulseAudio's client thread cost 0.0019 s of CPU per s of
+#: audio against 0.0070 with 40 ms blocks, and the whole take 0.009-0.010 against 0.014-0.016. What is
+#: recorded, metered and reported does not change; the input's buffer (and so what an overloaded moment can
+#: absorb) grows with the block.
+UNATTENDED_BLOCK_S = 0.17
 
 
-def default_blocksize(samplerate: float) -> int:
-    """Frames per callback of a PortAudio input when none is asked: the power of two nearest
-    :data:`INPUT_BLOCK_S` of audio (2048 at 44.1 and 48 kHz, 4096 at 96 kHz, 8192 at 192 kHz)."""
-    return 1 << max(6, round(math.log2(INPUT_BLOCK_S * float(samplerate))))
+def default_blocksize(samplerate: float, block_s: float = INPUT_BLOCK_S) -> int:
+    """Frames per callback of a PortAudio input when none is asked: the power of two nearest ``block_s`` of
+    audio (for :data:`INPUT_BLOCK_S`: 2048 at 44.1 and 48 kHz, 4096 at 96 kHz, 8192 at 192 kHz)."""
+    return 1 << max(6, round(math.log2(block_s * float(samplerate))))
 
 
 #: Seconds without a callback after which a running stream's device counts as lost.
@@ -71,7 +78,8 @@ class Capture:
     """One open input stream feeding a :class:`FrameRing`.
 
     ``samplerate`` in Hz; ``blocksize`` in frames (0 = let the backend choose; None = fieldrec's choice:
-    :func:`default_blocksize` for a PortAudio input, the simulated source's own 10 ms); ``latency`` as in
+    :func:`default_blocksize` of ``block_s`` seconds for a PortAudio input, the simulated source's own 10 ms);
+    ``latency`` as in
     sounddevice ("high", "low" or seconds); ``ring_seconds`` of audio the ring holds (see
     :func:`ring_frames_for`). The stream is opened here (bad settings raise :class:`DeviceError`) and
     started by :meth:`start`.
@@ -80,7 +88,7 @@ class Capture:
     def __init__(self, device: DeviceInfo, samplerate: int, channels: int, dtype: str = "float32",
                  blocksize: int | None = None, latency: str | float = "high",
                  ring_seconds: float = DEFAULT_RING_SECONDS, seed: int | None = None,
-                 keep: tuple[int, ...] | None = None) -> None:
+                 keep: tuple[int, ...] | None = None, block_s: float = INPUT_BLOCK_S) -> None:
         # ``keep``: 0-based device columns to keep (a channel subset, see fieldrec.audio.channels); the stream
         # then opens max(keep)+1 channels and the ring holds len(keep). ``channels`` is the ring's count.
         if keep is not None and len(keep) != channels:
@@ -109,7 +117,7 @@ class Capture:
             self.seed = None
             sd = portaudio()
             if blocksize is None:
-                blocksize = default_blocksize(self.samplerate)
+                blocksize = default_blocksize(self.samplerate, block_s)
             try:
                 self._stream = sd.RawInputStream(device=device.index, samplerate=self.samplerate,
                                                  channels=self.open_channels, dtype=dtype, blocksize=blocksize,
