@@ -126,6 +126,11 @@ def _format_from_args(fmt: str) -> tuple[str, str]:
     return f.container, f.subtype
 
 
+#: How often `fieldrec record` looks at its take when it draws no status line (seconds): warnings and a
+#: Ctrl-C are acted on within this; half a second instead of a quarter saves the main thread 0.0003 s of CPU per s.
+QUIET_LOOP_S = 0.5
+
+
 class _LiveLine:
     """The terminal status line: peak/true peak per channel, loudness, clips, overflows, time, size, disk,
     battery (when the machine has one; read every :data:`POWER_EVERY_S`).
@@ -314,7 +319,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             live.power(power)
         power_at = time.monotonic()
         while True:
-            result = rec.wait(0.25)
+            result = rec.wait(0.25 if live is not None else QUIET_LOOP_S)  # a line to draw, or only warnings
             if result is not None:
                 break
             if time.monotonic() - power_at >= _LiveLine.POWER_EVERY_S:

@@ -78,7 +78,7 @@ class RecorderError(RuntimeError):
 class TakeSettings:
     """What to record and where. ``device`` None = the system's default input (or the simulated source).
 
-    Stream settings (device, samplerate, channels, subtype's sample type, blocksize, latency) are fixed
+    Stream settings (device, samplerate, channels, subtype's sample type, blocksize, block_s, latency) are fixed
     while the input is open; take settings (container, out_dir, name_template, duration_s) are read when
     a take starts and may change between takes without reopening the input.
     """
