@@ -281,7 +281,7 @@ class Recorder:
                 _devices.check_input_settings(device, s.samplerate, open_channels, self._dtype)
                 capture = Capture(device, s.samplerate, s.channels, self._dtype, blocksize=s.blocksize,
                                   latency=s.latency, ring_seconds=s.ring_seconds, keep=s.keep_channels,
-                                  **({} if s.block_s is None else {"block_s": s.block_s}))
+                                  block_s=s.block_s)
                 capture.start()
             except DeviceError as err:
                 raise RecorderError(str(err)) from None

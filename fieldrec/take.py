@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from fieldrec.analysis.meters import MeterBank
 from fieldrec.audio.events import AudioEvent, EventTally, EventTotals
-from fieldrec.audio.stream import Capture
+from fieldrec.audio.stream import INPUT_BLOCK_S, Capture
 from fieldrec.defaults import DEFAULT_TEMPLATE, default_out_dir
 from fieldrec.metadata import MetadataError, validate_metadata
 from fieldrec.metadata.presets import merge
@@ -93,10 +93,9 @@ class TakeSettings:
     duration_s: float | None = None  #: stop by itself after this many seconds (sample-exact)
     #: frames per callback; None = fieldrec's choice (``fieldrec.audio.stream.default_blocksize``), 0 = PortAudio's
     blocksize: int | None = None
-    #: with ``blocksize`` None: about this much audio per callback of a PortAudio input (seconds; None =
-    #: ``fieldrec.audio.stream.INPUT_BLOCK_S``, 40 ms, for a live view; ``fieldrec record`` asks for
-    #: ``UNATTENDED_BLOCK_S``). The simulated source keeps its own 10 ms blocks.
-    block_s: float | None = None
+    #: with ``blocksize`` None: about this much audio per callback of a PortAudio input (seconds; 40 ms for a
+    #: live view; ``fieldrec record`` asks for ``UNATTENDED_BLOCK_S``). The simulated source keeps its 10 ms.
+    block_s: float = INPUT_BLOCK_S
     latency: str | float = "high"
     # issue 15 (fieldrec.session): stream settings for the field controllers, fixed while the input is open
     ring_seconds: float = 10.0  #: audio the capture ring holds; pre-roll needs more than its own length
