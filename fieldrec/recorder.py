@@ -83,17 +83,14 @@ METER_BATCH_S = 0.1
 #: where 0.5 s batches cost 0.0095 (docs/benchmarks.md, "What a take costs"). The take's analysis does not
 #: depend on the batch size, and a stop wakes the thread at once.
 METER_IDLE_S = 2.0
-#: The meters take at most this much audio per call: :data:`METER_CHUNK_SAMPLES` samples (frames x channels),
-#: between :data:`METER_CHUNK_S` and :data:`METER_CHUNK_MAX_S` seconds of audio: 1 s at 48 kHz / 2 ch, 0.25 s
-#: at 192 kHz / 8 ch. Measured on this machine with 2 s batches: 0.25 s calls cost 24 ms of CPU per s of
-#: audio at 192 kHz / 8 ch where 1 s calls cost 39-44 (a second of eight channels in float64 is 12 MB: the
-#: true-peak and K-weighting passes no longer fit the cache); at 48 kHz / 2 ch 1 s calls save the per-call
-#: cost (with the half-second main loop of a quiet `fieldrec record`, 6 % of the take: docs/benchmarks.md,
-#: "What a take costs", 2026-12-03 afternoon). With freed memory kept (malloc_tuning) and `fieldrec
-#: record`'s 0.17 s blocks, 1 s calls fault in 0-8 fresh pages a second (tested through the virtual device).
-METER_CHUNK_SAMPLES = 96_000
+#: The meters take at most this much audio per call (seconds). Measured on this machine with 2 s batches:
+#: 0.25 s calls cost 24 ms of CPU per s of audio at 192 kHz / 8 ch where 1 s calls cost 39-44 (a second of
+#: eight channels in float64 is 12 MB: the true-peak and K-weighting passes no longer fit the cache); at
+#: 48 kHz / 2 ch both cost 3.2-4.6 ms. Again on 2026-12-03, with freed memory kept (malloc_tuning): calls of
+#: 1 s and 2 s at 48 kHz / 2 ch still made the meter thread fault in 170-340 fresh pages a second, 0.25 s
+#: calls a few (tests/integration/test_take_virtual_device.py); with `fieldrec record`'s 0.17 s blocks 1 s
+#: calls faulted 0-8 a second in one session's runs and 743 in 4.5 s in that test in a clean clone.
 METER_CHUNK_S = 0.25
-METER_CHUNK_MAX_S = 1.0
 #: For a reader slower than METER_BATCH_S, a batch ends this long before its next expected read (seconds).
 METER_LEAD_S = 0.03
 
@@ -608,13 +605,11 @@ class Recorder:
 
     def _measure(self, capture: Capture) -> None:
         """Bring the meters up to the newest frame (callers hold ``_measure_lock``): frames of a take to its
-        bank, the rest to the monitor bank, at most :data:`METER_CHUNK_SAMPLES` per call. At a take's stop frame its
+        bank, the rest to the monitor bank, at most :data:`METER_CHUNK_S` per call. At a take's stop frame its
         analysis is taken and the monitor starts afresh."""
         ring = capture.ring
         cursor = self._meter_cursor
-        sr = capture.samplerate
-        batch = max(1, int(METER_CHUNK_S * sr),
-                    min(int(METER_CHUNK_MAX_S * sr), METER_CHUNK_SAMPLES // capture.channels))
+        batch = max(1, int(METER_CHUNK_S * capture.samplerate))
         try:
             while True:
                 with self._meter_lock:
