@@ -56,12 +56,14 @@ def ring_frames_for(samplerate: float, channels: int, dtype: str, seconds: float
 #: batches, and a viewer at 30 frames per second still sees new audio in most frames.
 INPUT_BLOCK_S = 0.04
 #: The blocks of a take nobody watches at frame rate (``fieldrec record``: its status line is drawn 4 times a
-#: second): 8192 frames at 48 kHz. Measured on the virtual input at 48 kHz / 2 ch (docs/benchmarks.md, "What a
-#: take costs", 2026-12-03): the callback thread and PulseAudio's client thread cost 0.0019 s of CPU per s of
-#: audio against 0.0070 with 40 ms blocks, and the whole take 0.009-0.010 against 0.014-0.016. What is
-#: recorded, metered and reported does not change; the input's buffer (and so what an overloaded moment can
-#: absorb) grows with the block.
-UNATTENDED_BLOCK_S = 0.17
+#: second): 16384 frames at 48 kHz (65536 at 192 kHz). Measured on the virtual input at 48 kHz / 2 ch
+#: (docs/benchmarks.md, "What a take costs", 2026-12-03): 8192-frame blocks cut the callback thread and
+#: PulseAudio's client thread from 0.0070 s of CPU per s of audio (40 ms blocks) to 0.0019, and the whole take
+#: from 0.014-0.016 to 0.009-0.010; 16384-frame blocks cut the take by another 0.0007-0.0020 (the callback, and
+#: the writer, which sleeps the input's latency). What is recorded, metered and reported does not change; the
+#: input's buffer (about two blocks: what an overloaded moment can absorb) grows with the block, and so does
+#: the wait at the end of a take for its last frames.
+UNATTENDED_BLOCK_S = 0.34
 
 
 def default_blocksize(samplerate: float, block_s: float = INPUT_BLOCK_S) -> int:

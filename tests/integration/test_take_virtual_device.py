@@ -59,9 +59,9 @@ def test_recorded_file_is_bit_exact_to_the_fed_signal(pulse_rig, tmp_path, fmt, 
     validate_sidecar(meta)
     assert meta["recording"]["device"]["name"] == pulse_rig.device_name
     assert meta["recording"]["overflows"] == [], meta["recording"]["overflows"]
-    # nobody watches `fieldrec record` at frame rate: it asks for 0.17 s blocks (UNATTENDED_BLOCK_S), and the
+    # nobody watches `fieldrec record` at frame rate: it asks for 0.34 s blocks (UNATTENDED_BLOCK_S), and the
     # fed signal still arrives sample for sample
-    assert meta["recording"]["blocksize"] == default_blocksize(RATE, UNATTENDED_BLOCK_S) == 8192
+    assert meta["recording"]["blocksize"] == default_blocksize(RATE, UNATTENDED_BLOCK_S) == 16384
     got, sr = sf.read(str(audio), dtype="float32")
     assert sr == RATE and got.shape[1] == 2
     start = find_start(got, fed)
