@@ -40,7 +40,7 @@ from fieldrec.analysis.meters import MeterBank, MeterSnapshot
 from fieldrec.audio import devices as _devices
 from fieldrec.audio.devices import DeviceError, DeviceInfo
 from fieldrec.audio.events import AudioEvent, EventTotals
-from fieldrec.audio.levels import to_float
+from fieldrec.audio.levels import peak_of, to_float
 from fieldrec.audio.ring import EV_FRAME
 from fieldrec.audio.stream import Capture
 from fieldrec.formats import COMMON_RATES, FORMATS, FormatError, format_for
@@ -335,6 +335,14 @@ class Recorder:
         if capture is None:
             return np.zeros((0, self.settings.channels), np.float32)
         return to_float(capture.ring.latest(frames), self._dtype)
+
+    def latest_peak(self, frames: int) -> np.ndarray | None:
+        """Per-channel sample peak (float64, full scale = 1.0) of the newest ``frames`` of input (fewer at the
+        start); None before the first. The values of ``abs(latest(frames)).max(axis=0)`` (without its float32 rounding) with no float copy of the
+        frames."""
+        capture = self._capture
+        block = capture.ring.latest(frames) if capture is not None else None
+        return peak_of(block, self._dtype) if block is not None and len(block) else None
 
     def meters(self, measure: bool = False) -> MeterSnapshot | None:
         """What the meters show now: the take's while recording, else the monitor's. The meter thread keeps

@@ -36,11 +36,14 @@ def recorder(tmp_path):
 
 
 def test_arm_monitors_without_writing(recorder, tmp_path):
+    assert recorder.latest_peak(4800) is None  # no input yet
     recorder.arm()
     assert recorder.state is TakeState.ARMED
     wait_until(lambda: len(recorder.latest(4800)) == 4800)
     block = recorder.latest(4800)
     assert block.dtype == np.float32 and block.shape == (4800, 2) and np.abs(block).max() > 0
+    peak = recorder.latest_peak(4800)  # the line's peaks: a later 4800 frames of the same steady scene
+    assert peak.shape == (2,) and (peak > 0).all() and (peak <= 1.0).all()
     wait_until(lambda: recorder.meters().frames > 0)
     assert list(tmp_path.iterdir()) == []
 

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from fieldrec.audio.levels import to_float
+from fieldrec.audio.levels import peak_of, to_float
 from fieldrec.audio.simulated import FieldSignal, SimulatedStream
 
 
@@ -46,6 +46,26 @@ def test_to_float_scales_integer_full_scale():
     assert f.dtype == np.float32 and f.tolist() == [[0.25, -2.0]]
     with pytest.raises(ValueError, match="int16, int32 or float32"):
         to_float(np.zeros((1, 1), np.uint8))
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "float32"])
+def test_peak_of_is_the_peak_of_the_float_samples(dtype):
+    rng = np.random.default_rng(3)
+    if dtype == "float32":
+        x = (0.3 * rng.standard_normal((4000, 3))).astype(np.float32)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min // 3, info.max // 3, (4000, 3)).astype(dtype)
+        x[17, 1] = info.min  # the most negative code: |x| = full scale, which int abs() cannot hold
+        x[99, 2] = info.max
+    got = peak_of(x)
+    assert got.dtype == np.float64 and got.shape == (3,)
+    np.testing.assert_allclose(got, np.abs(to_float(x).astype(np.float64)).max(axis=0), rtol=1e-7)
+    if dtype != "float32":
+        assert got[1] == 1.0 and got[2] == info.max / -info.min
+    assert peak_of(x[:0]).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="int16, int32 or float32"):
+        peak_of(np.zeros((1, 1), np.uint8))
 
 
 @pytest.mark.parametrize("dtype", ["int16", "int32", "float32"])
