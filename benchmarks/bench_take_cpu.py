@@ -15,9 +15,10 @@ is still measured); and 192 kHz / 8 ch on a terminal.
 Targets (issue 11): at most 5x arecord at 48 kHz / 2 ch, at most 0.25 of a core at 192 kHz / 8 ch.
 
 The anchor runs at the same time as fieldrec, so both see the machine in the same state. PulseAudio hands both
-clients their audio in the smaller client's pieces (fieldrec's 2048-frame blocks), so for context the run
-also measures arecord alone on the device, at its own period (a quarter of its 0.5 s buffer: fewer, larger
-wake-ups) and at fieldrec's 2048 frames (``arecord_alone``, ``arecord_alone_2048``), with the ratios to them.
+clients their audio in the smaller client's pieces (arecord's 0.125 s periods since `fieldrec record` asks for
+0.34 s blocks; fieldrec's 2048-frame blocks before, which the window still uses), so for context the run also
+measures arecord alone on the device, at its own period (a quarter of its 0.5 s buffer) and at 2048-frame
+periods (``arecord_alone``, ``arecord_alone_2048``), with the ratios to them.
 """
 
 from __future__ import annotations
