@@ -338,8 +338,8 @@ class Recorder:
 
     def latest_peak(self, frames: int) -> np.ndarray | None:
         """Per-channel sample peak (float64, full scale = 1.0) of the newest ``frames`` of input (fewer at the
-        start); None before the first. The values of ``abs(latest(frames)).max(axis=0)`` (without its float32 rounding) with no float copy of the
-        frames."""
+        start); None before the first. The values of ``abs(latest(frames)).max(axis=0)``, without its float32
+        rounding and with no float copy of the frames."""
         capture = self._capture
         block = capture.ring.latest(frames) if capture is not None else None
         return peak_of(block, self._dtype) if block is not None and len(block) else None

@@ -26,10 +26,12 @@ def to_float(block: np.ndarray, dtype: str | np.dtype | None = None) -> np.ndarr
 def peak_of(block: np.ndarray, dtype: str | np.dtype | None = None) -> np.ndarray:
     """Per-channel sample peak of ``block`` (frames, channels), float64 with full scale = 1.0, computed on the
     samples as captured (no float copy of the block; ``max(x.max(), -x.min())`` also handles the most negative
-    integer code, -32768/32768 = 1.0). Zeros for an empty block."""
+    integer code, -32768/32768 = 1.0). A 1-D block is one channel; zeros for an empty block."""
     name = np.dtype(dtype if dtype is not None else block.dtype).name
-    if block.ndim != 2 or len(block) == 0:
-        return np.zeros(block.shape[1] if block.ndim == 2 else 1)
+    if block.ndim == 1:
+        block = block[:, None]
+    if len(block) == 0:
+        return np.zeros(block.shape[1])
     # channel-major first: numpy reduces (frames, 2) over axis 0 far slower than (2, frames) over its rows
     rows = np.ascontiguousarray(block.T)
     peak = np.maximum(rows.max(axis=1).astype(np.float64), -rows.min(axis=1).astype(np.float64))

@@ -59,10 +59,10 @@ INPUT_BLOCK_S = 0.04
 #: second): 16384 frames at 48 kHz (65536 at 192 kHz). Measured on the virtual input at 48 kHz / 2 ch
 #: (docs/benchmarks.md, "What a take costs", 2026-12-03): 8192-frame blocks cut the callback thread and
 #: PulseAudio's client thread from 0.0070 s of CPU per s of audio (40 ms blocks) to 0.0019, and the whole take
-#: from 0.014-0.016 to 0.009-0.010; 16384-frame blocks cut the take by another 0.0007-0.0020 (the callback, and
-#: the writer, which sleeps the input's latency). What is recorded, metered and reported does not change; the
-#: input's buffer (about two blocks: what an overloaded moment can absorb) grows with the block, and so does
-#: the wait at the end of a take for its last frames.
+#: from 0.014-0.016 to 0.009-0.010; 16384-frame blocks cut the take by another 0.0007-0.0032 in alternating
+#: runs (the callback, and the writer, which sleeps the input's latency). What is recorded, metered and
+#: reported does not change; the input's buffer (about two blocks: what an overloaded moment can absorb)
+#: grows with the block, and so does the wait of a ``--duration`` take for its last frames.
 UNATTENDED_BLOCK_S = 0.34
 
 

@@ -64,6 +64,7 @@ def test_peak_of_is_the_peak_of_the_float_samples(dtype):
     if dtype != "float32":
         assert got[1] == 1.0 and got[2] == info.max / -info.min
     assert peak_of(x[:0]).tolist() == [0.0, 0.0, 0.0]
+    assert peak_of(x[:, 1]).tolist() == [got[1]]  # one channel as a 1-D block
     with pytest.raises(ValueError, match="int16, int32 or float32"):
         peak_of(np.zeros((1, 1), np.uint8))
 
