@@ -162,6 +162,8 @@ class _LiveLine:
     def render(self, rec: Any, st: Any = None, final: bool = False, now: float | None = None) -> str:
         """The line now (``now``: ``time.monotonic()`` unless given). ``final``: the take has ended; its last
         meter readings stay (the recorder's meters are the monitor's again by then)."""
+        from fieldrec.analysis.db import amp_to_db
+
         st = rec.status() if st is None else st
         now = time.monotonic() if now is None else now
         if not final and (self._snap is None or now - self._measured_at >= self.MEASURE_EVERY_S):
@@ -171,10 +173,8 @@ class _LiveLine:
         since = 0.25 if self._drawn_at is None else min(now - self._drawn_at, 1.0)
         self._drawn_at = now
         peak = None if final else rec.latest_peak(max(1, int(since * rec.settings.samplerate)))
-        if peak is not None:
-            # on the captured samples, no float copy; plain math for a few values (numpy's errstate and log10
-            # cost more than the rest of the line's peaks)
-            self._peaks = " ".join(_db(20.0 * math.log10(p) if p > 0 else -math.inf, 5) for p in peak)
+        if peak is not None:  # on the captured samples, with no float copy of them
+            self._peaks = " ".join(_db(p, 5) for p in amp_to_db(peak))
         if snap is not None:
             peaks = self._peaks
             tp = max(snap.max_true_peak_dbtp) if snap.max_true_peak_dbtp else None
